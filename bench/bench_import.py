@@ -1,0 +1,107 @@
+"""Import cost: ``python -X importtime`` of one statement in a fresh process."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+from harness import PEER_PYTHON, REPO, SDK_PYTHON, Section, Target, log, median, sdk_env
+
+RUNS = 7
+MARK = "@@bench-import"
+UPDATE_MODULE = "autumn_funcs.balances_update"
+
+# Only `sys` (always loaded) runs before the statement, so nothing it needs is preloaded.
+PROBE = f"""\
+import sys
+before = set(sys.modules)
+sys.stderr.write("{MARK}\\n"); sys.stderr.flush()
+{{statement}}
+sys.stderr.write("{MARK}\\n"); sys.stderr.flush()
+print(len(sys.modules) - len(before))
+print(" ".join(sorted(m for m in set(sys.modules) - before if m.startswith("autumn_"))))
+"""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    ms: float
+    modules: int
+    own_modules: list[str]
+
+
+def import_ms(stderr: str) -> float:
+    """Sum the cumulative times of top-level imports between the two marks."""
+    inside = stderr.split(MARK)[1]
+    total_us = 0
+    for line in inside.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, name = line.split("|")
+        if not name.startswith("  "):  # nested imports are already in their parent's total
+            total_us += int(cumulative)
+    return total_us / 1000
+
+
+def measure(python: str, statement: str) -> Measurement:
+    argv = [python, "-X", "importtime", "-c", PROBE.format(statement=statement)]
+
+    def once() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, env=sdk_env(), cwd=REPO, capture_output=True, text=True)
+
+    warm = once()  # also writes bytecode caches, so no run pays for compiling
+    if warm.returncode != 0:
+        raise RuntimeError(warm.stderr.strip().splitlines()[-1])
+    runs = [once() for _ in range(RUNS)]
+    modules, own = warm.stdout.splitlines()[:2] if warm.stdout.count("\n") >= 2 else ("0", "")
+    return Measurement(median([import_ms(r.stderr) for r in runs]), int(modules), own.split())
+
+
+def run(sdk_error: str | None) -> Section:
+    cases = [("`import aiohttp`", SDK_PYTHON, "import aiohttp")]
+    if sdk_error is None:
+        cases += [
+            (
+                "`from autumn_funcs import balances_create`",
+                SDK_PYTHON,
+                "from autumn_funcs import balances_create",
+            ),
+            ("`from autumn_funcs import Autumn`", SDK_PYTHON, "from autumn_funcs import Autumn"),
+        ]
+    cases.append(("`import autumn_sdk` (peer)", str(PEER_PYTHON), "import autumn_sdk"))
+
+    section = Section("Import cost (fresh process)", ["statement", "import ms", "modules loaded"])
+    results: dict[str, Measurement] = {}
+    for label, python, statement in cases:
+        log(f"import: {statement}")
+        results[statement] = m = measure(python, statement)
+        section.rows.append([label, f"{m.ms:.1f}", str(m.modules)])
+    section.notes.append(
+        f"`python -X importtime`, sum of top-level cumulative times, median of {RUNS} runs "
+        "with warm bytecode caches; modules = growth of `sys.modules`."
+    )
+    if sdk_error is not None:
+        section.notes.append(f"SDK cases skipped: {sdk_error}")
+        return section
+
+    func = results["from autumn_funcs import balances_create"]
+    added = func.ms - results["import aiohttp"].ms
+    others = [
+        m for m in func.own_modules if m.startswith("autumn_funcs.") and "balances_create" not in m
+    ]
+    section.notes.append(
+        f"SDK modules loaded by the function import: {', '.join(func.own_modules)}"
+    )
+    section.targets += [
+        Target(
+            "function import over `import aiohttp`", f"+{added:.1f} ms", "≤ +25 ms", added <= 25
+        ),
+        Target(
+            "function import loads no other operation",
+            f"{UPDATE_MODULE} {'loaded' if UPDATE_MODULE in func.own_modules else 'not loaded'}"
+            + (f"; also {', '.join(others)}" if others else ""),
+            "none loaded",
+            UPDATE_MODULE not in func.own_modules and not others,
+        ),
+    ]
+    return section

@@ -1,0 +1,213 @@
+"""Local server: mutating calls per second and latency with 64 concurrent clients.
+
+The server (``python -m autumn_local serve``) runs in its own process; the load
+comes from 64 plain aiohttp workers in this process, each on its own
+keep-alive connection. A separate probe process sends a cheap GET every 10 ms
+throughout, showing whether the server's event loop stays responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from harness import (
+    BENCH,
+    CREATE_BODY,
+    SDK_PYTHON,
+    SECRET_KEY,
+    Section,
+    Target,
+    free_port,
+    log,
+    percentile,
+    proc_cpu_seconds,
+    sdk_env,
+    server_process,
+)
+
+CLIENTS = 64
+WARMUP = 0.5
+SECONDS = 3.0
+IDLE = 1.0
+UPDATE_BODY = {"customer_id": "cus_123", "feature_id": "api_calls", "add_to_balance": 1}
+PHASES = (
+    ("create", "/v1/balances.create", CREATE_BODY),
+    ("update", "/v1/balances.update", UPDATE_BODY),
+)
+HEADERS = {
+    "Authorization": f"Bearer {SECRET_KEY}",
+    "x-api-version": "2.1",
+    "Content-Type": "application/json",
+}
+
+
+@dataclass
+class Phase:
+    name: str
+    calls: int
+    errors: dict[int, int]
+    wall_s: float
+    server_cpu_s: float
+    latencies: list[float]
+    window: tuple[float, float]
+
+
+async def load(
+    port: int, path: str, body: dict[str, object], seconds: float
+) -> tuple[int, dict[int, int], list[float]]:
+    """Send ``body`` from CLIENTS workers for ``seconds``: (calls, error statuses, latencies)."""
+    data = json.dumps(body).encode()
+    url = f"http://127.0.0.1:{port}{path}"
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            while (start := time.perf_counter()) < deadline:
+                headers = {**HEADERS, "Idempotency-Key": str(uuid.uuid4())}
+                async with session.post(url, data=data, headers=headers) as response:
+                    await response.read()
+                latencies.append(time.perf_counter() - start)
+                if response.status != 200:
+                    errors[response.status] = errors.get(response.status, 0) + 1
+
+        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+    return len(latencies), errors, latencies
+
+
+def run_phase(port: int, server_pid: int, name: str, path: str, body: dict[str, object]) -> Phase:
+    asyncio.run(load(port, path, body, WARMUP))
+    cpu0, wall0, t0 = proc_cpu_seconds(server_pid), time.perf_counter(), time.time()
+    calls, errors, latencies = asyncio.run(load(port, path, body, SECONDS))
+    wall = time.perf_counter() - wall0
+    cpu = proc_cpu_seconds(server_pid) - cpu0
+    return Phase(name, calls, errors, wall, cpu, sorted(latencies), (t0, time.time()))
+
+
+@contextlib.contextmanager
+def local_server(storage: list[str]) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    argv = [
+        SDK_PYTHON,
+        "-m",
+        "autumn_local",
+        "serve",
+        "--port",
+        str(port),
+        "--secret-key",
+        SECRET_KEY,
+    ]
+    with server_process([*argv, *storage], port) as proc:
+        yield port, proc.pid
+
+
+def measure(storage: list[str]) -> tuple[list[Phase], list[tuple[float, float]]]:
+    with local_server(storage) as (port, pid):
+        probe_seconds = IDLE + len(PHASES) * (2 * WARMUP + SECONDS) + 2
+        probe = subprocess.Popen(
+            [sys.executable, str(BENCH / "probe.py"), str(port), str(probe_seconds)],
+            env=sdk_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(IDLE)
+        phases = [run_phase(port, pid, *phase) for phase in PHASES]
+        out, _ = probe.communicate(timeout=probe_seconds + 30)
+    return phases, [tuple(s) for s in json.loads(out)]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def spread(latencies: list[float]) -> str:
+    """p50/p99/max in milliseconds of sorted latencies."""
+    if not latencies:
+        return "no samples"
+    return f"{ms(percentile(latencies, 50))}/{ms(percentile(latencies, 99))}/{ms(latencies[-1])}"
+
+
+def run(server_error: str | None) -> Section:
+    section = Section(
+        f"Local server (`python -m autumn_local serve`), {CLIENTS} concurrent clients",
+        [
+            "storage",
+            "operation",
+            "calls/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "errors",
+            "server CPU",
+            "probe p50/p99/max ms",
+        ],
+    )
+    if server_error is not None:
+        section.notes.append(f"Skipped: {server_error}")
+        return section
+    with tempfile.TemporaryDirectory() as tmp:
+        storages = {"memory": ["--memory"], "sqlite file": ["--db", str(Path(tmp) / "bench.db")]}
+        for label, storage in storages.items():
+            log(f"local server: {label}")
+            phases, probes = measure(storage)
+            first_phase_start = phases[0].window[0]
+            idle = sorted(lat for t, lat in probes if t < first_phase_start)
+            section.rows.append(
+                [
+                    label,
+                    "idle",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    spread(idle),
+                ]
+            )
+            for phase in phases:
+                lo, hi = phase.window
+                busy = sorted(lat for t, lat in probes if lo <= t <= hi)
+                rate = phase.calls / phase.wall_s
+                p99 = percentile(phase.latencies, 99)
+                section.rows.append(
+                    [
+                        label,
+                        phase.name,
+                        f"{rate:,.0f}",
+                        ms(percentile(phase.latencies, 50)),
+                        ms(p99),
+                        ms(phase.latencies[-1]),
+                        ", ".join(f"{n}x{status}" for status, n in phase.errors.items()) or "0",
+                        f"{phase.server_cpu_s / phase.wall_s:.0%}",
+                        spread(busy),
+                    ]
+                )
+                section.targets.append(
+                    Target(
+                        f"local server ({label}) {phase.name}: calls/s and p99",
+                        f"{rate:,.0f}/s, p99 {ms(p99)} ms",
+                        "≥ 1,500/s, p99 < 50 ms",
+                        rate >= 1500 and p99 < 0.05 and not phase.errors,
+                    )
+                )
+    section.notes.append(
+        f"{SECONDS:g} s per phase after a {WARMUP:g} s warm-up; each call carries a fresh "
+        "Idempotency-Key. Server CPU = its user+system time / wall time (one process, so "
+        "at most 100%). Probe = latency of `GET /bench-probe` sent every 10 ms from "
+        "another process while idle and during each phase."
+    )
+    return section
