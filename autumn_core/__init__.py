@@ -1,0 +1,55 @@
+"""Transport, results, errors and retries for Autumn's API; knows no operation.
+
+>>> from autumn_core import AutumnCore
+>>> from autumn_funcs import balances_create
+>>> async with AutumnCore(secret_key="am_sk_test_...") as core:
+...     res = await balances_create(core, {"customer_id": "cus_123", ...})
+"""
+
+from autumn_core.core import AutumnCore
+from autumn_core.errors import (
+    AutumnDefaultError,
+    AutumnError,
+    AutumnSDKError,
+    ConnectionError,
+    HTTPClientError,
+    InvalidRequestError,
+    RequestAbortedError,
+    RequestTimeoutError,
+    ResponseValidationError,
+    SDKValidationError,
+    UnexpectedClientError,
+)
+from autumn_core.hooks import HookContext, Hooks, PreparedRequest
+from autumn_core.operation import Operation
+from autumn_core.options import RequestOptions
+from autumn_core.result import Err, Ok, Result, unwrap
+from autumn_core.retries import BackoffStrategy, RetryConfig
+from autumn_core.version import __version__
+
+__all__ = [
+    "AutumnCore",
+    "AutumnDefaultError",
+    "AutumnError",
+    "AutumnSDKError",
+    "BackoffStrategy",
+    "ConnectionError",
+    "Err",
+    "HTTPClientError",
+    "HookContext",
+    "Hooks",
+    "InvalidRequestError",
+    "Ok",
+    "Operation",
+    "PreparedRequest",
+    "RequestAbortedError",
+    "RequestOptions",
+    "RequestTimeoutError",
+    "ResponseValidationError",
+    "Result",
+    "RetryConfig",
+    "SDKValidationError",
+    "UnexpectedClientError",
+    "__version__",
+    "unwrap",
+]

@@ -1,0 +1,110 @@
+"""Reading an HTTP answer: bounded body reads, error bodies to AutumnError, 2xx bodies to models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+
+from autumn_core.errors import MAX_ERROR_BODY_BYTES, AutumnDefaultError, ResponseValidationError
+
+# A balance response is a few bytes; anything near this is not an Autumn answer.
+MAX_SUCCESS_BODY_BYTES = 1024 * 1024
+
+
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of the body, and whether more was left unread."""
+    length = response.content_length
+    if length is not None and length <= limit:
+        return await response.read(), False
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """`text` with the secret key cut out, should a server or proxy ever echo it."""
+    return text.replace(secret, "[redacted]") if secret and secret in text else text
+
+
+def error_from_response(
+    response: aiohttp.ClientResponse,
+    body: bytes,
+    truncated: bool,
+    *,
+    secret: str | None,
+    idempotency_key: str,
+    attempts: int,
+) -> AutumnDefaultError:
+    """An AutumnDefaultError for a non-2xx answer, parsed from Autumn's JSON error when present."""
+    text = scrub(body.decode("utf-8", errors="replace"), secret)
+    content_type = response.headers.get("Content-Type", "")
+    code = env = message = None
+    try:
+        parsed: Any = json.loads(body) if body and not truncated else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        code = parsed.get("code") if isinstance(parsed.get("code"), str) else None
+        message = parsed.get("message") if isinstance(parsed.get("message"), str) else None
+        env = parsed.get("env") if isinstance(parsed.get("env"), str) else None
+    status = response.status
+    earlier_accepted = status == 409 and code == "duplicate_idempotency_key" and attempts > 1
+    if earlier_accepted:
+        summary = (
+            "409 duplicate_idempotency_key: an earlier attempt of this same call was already "
+            "accepted by the server, so the change was applied once; do not repeat it"
+        )
+    elif code or message:
+        summary = f"{status} {code or 'error'}: {scrub(message or '', secret)}"
+    elif 300 <= status < 400:
+        location = response.headers.get("Location", "")
+        summary = (
+            f"{status} {response.reason}: unexpected redirect to {location!r}; "
+            "set server_url to the final address"
+        )
+    else:
+        kind = content_type or "no content type"
+        shown = f": {text[:200]!r}" if text else " and an empty body"
+        summary = f"{status} {response.reason}: not an Autumn error ({kind}){shown}"
+    if truncated:
+        summary += f" [body truncated to {MAX_ERROR_BODY_BYTES} bytes]"
+    return AutumnDefaultError(
+        summary,
+        status_code=status,
+        body=text,
+        headers=response.headers,
+        content_type=content_type,
+        code=code,
+        env=env,
+        raw_response=response,
+        body_truncated=truncated,
+        earlier_attempt_accepted=earlier_accepted,
+        idempotency_key=idempotency_key,
+        attempts=attempts,
+    )
+
+
+def invalid_success(
+    reason: str,
+    status: int,
+    body: bytes,
+    *,
+    secret: str | None,
+    idempotency_key: str,
+    attempts: int,
+) -> ResponseValidationError:
+    text = scrub(body[:MAX_ERROR_BODY_BYTES].decode("utf-8", errors="replace"), secret)
+    return ResponseValidationError(
+        f"{status} answer does not fit the response model: {reason}",
+        status_code=status,
+        body=text,
+        idempotency_key=idempotency_key,
+        attempts=attempts,
+    )

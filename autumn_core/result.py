@@ -1,0 +1,69 @@
+"""`Result`: what every standalone function returns instead of raising.
+
+`Ok` and `Err` carry a class-level `ok` literal, so `if res.ok:` narrows the
+type for mypy and pyright, and `match res: case Ok(value): ...` works too.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Generic, Literal, NoReturn, TypeVar
+
+T_co = TypeVar("T_co", covariant=True)
+E_co = TypeVar("E_co", bound=BaseException, covariant=True)
+T = TypeVar("T")
+
+
+class Ok(Generic[T_co]):
+    """A successful call. `value` is the operation's response model."""
+
+    __slots__ = ("value",)
+    __match_args__ = ("value",)
+    ok: ClassVar[Literal[True]] = True
+
+    def __init__(self, value: T_co) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Ok({self.value!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ok) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Err(Generic[E_co]):
+    """A failed call. `error` is one of the classes in `autumn_core.errors`."""
+
+    __slots__ = ("error",)
+    __match_args__ = ("error",)
+    ok: ClassVar[Literal[False]] = False
+
+    def __init__(self, error: E_co) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Err({self.error!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Err) and other.error is self.error
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+Result = Ok[T_co] | Err[E_co]
+
+
+def unwrap(result: Result[T, BaseException]) -> T:
+    """Return the value of an `Ok`, or raise the error of an `Err`.
+
+    >>> unwrap(Ok(3))
+    3
+    """
+    if result.ok:
+        return result.value
+    _raise(result.error)
+
+
+def _raise(error: BaseException) -> NoReturn:
+    raise error

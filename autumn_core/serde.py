@@ -1,0 +1,174 @@
+"""The one cattrs converter: strict structuring of params, lenient reading of responses.
+
+Structuring is where input is validated. The default cattrs hooks coerce
+(`str(5)`, `bool("no")`); an SDK that moves money must not guess, so the hooks
+here accept only the JSON type the wire contract names, and only finite numbers
+(NaN and infinity cannot travel in JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+
+from autumn_core.errors import SDKValidationError
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(omit_if_default=True, forbid_extra_keys=True)
+
+# Compact separators keep bodies small; allow_nan=False is a last line of defence.
+encode_json: Callable[[Any], str] = json.JSONEncoder(
+    separators=(",", ":"), allow_nan=False, ensure_ascii=False
+).encode
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        dict: "object",
+        list: "array",
+    }.get(type(value), type(value).__name__)
+
+
+def _structure_enum(value: object, cl: type[Enum]) -> Enum:
+    try:
+        return cl(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in cl)
+        raise ValueError(f"expected one of {allowed}, got {value!r}") from None
+
+
+def _structure_str(value: object, cl: type) -> Any:
+    if cl is not str:  # a str-valued Enum dispatches here, through its str base
+        return _structure_enum(value, cl)
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {_json_type(value)}")
+    return value
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"expected a boolean, got {_json_type(value)}")
+    return value
+
+
+def _structure_number(value: object, cl: type) -> Any:
+    if cl is not int and cl is not float:
+        return _structure_enum(value, cl)
+    # bool is an int subclass: `True` is not a number on the wire.
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+        raise ValueError(f"expected a finite number, got {value!r}")
+    raise TypeError(f"expected a number, got {_json_type(value)}")
+
+
+def _structure_attrs_factory(cls: type) -> Callable[[object, type], Any]:
+    forbid = not getattr(cls, "__autumn_tolerate_unknown_fields__", False)
+    structure_mapping: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cls, converter, _cattrs_forbid_extra_keys=forbid
+    )
+
+    def structure(value: object, _: type) -> Any:
+        if isinstance(value, cls):
+            value = unstructure(value)  # re-check a model built by hand, field by field
+        elif not isinstance(value, Mapping):
+            raise TypeError(f"expected an object, got {_json_type(value)}")
+        return structure_mapping(value, cls)
+
+    return structure
+
+
+def _unstructure_enum(value: object) -> object:
+    # A hand-built model may hold the plain string; it is checked when structured.
+    return value.value if isinstance(value, Enum) else value
+
+
+converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook(bool, _structure_bool)
+converter.register_structure_hook(int, _structure_number)
+converter.register_structure_hook(float, _structure_number)
+converter.register_structure_hook(Enum, _structure_enum)
+converter.register_structure_hook_factory(attrs.has, _structure_attrs_factory)
+converter.register_unstructure_hook_factory(
+    lambda t: isinstance(t, type) and issubclass(t, Enum), lambda _t: _unstructure_enum
+)
+converter.register_unstructure_hook_factory(
+    attrs.has, lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
+)
+
+
+def unstructure(model: object) -> Any:
+    """A model as plain JSON-ready data, unset (None) fields omitted."""
+    return converter.unstructure(model)
+
+
+def tolerate_unknown_fields(cls: type[T]) -> type[T]:
+    """Mark a response model: servers add fields, and reading them must not fail."""
+    cls.__autumn_tolerate_unknown_fields__ = True  # type: ignore[attr-defined]
+    return cls
+
+
+def structure_hook(cls: type[T]) -> Callable[[object], T]:
+    """A function turning plain data into `cls`, raising cattrs' errors on bad data."""
+    hook = converter.get_structure_hook(cls)
+    return lambda data: hook(data, cls)
+
+
+def validation_error(exc: Exception, what: str) -> SDKValidationError:
+    """Turn a cattrs structuring failure into an SDKValidationError naming each field.
+
+    `what` names the whole input ("params", "options") and stands for the field
+    when the input itself has the wrong type.
+    """
+    problems = [(name or what, reason) for name, reason in _problems(exc, "")]
+    message = "; ".join(
+        reason if name == what else f"{name}: {reason}" for name, reason in problems
+    )
+    return SDKValidationError(f"invalid {what}: {message}", field=problems[0][0], problems=problems)
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
+    def join(name: object) -> str:
+        return f"{path}.{name}" if path else str(name)
+
+    if isinstance(exc, ForbiddenExtraKeysError):
+        found = []
+        for key in sorted(exc.extra_fields):
+            hint = _camel_to_snake(key)
+            fields = {a.name for a in attrs.fields(exc.cl)} if attrs.has(exc.cl) else set()
+            reason = "unknown field" + (f" (did you mean {hint!r}?)" if hint in fields else "")
+            found.append((join(key), reason))
+        return found
+    if isinstance(exc, (ClassValidationError, IterableValidationError)):
+        found = []
+        for sub in exc.exceptions:
+            notes = [n for n in getattr(sub, "__notes__", ()) if hasattr(n, "name")]
+            name = join(notes[0].name) if notes else path
+            if isinstance(sub, KeyError):
+                found.append((name, "required field missing"))
+            else:
+                found.extend(_problems(sub, name))
+        return found
+    return [(path, str(exc))]

@@ -1,0 +1,70 @@
+"""One standalone coroutine per Autumn operation, plus the raising `Autumn` facade.
+
+Names are loaded on first use (PEP 562), so `from autumn_funcs import
+balances_create` imports the create operation only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autumn_funcs.autumn import Autumn, Balances
+    from autumn_funcs.balances_create import (
+        CreateBalanceParams,
+        CreateBalanceResponse,
+        Reset,
+        Rollover,
+        RolloverDuration,
+        balances_create,
+    )
+    from autumn_funcs.balances_update import (
+        UpdateBalanceParams,
+        UpdateBalanceResponse,
+        balances_update,
+    )
+    from autumn_funcs.reset_interval import ResetInterval
+
+_MODULE_OF = {
+    "Autumn": "autumn",
+    "Balances": "autumn",
+    "balances_create": "balances_create",
+    "CreateBalanceParams": "balances_create",
+    "CreateBalanceResponse": "balances_create",
+    "Reset": "balances_create",
+    "Rollover": "balances_create",
+    "RolloverDuration": "balances_create",
+    "balances_update": "balances_update",
+    "UpdateBalanceParams": "balances_update",
+    "UpdateBalanceResponse": "balances_update",
+    "ResetInterval": "reset_interval",
+}
+
+__all__ = [
+    "Autumn",
+    "Balances",
+    "CreateBalanceParams",
+    "CreateBalanceResponse",
+    "Reset",
+    "ResetInterval",
+    "Rollover",
+    "RolloverDuration",
+    "UpdateBalanceParams",
+    "UpdateBalanceResponse",
+    "balances_create",
+    "balances_update",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autumn_funcs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"autumn_funcs.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

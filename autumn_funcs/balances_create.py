@@ -1,0 +1,85 @@
+"""`balances_create`: grant a customer a balance of a feature (POST /v1/balances.create)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+import attrs
+
+from autumn_core import AutumnCore, AutumnSDKError, Operation, RequestOptions, Result
+from autumn_core.serde import tolerate_unknown_fields
+from autumn_funcs.reset_interval import ResetInterval
+
+
+@attrs.frozen(kw_only=True)
+class Reset:
+    """When a balance returns to its granted amount; `interval_count` defaults to 1 server-side."""
+
+    interval: ResetInterval
+    interval_count: float | None = None
+
+
+class RolloverDuration(str, Enum):
+    MONTH = "month"
+    FOREVER = "forever"
+
+
+@attrs.frozen(kw_only=True)
+class Rollover:
+    """What is left at a reset carries over (API versions after 2.1)."""
+
+    length: float
+    max: float | None = None
+    max_percentage: float | None = None
+    duration: RolloverDuration | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CreateBalanceParams:
+    """The body of balances.create. Only fields you set are sent.
+
+    >>> CreateBalanceParams(customer_id="cus_123", feature_id="api_calls", included=1000,
+    ...                     reset=Reset(interval=ResetInterval.MONTH))
+    """
+
+    customer_id: str
+    feature_id: str
+    entity_id: str | None = None
+    included: float | None = None
+    unlimited: bool | None = None
+    reset: Reset | None = None
+    expires_at: float | None = None
+    granted_balance: float | None = None
+    # Fields of API versions after 2.1.
+    rollover: Rollover | None = None
+    next_reset_at: float | None = None
+    balance_id: str | None = None
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class CreateBalanceResponse:
+    success: bool
+
+
+CREATE_BALANCE = Operation(
+    "createBalance", "/v1/balances.create", CreateBalanceParams, CreateBalanceResponse
+)
+
+
+async def balances_create(
+    core: AutumnCore,
+    params: CreateBalanceParams | Mapping[str, Any],
+    options: RequestOptions | Mapping[str, Any] | None = None,
+) -> Result[CreateBalanceResponse, AutumnSDKError]:
+    """Create a balance for a customer feature. Returns `Ok(CreateBalanceResponse)` or
+    `Err(error)`; never raises for a failure.
+
+    >>> res = await balances_create(core, {"customer_id": "cus_123", "feature_id": "api_calls",
+    ...                                    "included": 1000, "reset": {"interval": "month"}})
+    >>> if res.ok: print(res.value)   # CreateBalanceResponse(success=True)
+    ... else: print(res.error)        # e.g. AutumnDefaultError: 404 customer_not_found: ...
+    """
+    return await core.call(CREATE_BALANCE, params, options)

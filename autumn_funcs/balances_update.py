@@ -1,0 +1,62 @@
+"""`balances_update`: set, add to or adjust a customer's balance (POST /v1/balances.update)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from autumn_core import AutumnCore, AutumnSDKError, Operation, RequestOptions, Result
+from autumn_core.serde import tolerate_unknown_fields
+from autumn_funcs.reset_interval import ResetInterval
+
+
+@attrs.frozen(kw_only=True)
+class UpdateBalanceParams:
+    """The body of balances.update. Only fields you set are sent.
+
+    `remaining` sets the balance exactly, `add_to_balance` adds (negative
+    subtracts); `interval` or `balance_id` picks one balance when the customer
+    has several of the feature.
+
+    >>> UpdateBalanceParams(customer_id="cus_123", feature_id="api_calls", remaining=5)
+    """
+
+    customer_id: str
+    feature_id: str
+    entity_id: str | None = None
+    remaining: float | None = None
+    add_to_balance: float | None = None
+    interval: ResetInterval | None = None
+    # Fields of API versions after 2.1.
+    usage: float | None = None
+    included_grant: float | None = None
+    balance_id: str | None = None
+    next_reset_at: float | None = None
+    expires_at: float | None = None
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class UpdateBalanceResponse:
+    success: bool
+
+
+UPDATE_BALANCE = Operation(
+    "updateBalance", "/v1/balances.update", UpdateBalanceParams, UpdateBalanceResponse
+)
+
+
+async def balances_update(
+    core: AutumnCore,
+    params: UpdateBalanceParams | Mapping[str, Any],
+    options: RequestOptions | Mapping[str, Any] | None = None,
+) -> Result[UpdateBalanceResponse, AutumnSDKError]:
+    """Update a customer balance. Returns `Ok(UpdateBalanceResponse)` or `Err(error)`;
+    never raises for a failure.
+
+    >>> res = await balances_update(core, {"customer_id": "cus_123", "feature_id": "api_calls",
+    ...                                    "add_to_balance": 100})
+    """
+    return await core.call(UPDATE_BALANCE, params, options)
