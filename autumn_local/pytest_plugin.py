@@ -1,0 +1,29 @@
+"""pytest fixture ``local_autumn``: a started LocalAutumn with a fresh in-memory database.
+
+Registered through the ``pytest11`` entry point, so installing the package is
+enough::
+
+    async def test_grant(local_autumn):
+        async with aiohttp.ClientSession() as http:
+            ...  # POST f"{local_autumn.url}/v1/balances.create"
+
+Works with pytest-asyncio (auto mode, or strict mode since the fixture is
+declared with ``pytest_asyncio.fixture``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from autumn_local.server import LocalAutumn
+
+__all__ = ["local_autumn"]
+
+
+@pytest_asyncio.fixture
+async def local_autumn() -> AsyncIterator[LocalAutumn]:
+    """A running LocalAutumn (free port, in-memory db, default key, no faults)."""
+    async with LocalAutumn() as server:
+        yield server
