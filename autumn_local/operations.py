@@ -131,14 +131,17 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
 
     interval = p.reset.interval if p.reset else None
     count = p.reset.interval_count if p.reset else 1
+    # Boundaries are anchor + n intervals. The anchor is the creation time, or
+    # the custom first boundary; computing every boundary from it keeps a
+    # balance created on the 31st resetting on month ends, not drifting.
     next_reset_at: int | None = None
+    anchor: int | None = None
     if interval in RESETTING_INTERVALS:
         assert interval is not None
-        next_reset_at = (
-            p.next_reset_at
-            if p.next_reset_at is not None
-            else boundary(now_ms, interval, count, 1)
-        )
+        if p.next_reset_at is not None:
+            anchor = next_reset_at = p.next_reset_at
+        else:
+            anchor, next_reset_at = now_ms, boundary(now_ms, interval, count, 1)
     rollover = None
     if p.rollover is not None:
         r = p.rollover
@@ -157,7 +160,7 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
         unlimited=p.unlimited,
         interval=interval,
         interval_count=count,
-        anchor_ms=next_reset_at,
+        anchor_ms=anchor,
         next_reset_at=next_reset_at,
         expires_at=p.expires_at,
         rollover=rollover,
