@@ -7,6 +7,8 @@ balances_create` imports the create operation only.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -68,3 +70,23 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _Package(types.ModuleType):
+    """The package module, guarding the functions named like their own modules.
+
+    Importing the submodule `autumn_funcs.balances_create` (which any import of a
+    name from it does) makes the import system bind that module as the package's
+    attribute `balances_create`, hiding the function: `from autumn_funcs import
+    balances_create` would then give the module. Keep the function there instead;
+    the module stays reachable through `sys.modules` and `from autumn_funcs.balances_create
+    import ...`.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _MODULE_OF.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
