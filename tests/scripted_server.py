@@ -91,6 +91,22 @@ def stall_mid_body(seconds: float = 30.0) -> Reply:
     return reply
 
 
+def hold(
+    release: asyncio.Event, arrived: asyncio.Event | None = None, then: Reply | None = None
+) -> Reply:
+    """Answer only once `release` is set (a server that stopped answering); `arrived`
+    is set as soon as the request is in. Set `release` before the server stops, or
+    its shutdown waits for this handler."""
+
+    async def reply(request: web.Request) -> web.StreamResponse:
+        if arrived is not None:
+            arrived.set()
+        await release.wait()
+        return await (then or json_reply())(request)
+
+    return reply
+
+
 class ScriptedServer:
     """`await server.start()`, queue replies with `server.then(...)`; unscripted
     requests get `{"success": true}`."""
