@@ -1,0 +1,75 @@
+"""Each operation stands alone: importing one never loads the other (PEP 562 re-exports).
+
+Run in fresh interpreters, since this test process has long imported everything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+LOADED = "import sys; print(sorted(m for m in sys.modules if m.startswith('autumn_funcs')))"
+
+
+@pytest.mark.parametrize(
+    ("statement", "loaded", "not_loaded"),
+    [
+        ("from autumn_funcs import balances_create", "balances_create", "balances_update"),
+        ("from autumn_funcs import balances_update", "balances_update", "balances_create"),
+        (
+            "from autumn_funcs.balances_create import balances_create",
+            "balances_create",
+            "balances_update",
+        ),
+        ("from autumn_funcs import UpdateBalanceParams", "balances_update", "balances_create"),
+    ],
+)
+def test_one_operation_does_not_load_the_other(
+    statement: str, loaded: str, not_loaded: str
+) -> None:
+    modules = run(f"{statement}\n{LOADED}")
+    assert f"'autumn_funcs.{loaded}'" in modules
+    assert f"'autumn_funcs.{not_loaded}'" not in modules
+    assert "'autumn_funcs.autumn'" not in modules
+
+
+def test_importing_the_package_loads_no_operation() -> None:
+    modules = run(f"import autumn_funcs\n{LOADED}")
+    assert modules == "['autumn_funcs']"
+
+
+def test_function_names_stay_functions_whatever_was_imported_first() -> None:
+    # Importing a submodule binds it on the package under the function's own name;
+    # the package must keep handing out the function.
+    out = run(
+        "import inspect\n"
+        "from autumn_funcs import CreateBalanceParams, balances_create\n"
+        "import autumn_funcs.balances_update\n"
+        "from autumn_funcs import Autumn\n"
+        "from autumn_funcs import balances_update\n"
+        "import autumn_funcs\n"
+        "print(inspect.iscoroutinefunction(balances_create),"
+        " inspect.iscoroutinefunction(balances_update),"
+        " inspect.iscoroutinefunction(autumn_funcs.balances_create))"
+    )
+    assert out == "True True True"
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    import autumn_funcs
+
+    with pytest.raises(AttributeError, match="balances_delete"):
+        autumn_funcs.balances_delete  # noqa: B018
+    with pytest.raises(ImportError):
+        exec("from autumn_funcs import balances_delete", {})
