@@ -155,8 +155,9 @@ def _problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
 
     if isinstance(exc, ForbiddenExtraKeysError):
         found = []
-        for key in sorted(exc.extra_fields):
-            hint = _camel_to_snake(key)
+        # A plain dict may hold keys that are not strings (ints, None): name them, do not crash.
+        for key in sorted(exc.extra_fields, key=repr):
+            hint = _camel_to_snake(key) if isinstance(key, str) else None
             fields = {a.name for a in attrs.fields(exc.cl)} if attrs.has(exc.cl) else set()
             reason = "unknown field" + (f" (did you mean {hint!r}?)" if hint in fields else "")
             found.append((join(key), reason))
