@@ -1,7 +1,98 @@
-"""``python -m autumn_local demo``: placeholder until the SDK lands."""
+"""``python -m autumn_local demo``: the SDK, as the README shows it, against a local server.
+
+This is the one module of ``autumn_local`` that uses the SDK; it is a client,
+and imports the SDK inside the function so the server never depends on it.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp
+
+from autumn_local.server import LocalAutumn
+
+__all__ = ["run_demo"]
+
+CREATE_PARAMS: dict[str, Any] = {
+    "customer_id": "cus_123",
+    "feature_id": "api_calls",
+    "included": 1000,
+    "reset": {"interval": "month"},
+}
+UPDATE_PARAMS: dict[str, Any] = {
+    "customer_id": "cus_123",
+    "feature_id": "api_calls",
+    "remaining": 5,
+}
+FAILING_PARAMS: dict[str, Any] = {
+    "customer_id": "cus_123",
+    "feature_id": "no_such_feature",
+    "remaining": 5,
+}
+
+
+async def _print_balance(http: aiohttp.ClientSession, server: LocalAutumn) -> None:
+    # The SDK has no customers operation; read the balance over plain HTTP.
+    async with http.post(
+        f"{server.url}/v1/customers.get",
+        json={"customer_id": "cus_123"},
+        headers={"Authorization": f"Bearer {server.secret_key}"},
+    ) as resp:
+        customer = await resp.json()
+    entry = customer["balances"].get("api_calls")
+    if entry is None:
+        print("   cus_123 has no api_calls balance")
+        return
+    when = entry["next_reset_at"]
+    resets = (
+        datetime.fromtimestamp(when / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        if when is not None
+        else "never"
+    )
+    print(
+        f"   customers.get -> cus_123 api_calls: granted {entry['granted']}, "
+        f"remaining {entry['remaining']}, usage {entry['usage']}, next reset {resets}"
+    )
+
 
 async def run_demo() -> int:
-    raise SystemExit("demo: not written yet")
+    """Run the walkthrough; returns a process exit status (0 when every step behaved)."""
+    try:
+        from autumn_core import AutumnCore
+        from autumn_funcs import balances_create, balances_update
+    except ImportError as exc:
+        print(f"demo: the SDK (autumn_core, autumn_funcs) is not importable: {exc}")
+        return 1
+
+    steps_ok = True
+    async with LocalAutumn() as server, aiohttp.ClientSession() as http:
+        print(f"Local Autumn server at {server.url} (secret key {server.secret_key},")
+        print("in-memory database seeded with customer cus_123 and feature api_calls)\n")
+        async with AutumnCore(secret_key=server.secret_key, server_url=server.url) as core:
+            print(f"1. balances_create(core, {json.dumps(CREATE_PARAMS)})")
+            res = await balances_create(core, CREATE_PARAMS)
+            steps_ok &= res.ok
+            print(f"   -> {'Ok' if res.ok else 'Err'}: {res.value if res.ok else res.error}")
+            await _print_balance(http, server)
+
+            print(f"\n2. balances_update(core, {json.dumps(UPDATE_PARAMS)})")
+            res2 = await balances_update(core, UPDATE_PARAMS)
+            steps_ok &= res2.ok
+            print(f"   -> {'Ok' if res2.ok else 'Err'}: {res2.value if res2.ok else res2.error}")
+            await _print_balance(http, server)
+
+            print(f"\n3. balances_update(core, {json.dumps(FAILING_PARAMS)})")
+            res3 = await balances_update(core, FAILING_PARAMS)
+            if res3.ok:
+                print(f"   -> unexpectedly Ok: {res3.value}")
+                steps_ok = False
+            else:
+                error = res3.error
+                print(f"   -> Err: {type(error).__name__}")
+                for name in ("status_code", "code", "message"):
+                    print(f"      .{name} = {getattr(error, name, None)!r}")
+    print("\nDone." if steps_ok else "\nA step did not behave as expected.")
+    return 0 if steps_ok else 1

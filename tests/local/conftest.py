@@ -31,7 +31,7 @@ class Reply:
     headers: dict[str, str]
 
     def error(self, status: int, code: str, *, mentions: str | None = None) -> Reply:
-        """Assert this is an Autumn error with ``status``/``code`` (and a message naming a field)."""
+        """Assert an Autumn error with ``status`` and ``code`` (and a message naming a field)."""
         assert self.status == status, (self.status, self.body)
         assert isinstance(self.body, dict), self.body
         assert set(self.body) == {"message", "code", "env"}, self.body
@@ -111,10 +111,15 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def api(
-    http: aiohttp.ClientSession, local_autumn: LocalAutumn  # noqa: F811
+    http: aiohttp.ClientSession,
+    local_autumn: LocalAutumn,  # noqa: F811
 ) -> Api:
     return Api(http, local_autumn)
 
 
-MONTHLY = {"customer_id": "cus_123", "feature_id": "api_calls", "included": 1000,
-           "reset": {"interval": "month"}}
+MONTHLY = {
+    "customer_id": "cus_123",
+    "feature_id": "api_calls",
+    "included": 1000,
+    "reset": {"interval": "month"},
+}

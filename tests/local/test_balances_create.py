@@ -159,9 +159,9 @@ async def test_next_reset_at_rules(api: Api) -> None:
     (await api.create(**body(reset=daily, next_reset_at=now))).error(
         400, "invalid_inputs", mentions="next_reset_at"
     )
-    (await api.create(**body(reset=daily, next_reset_at=now + 2 * DAY, expires_at=now + DAY))).error(
-        400, "invalid_inputs", mentions="next_reset_at"
-    )
+    (
+        await api.create(**body(reset=daily, next_reset_at=now + 2 * DAY, expires_at=now + DAY))
+    ).error(400, "invalid_inputs", mentions="next_reset_at")
     (await api.create(**body(reset=daily, next_reset_at=now + 3_600_000))).ok()
     entry = await api.balance()
     assert entry is not None and entry["next_reset_at"] == now + 3_600_000
@@ -170,18 +170,22 @@ async def test_next_reset_at_rules(api: Api) -> None:
 async def test_rollover_needs_reset_and_consumable_feature(api: Api) -> None:
     rollover = {"max": 50, "duration": "month", "length": 1}
     (await api.create(**body(rollover=rollover))).error(400, "invalid_inputs", mentions="rollover")
-    (await api.create(**body(feature_id="seats", reset={"interval": "month"}, rollover=rollover))).error(
-        400, "invalid_inputs", mentions="consumable"
-    )
+    (
+        await api.create(**body(feature_id="seats", reset={"interval": "month"}, rollover=rollover))
+    ).error(400, "invalid_inputs", mentions="consumable")
     (await api.create(**body(rollover={"duration": "month"}, reset={"interval": "month"}))).error(
         400, "invalid_inputs", mentions="rollover.length"
     )
-    (await api.create(**body(rollover={**rollover, "duration": "week"}, reset={"interval": "month"}))).error(
-        400, "invalid_inputs", mentions="rollover.duration"
-    )
-    (await api.create(**body(rollover={**rollover, "max_percentage": 101}, reset={"interval": "month"}))).error(
-        400, "invalid_inputs", mentions="rollover.max_percentage"
-    )
+    (
+        await api.create(
+            **body(rollover={**rollover, "duration": "week"}, reset={"interval": "month"})
+        )
+    ).error(400, "invalid_inputs", mentions="rollover.duration")
+    (
+        await api.create(
+            **body(rollover={**rollover, "max_percentage": 101}, reset={"interval": "month"})
+        )
+    ).error(400, "invalid_inputs", mentions="rollover.max_percentage")
     (await api.create(**body(rollover={**rollover, "max": None}, reset={"interval": "month"}))).ok()
 
 
@@ -231,7 +235,11 @@ async def test_several_balances_aggregate(api: Api) -> None:
     assert (entry["granted"], entry["remaining"], entry["usage"]) == (111, 111, 0)
     assert entry["next_reset_at"] == 1_767_225_600_000 + 2 * DAY
     resets = [b["reset"] for b in entry["breakdown"]]
-    assert resets[1] == {"interval": "day", "interval_count": 2, "resets_at": clock.now_ms() + 2 * DAY}
+    assert resets[1] == {
+        "interval": "day",
+        "interval_count": 2,
+        "resets_at": clock.now_ms() + 2 * DAY,
+    }
     assert resets[2] is None
 
 
@@ -240,7 +248,9 @@ async def test_one_off_reset_never_resets(api: Api) -> None:
     entry = await api.balance()
     assert entry is not None and entry["next_reset_at"] is None
     assert entry["breakdown"][0]["reset"] == {
-        "interval": "one_off", "interval_count": 1, "resets_at": None,
+        "interval": "one_off",
+        "interval_count": 1,
+        "resets_at": None,
     }
 
 
@@ -257,8 +267,11 @@ async def test_entity_scoped_balance(api: Api) -> None:
             await api.post("/v1/entities.get", {"customer_id": "cus_123", "entity_id": "seat_1"})
         ).ok()
         assert entity["balances"]["api_calls"]["granted"] == 3
-        (await api.update(customer_id="cus_123", feature_id="api_calls", entity_id="seat_1",
-                          remaining=1)).ok()
+        (
+            await api.update(
+                customer_id="cus_123", feature_id="api_calls", entity_id="seat_1", remaining=1
+            )
+        ).ok()
         entity = (
             await api.post("/v1/entities.get", {"customer_id": "cus_123", "entity_id": "seat_1"})
         ).ok()

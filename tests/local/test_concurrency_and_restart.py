@@ -30,8 +30,11 @@ async def test_data_survives_restart(http: aiohttp.ClientSession, tmp_path: Path
         (await api.create(**MONTHLY, balance_id="kept")).ok()
         (await api.update(**KEY, remaining=7, headers={"Idempotency-Key": "once"})).ok()
         (await api.post("/v1/features.create", {"id": "credits", "type": "credit_system"})).ok()
-        (await api.post("/v1/customers.get_or_create",
-                        {"customer_id": "cus_new", "email": "a@example.com"})).ok()
+        (
+            await api.post(
+                "/v1/customers.get_or_create", {"customer_id": "cus_new", "email": "a@example.com"}
+            )
+        ).ok()
     assert db.exists()
 
     async with LocalAutumn(db_path=db) as server:

@@ -37,11 +37,16 @@ async def test_customers_get_unknown(api: Api) -> None:
 async def test_get_or_create(api: Api) -> None:
     body = {"customer_id": "cus_9", "name": "Nine", "email": "nine@example.com"}
     created = (await api.post("/v1/customers.get_or_create", body)).ok()
-    assert (created["id"], created["name"], created["email"]) == ("cus_9", "Nine", "nine@example.com")
+    assert (created["id"], created["name"], created["email"]) == (
+        "cus_9",
+        "Nine",
+        "nine@example.com",
+    )
     assert created["balances"] == {}
     # Existing customers come back unchanged.
-    again = (await api.post("/v1/customers.get_or_create", {"customer_id": "cus_9",
-                                                             "name": "Other"})).ok()
+    again = (
+        await api.post("/v1/customers.get_or_create", {"customer_id": "cus_9", "name": "Other"})
+    ).ok()
     assert again["name"] == "Nine" and again["created_at"] == created["created_at"]
     (await api.create(**{**MONTHLY, "customer_id": "cus_9"})).ok()
     got = (await api.post("/v1/customers.get_or_create", {"customer_id": "cus_9"})).ok()
@@ -53,8 +58,11 @@ async def test_get_or_create(api: Api) -> None:
 
 
 async def test_features_create(api: Api) -> None:
-    created = (await api.post("/v1/features.create",
-                              {"id": "credits", "name": "Credits", "type": "credit_system"})).ok()
+    created = (
+        await api.post(
+            "/v1/features.create", {"id": "credits", "name": "Credits", "type": "credit_system"}
+        )
+    ).ok()
     assert created["id"] == "credits" and created["consumable"] is True
     (await api.post("/v1/features.create", {"feature_id": "flag", "type": "boolean"})).ok()
     (await api.post("/v1/features.create", {"id": "credits", "type": "metered"})).error(
@@ -66,10 +74,9 @@ async def test_features_create(api: Api) -> None:
     (await api.post("/v1/features.create", {"type": "metered"})).error(
         400, "invalid_inputs", mentions="id"
     )
-    (await api.post("/v1/features.create",
-                    {"id": "b", "type": "boolean", "consumable": True})).error(
-        400, "invalid_inputs", mentions="consumable"
-    )
+    (
+        await api.post("/v1/features.create", {"id": "b", "type": "boolean", "consumable": True})
+    ).error(400, "invalid_inputs", mentions="consumable")
     (await api.create(customer_id="cus_123", feature_id="credits", included=5)).ok()
     (await api.create(customer_id="cus_123", feature_id="flag")).ok()
     ids = [f["id"] for f in (await api.post("/v1/features.list", {})).ok()["list"]]
@@ -107,17 +114,18 @@ async def test_toml_config(http: aiohttp.ClientSession, tmp_path: Path) -> None:
         entry = await api.balance("credits", "cus_456")
         assert entry is not None and entry["granted"] == 500
         assert (await api.balance("api_calls")) is None  # seed customer still there
-        live = await api.post("/v1/customers.get", {"customer_id": "cus_456"},
-                              key="am_sk_live_extra")
+        live = await api.post(
+            "/v1/customers.get", {"customer_id": "cus_456"}, key="am_sk_live_extra"
+        )
         assert live.ok()["env"] == "live"
-        (await api.post("/v1/entities.get",
-                        {"customer_id": "cus_456", "entity_id": "seat_1"})).ok()
+        (await api.post("/v1/entities.get", {"customer_id": "cus_456", "entity_id": "seat_1"})).ok()
 
 
 async def test_json_config_without_defaults(http: aiohttp.ClientSession, tmp_path: Path) -> None:
     path = tmp_path / "autumn.json"
-    path.write_text(json.dumps({"seed_defaults": False,
-                                "features": [{"id": "only", "type": "metered"}]}))
+    path.write_text(
+        json.dumps({"seed_defaults": False, "features": [{"id": "only", "type": "metered"}]})
+    )
     async with LocalAutumn(config=path) as server:
         api = Api(http, server)
         ids = [f["id"] for f in (await api.post("/v1/features.list", {})).ok()["list"]]
@@ -135,8 +143,10 @@ async def test_json_config_without_defaults(http: aiohttp.ClientSession, tmp_pat
         ({"features": [{"id": "x", "type": "nope"}]}, "features[0]"),
         ({"features": [{"id": "x", "type": "metered", "extra": 1}]}, "extra"),
         ({"entities": [{"id": "e", "customer_id": "missing"}]}, "entities[0]"),
-        ({"balances": [{"customer_id": "cus_123", "feature_id": "nope", "included": 1}]},
-         "balances[0]"),
+        (
+            {"balances": [{"customer_id": "cus_123", "feature_id": "nope", "included": 1}]},
+            "balances[0]",
+        ),
         ({"secret_keys": ["sk_x"]}, "secret_keys"),
         ({"seed_defaults": "yes"}, "seed_defaults"),
     ],

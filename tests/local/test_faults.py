@@ -129,7 +129,11 @@ def test_spec_parsing() -> None:
         "delay-ms=200,retry-after=0,seed=7,scope=all"
     )
     assert spec.rates == {
-        "429": 0.05, "503": 0.05, "500": 0.02, "reset": 0.02, "delay": 0.1,
+        "429": 0.05,
+        "503": 0.05,
+        "500": 0.02,
+        "reset": 0.02,
+        "delay": 0.1,
         "lost-response": 0.02,
     }
     assert (spec.delay_ms, spec.retry_after, spec.seed, spec.scope) == (200, 0, 7, "all")
@@ -139,8 +143,17 @@ def test_spec_parsing() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["429", "404=0.1", "429=lots", "429=1.5", "429=0.6,503=0.6", "delay-ms=-1",
-            "scope=some", "seed=x"],
+    "bad",
+    [
+        "429",
+        "404=0.1",
+        "429=lots",
+        "429=1.5",
+        "429=0.6,503=0.6",
+        "delay-ms=-1",
+        "scope=some",
+        "seed=x",
+    ],
 )
 def test_bad_specs_say_what_is_wrong(bad: str) -> None:
     with pytest.raises(ValueError) as info:

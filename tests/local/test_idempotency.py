@@ -66,8 +66,7 @@ async def test_a_409_keeps_its_key(api: Api) -> None:
 
 
 async def test_auth_failures_touch_no_key(api: Api) -> None:
-    reply = await api.post("/v1/balances.create", MONTHLY, key="am_sk_test_bad",
-                           headers=idem("a"))
+    reply = await api.post("/v1/balances.create", MONTHLY, key="am_sk_test_bad", headers=idem("a"))
     reply.error(401, "invalid_secret_key")
     (await api.create(headers=idem("a"), **MONTHLY)).ok()
 
