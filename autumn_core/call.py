@@ -86,12 +86,17 @@ async def call_operation(
         headers.update(opts.headers)
     if opts.abort_signal is None:
         return await _attempts(core, operation, body, headers, key, opts)
+    started: list[int] = []  # one entry per attempt begun, read if the call is aborted
     try:
         return await _unless_aborted(
-            _attempts(core, operation, body, headers, key, opts), opts.abort_signal
+            _attempts(core, operation, body, headers, key, opts, started), opts.abort_signal
         )
     except _Aborted:
-        return Err(RequestAbortedError("aborted by the caller's abort_signal", idempotency_key=key))
+        return Err(
+            RequestAbortedError(
+                "aborted by the caller's abort_signal", idempotency_key=key, attempts=len(started)
+            )
+        )
 
 
 def _key_failure(exc: Exception, key: str) -> AutumnSDKError:
@@ -112,6 +117,7 @@ async def _attempts(
     headers: dict[str, str],
     key: str,
     opts: RequestOptions | None,
+    started_attempts: list[int] | None = None,
 ) -> Result[R, AutumnSDKError]:
     retry = (opts.retries if opts is not None else None) or core.retry_config
     codes = (opts.retry_codes if opts is not None else None) or retry.retry_codes
@@ -130,6 +136,8 @@ async def _attempts(
     attempt = 0
     while True:
         attempt += 1
+        if started_attempts is not None:
+            started_attempts.append(attempt)
         debug = logger.isEnabledFor(logging.DEBUG)
         attempt_started = time.perf_counter() if debug else 0.0
         context = None
