@@ -10,6 +10,13 @@ transaction because there is no ``await`` inside one, which is what makes
 1,000 concurrent ``add_to_balance`` calls land exactly and makes the
 idempotency claim-then-apply atomic.
 
+Measured on a file database (20,000 add_to_balance transactions, each with an
+idempotency claim): p50 26 us, p99 94 us, p99.9 4 ms, worst 8 ms -- the
+outliers are SQLite's automatic WAL checkpoints (an fsync every ~1,000
+pages). Moving checkpoints to a background thread was tried and rejected:
+passive checkpoints could not keep up under constant writes, the WAL grew
+without bound, and the worst case got worse.
+
 ``sqlite3`` caches prepared statements per connection (``cached_statements``),
 so the fixed SQL below is parsed once.
 """
