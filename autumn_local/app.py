@@ -219,8 +219,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
                      {"Allow": "POST"}),
             env,
         )
+    fault = state.faults.draw() if state.faults.applies_to(endpoint.group) else None
     try:
-        fault = state.faults.draw() if state.faults.applies_to(endpoint.group) else None
         if fault == "reset":
             return _drop_connection(request)
         if fault == "delay":
@@ -247,6 +247,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             return _drop_connection(request)
         return _json(200, result)
     except ApiError as exc:
+        if fault == "lost-response":
+            # The answer is lost whatever it was; a failure committed nothing.
+            return _drop_connection(request)
         return _error(exc, env)
     except Exception:
         # A bug, not a client error: say so in Autumn's shape and log the cause.

@@ -9,8 +9,9 @@ plus options. Each eligible request draws at most one fault:
 - ``500``: internal_error.
 - ``reset``: the connection is closed before the request is handled.
 - ``delay``: the request is handled normally after ``delay-ms``.
-- ``lost-response``: the request is handled and committed, then the
-  connection is closed without an answer -- the case idempotency keys exist for.
+- ``lost-response``: the request is handled (and committed, if it succeeds),
+  then the connection is closed without an answer -- the case idempotency
+  keys exist for.
 
 Faults that answer with an error, and ``reset``, happen before anything else
 (authentication, idempotency claim, body), so they change nothing.

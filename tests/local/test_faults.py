@@ -159,3 +159,12 @@ def test_bad_specs_say_what_is_wrong(bad: str) -> None:
     with pytest.raises(ValueError) as info:
         FaultSpec.parse(bad)
     assert str(info.value)
+
+
+async def test_lost_response_of_a_failure_changes_nothing(monthly: Api) -> None:
+    monthly.server.faults.inject_next("lost-response")
+    with pytest.raises(aiohttp.ClientError):
+        await monthly.update(headers=idem("lf"), **KEY, usage=10**6)
+    assert await granted(monthly) == 1000
+    # Nothing was accepted, so the key is free for the retry.
+    (await monthly.update(headers=idem("lf"), **KEY, add_to_balance=1)).ok()
