@@ -120,7 +120,9 @@ async def _attempts(
     started_attempts: list[int] | None = None,
 ) -> Result[R, AutumnSDKError]:
     retry = (opts.retries if opts is not None else None) or core.retry_config
-    codes = (opts.retry_codes if opts is not None else None) or retry.retry_codes
+    codes = opts.retry_codes if opts is not None else None
+    if codes is None:  # an empty set is a choice: retry no status
+        codes = retry.retry_codes
     timeout_ms = opts.timeout_ms if opts is not None else None
     server_url = opts.server_url if opts is not None else None
     try:
