@@ -1,0 +1,135 @@
+"""Shared pieces of the resilience suite: a secret to hunt for, fast retries, servers.
+
+Every test here runs with DEBUG logging on for the root and ``autumn`` loggers,
+and after each test every captured log record (message and traceback text) is
+checked for the secret key: promise 7 is enforced across the whole suite, not
+only in test_secrets.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from autumn_core import AutumnSDKError, BackoffStrategy, RetryConfig
+from autumn_local import LocalAutumn
+from tests.resilience.hostile import HostileServer
+
+# A key no other string in the suite contains, so a leak cannot be a coincidence.
+SECRET = "am_sk_test_R3s1l13nc3-0nly-Th1s-K3y"
+TRUNCATED_NOTE = "[body truncated to 65536 bytes]"
+
+
+class FakeTime:
+    """An injectable clock and sleep for RetryConfig: retry schedules run in no time.
+
+    `sleeps` records every wait the SDK asked for, in seconds.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def fast_retries(
+    fake: FakeTime | None = None, *, max_retries: int | None = 8, **kwargs: Any
+) -> RetryConfig:
+    """Retries with a 1 ms backoff, connection errors included (unless overridden)."""
+    backoff = kwargs.pop(
+        "backoff", BackoffStrategy(initial_interval=1, max_interval=5, exponent=1.5)
+    )
+    extra: dict[str, Any] = {"sleep": fake.sleep, "clock": fake.clock} if fake else {}
+    return RetryConfig(backoff=backoff, max_retries=max_retries, **extra, **kwargs)
+
+
+NO_RETRIES = RetryConfig(strategy="none")
+
+
+def error_text(error: BaseException) -> str:
+    """Everything a person could see of an error: str, repr, traceback, chained causes."""
+    return "\n".join(
+        [str(error), repr(error), "".join(traceback.format_exception(error))]
+    )
+
+
+def assert_no_secret(*texts: object) -> None:
+    for text in texts:
+        shown = text if isinstance(text, str) else repr(text)
+        assert SECRET not in shown, f"secret key leaked into: {shown[:300]!r}"
+
+
+def assert_typed(
+    error: object,
+    kind: type[AutumnSDKError],
+    *,
+    status: int | None = None,
+    code: str | None = None,
+    attempts: int | None = None,
+    key: str | None = None,
+) -> Any:
+    """The error is exactly `kind` with the given status, code, attempts and key,
+    and nothing about it shows the secret."""
+    assert type(error) is kind, f"expected {kind.__name__}, got {error!r}"
+    assert isinstance(error, AutumnSDKError)
+    if status is not None:
+        assert getattr(error, "status_code", None) == status, error
+    if code is not None:
+        assert getattr(error, "code", None) == code, error
+    if attempts is not None:
+        assert error.attempts == attempts, error
+    if key is not None:
+        assert error.idempotency_key == key, error
+    else:
+        assert error.idempotency_key, f"no idempotency key on {error!r}"
+    assert_no_secret(error_text(error))
+    return error
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """DEBUG logging on everywhere; afterwards, no record may contain the secret."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="autumn")
+    yield
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    for record in caplog.records:
+        assert_no_secret(formatter.format(record))
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LocalAutumn]:
+    """A LocalAutumn accepting SECRET, no faults yet, Retry-After 0 once faults are set."""
+    async with LocalAutumn(secret_key=SECRET) as local:
+        yield local
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HostileServer]:
+    """A fresh HostileServer (the scripted server plus stalls that end at teardown)."""
+    server = await HostileServer().start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def wait_until(condition: Callable[[], bool], *, polls: int = 5_000) -> None:
+    """Poll `condition` every millisecond, at most `polls` times (a bounded loop)."""
+    for _ in range(polls):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("condition not reached")
