@@ -44,7 +44,8 @@ class AutumnSDKError(Exception):
             details.append(f"attempts={self.attempts}")
         if self.idempotency_key is not None:
             details.append(f"idempotency_key={self.idempotency_key}")
-        return f"{self.message} ({', '.join(details)})" if details else self.message
+        text = str(self.args[0]) if self.args else ""
+        return f"{text} ({', '.join(details)})" if details else text
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
@@ -53,21 +54,23 @@ class AutumnSDKError(Exception):
 class AutumnError(AutumnSDKError):
     """The server answered with a status the operation treats as an error.
 
-    `code` and `message` come from Autumn's JSON error body
-    `{"message": ..., "code": ..., "env": ...}` when there is one; for a
-    non-JSON body (a proxy's HTML page, say) `code` is None and `body` holds the
-    text, at most `MAX_ERROR_BODY_BYTES` of it (`body_truncated` tells).
+    `code`, `message` and `env` come from Autumn's JSON error body
+    `{"message": ..., "code": ..., "env": ...}` when there is one (`str(error)`
+    adds the status and the code); for a non-JSON body (a proxy's HTML page,
+    say) `code` is None and `body` holds the text, at most
+    `MAX_ERROR_BODY_BYTES` of it (`body_truncated` tells).
     """
 
     def __init__(
         self,
-        message: str,
+        summary: str,
         *,
         status_code: int,
         body: str,
         headers: Mapping[str, str],
         content_type: str,
         code: str | None = None,
+        message: str | None = None,
         env: str | None = None,
         raw_response: Any = None,
         body_truncated: bool = False,
@@ -75,7 +78,9 @@ class AutumnError(AutumnSDKError):
         idempotency_key: str | None = None,
         attempts: int = 0,
     ) -> None:
-        super().__init__(message, idempotency_key=idempotency_key, attempts=attempts)
+        super().__init__(summary, idempotency_key=idempotency_key, attempts=attempts)
+        if message is not None:
+            self.message = message
         self.status_code = status_code
         self.body = body
         self.headers = headers

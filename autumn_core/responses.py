@@ -57,10 +57,12 @@ def error_from_response(
     status = response.status
     earlier_accepted = status == 409 and code == "duplicate_idempotency_key" and attempts > 1
     if earlier_accepted:
-        summary = (
-            "409 duplicate_idempotency_key: an earlier attempt of this same call was already "
-            "accepted by the server, so the change was applied once; do not repeat it"
+        # The server's own text ("key already used") would read as a refusal.
+        message = (
+            "an earlier attempt of this same call was already accepted by the server, "
+            "so the change was applied once; do not repeat it"
         )
+        summary = f"409 duplicate_idempotency_key: {message}"
     elif code or message:
         summary = f"{status} {code or 'error'}: {scrub(message or '', secret)}"
     elif 300 <= status < 400:
@@ -82,6 +84,7 @@ def error_from_response(
         headers=response.headers,
         content_type=content_type,
         code=code,
+        message=None if message is None else scrub(message, secret),
         env=env,
         raw_response=response,
         body_truncated=truncated,
