@@ -13,8 +13,7 @@ declared with ``pytest_asyncio.fixture``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -24,14 +23,10 @@ __all__ = ["local_autumn"]
 
 # The plugin is loaded into every pytest run of an environment that has this
 # package installed, so it must not require pytest-asyncio to be there too.
-F = TypeVar("F", bound=Callable[..., Any])
-_async_fixture: Callable[[F], F]
 try:
-    import pytest_asyncio
-
-    _async_fixture = pytest_asyncio.fixture
+    from pytest_asyncio import fixture as _async_fixture
 except ImportError:  # pragma: no cover - depends on the user's environment
-    _async_fixture = pytest.fixture
+    _async_fixture = pytest.fixture  # type: ignore[assignment]
 
 
 @_async_fixture
