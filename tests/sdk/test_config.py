@@ -1,0 +1,177 @@
+"""Core configuration from arguments and the environment; the secret key never shows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from autumn_core import AutumnCore, InvalidRequestError, SDKValidationError
+from autumn_funcs import balances_create, balances_update
+from tests.scripted_server import ScriptedServer, autumn_error, raw_reply
+from tests.sdk.conftest import CREATE_EXAMPLE, SECRET, UPDATE_EXAMPLE, header
+
+MakeCore = Callable[..., AutumnCore]
+
+
+async def test_secret_key_from_the_environment(
+    scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTUMN_SECRET_KEY", "am_sk_test_from_env")
+    async with AutumnCore(server_url=scripted.url) as core:
+        assert (await balances_create(core, CREATE_EXAMPLE)).ok
+    assert header(scripted.requests[0], "Authorization") == "Bearer am_sk_test_from_env"
+
+
+async def test_explicit_key_wins_over_the_environment(
+    scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTUMN_SECRET_KEY", "am_sk_test_from_env")
+    async with AutumnCore(SECRET, server_url=scripted.url) as core:
+        assert (await balances_create(core, CREATE_EXAMPLE)).ok
+    assert header(scripted.requests[0], "Authorization") == f"Bearer {SECRET}"
+
+
+@pytest.mark.parametrize("env_value", [None, ""])
+def test_missing_secret_key_names_the_field(
+    monkeypatch: pytest.MonkeyPatch, env_value: str | None
+) -> None:
+    if env_value is None:
+        monkeypatch.delenv("AUTUMN_SECRET_KEY", raising=False)
+    else:
+        monkeypatch.setenv("AUTUMN_SECRET_KEY", env_value)
+    with pytest.raises(SDKValidationError) as caught:
+        AutumnCore(server_url="http://127.0.0.1:9")
+    assert caught.value.field == "secret_key"
+    assert "AUTUMN_SECRET_KEY" in str(caught.value)
+
+
+async def test_async_callable_secret_key(scripted: ScriptedServer) -> None:
+    keys = iter(["am_sk_test_first", "am_sk_test_rotated"])
+    calls = 0
+
+    async def from_vault() -> str:
+        nonlocal calls
+        calls += 1
+        return next(keys)
+
+    async with AutumnCore(from_vault, server_url=scripted.url) as core:
+        assert "am_sk_test" not in repr(core)
+        assert (await balances_create(core, CREATE_EXAMPLE)).ok
+        assert (await balances_update(core, UPDATE_EXAMPLE)).ok
+    assert calls == 2
+    assert [header(r, "Authorization") for r in scripted.requests] == [
+        "Bearer am_sk_test_first",
+        "Bearer am_sk_test_rotated",
+    ]
+
+
+async def test_async_callable_returning_a_bad_key(scripted: ScriptedServer) -> None:
+    async def empty() -> str:
+        return ""
+
+    async with AutumnCore(empty, server_url=scripted.url) as core:
+        res = await balances_create(core, CREATE_EXAMPLE)
+    assert not res.ok
+    assert isinstance(res.error, SDKValidationError)
+    assert res.error.field == "secret_key"
+    assert scripted.requests == []
+
+
+async def test_async_callable_that_fails(scripted: ScriptedServer) -> None:
+    async def vault_down() -> str:
+        raise OSError("vault unreachable")
+
+    async with AutumnCore(vault_down, server_url=scripted.url) as core:
+        res = await balances_create(core, CREATE_EXAMPLE)
+    assert not res.ok
+    assert isinstance(res.error, InvalidRequestError)
+    assert isinstance(res.error.__cause__, OSError)
+    assert scripted.requests == []
+
+
+async def test_server_url_from_the_environment(
+    scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTUMN_SERVER_URL", scripted.url)
+    async with AutumnCore(SECRET) as core:
+        assert core.server_url == scripted.url
+        assert (await balances_create(core, CREATE_EXAMPLE)).ok
+    assert len(scripted.requests) == 1
+
+
+def test_default_server_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTUMN_SERVER_URL", raising=False)
+    assert AutumnCore(SECRET).server_url == "https://api.useautumn.com"
+
+
+@pytest.mark.parametrize(
+    "url", ["api.useautumn.com", "ftp://api.useautumn.com", "https://", "", "http//x"]
+)
+def test_bad_server_url_from_the_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("AUTUMN_SERVER_URL", url)
+    if not url:  # an empty variable counts as unset
+        assert AutumnCore(SECRET).server_url == "https://api.useautumn.com"
+        return
+    with pytest.raises(SDKValidationError) as caught:
+        AutumnCore(SECRET)
+    assert caught.value.field == "server_url"
+
+
+def test_repr_hides_the_key() -> None:
+    core = AutumnCore(SECRET, server_url="http://127.0.0.1:9")
+    text = repr(core)
+    assert SECRET not in text
+    assert "http://127.0.0.1:9" in text
+    assert "hidden" in text
+
+
+async def test_debug_logs_describe_attempts_but_never_the_key(
+    make_core: MakeCore, scripted: ScriptedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="autumn")
+    scripted.then(autumn_error(503, "unavailable"))
+    core = make_core()
+    assert (await balances_create(core, CREATE_EXAMPLE)).ok
+
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("autumn")]
+    url = f"{scripted.url}/v1/balances.create"
+    first = [line for line in lines if "attempt 1" in line and "503" in line]
+    second = [line for line in lines if "attempt 2" in line and "200" in line]
+    assert first and second, lines
+    for line in first + second:
+        assert "POST" in line
+        assert url in line
+        assert " ms" in line  # elapsed
+    assert any("retrying" in line for line in lines)
+    assert all(SECRET not in line for line in caplog.text.splitlines() + lines)
+    assert all("Bearer" not in line for line in lines)
+
+
+async def test_nothing_is_logged_at_info(
+    make_core: MakeCore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="autumn")
+    assert (await balances_create(make_core(), CREATE_EXAMPLE)).ok
+    assert [r for r in caplog.records if r.name.startswith("autumn")] == []
+
+
+async def test_a_key_echoed_by_the_server_is_scrubbed(
+    make_core: MakeCore, scripted: ScriptedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="autumn")
+    scripted.then(
+        autumn_error(401, "invalid_secret_key", f"Unknown key Bearer {SECRET}"),
+        raw_reply(200, f"<html>token {SECRET}</html>".encode()),
+    )
+    core = make_core()
+    for _ in range(2):
+        res = await balances_create(core, CREATE_EXAMPLE)
+        assert not res.ok
+        error = res.error
+        for text in (str(error), repr(error), error.message, getattr(error, "body", "")):
+            assert SECRET not in text
+    assert SECRET not in caplog.text
