@@ -44,7 +44,7 @@ def error_from_response(
 ) -> AutumnDefaultError:
     """An AutumnDefaultError for a non-2xx answer, parsed from Autumn's JSON error when present."""
     text = scrub(body.decode("utf-8", errors="replace"), secret)
-    content_type = response.headers.get("Content-Type", "")
+    content_type = scrub(response.headers.get("Content-Type", ""), secret)
     code = env = message = None
     try:
         parsed: Any = json.loads(body) if body and not truncated else None
@@ -54,6 +54,9 @@ def error_from_response(
         code = parsed.get("code") if isinstance(parsed.get("code"), str) else None
         message = parsed.get("message") if isinstance(parsed.get("message"), str) else None
         env = parsed.get("env") if isinstance(parsed.get("env"), str) else None
+        # Every string a server sends back may echo the key, not only the message.
+        code = None if code is None else scrub(code, secret)
+        env = None if env is None else scrub(env, secret)
     status = response.status
     earlier_accepted = status == 409 and code == "duplicate_idempotency_key" and attempts > 1
     if earlier_accepted:
@@ -78,7 +81,8 @@ def error_from_response(
     if truncated:
         summary += f" [body truncated to {MAX_ERROR_BODY_BYTES} bytes]"
     return AutumnDefaultError(
-        summary,
+        # The reason phrase and the Location header are the server's text too.
+        scrub(summary, secret),
         status_code=status,
         body=text,
         headers=response.headers,
@@ -105,7 +109,8 @@ def invalid_success(
 ) -> ResponseValidationError:
     text = scrub(body[:MAX_ERROR_BODY_BYTES].decode("utf-8", errors="replace"), secret)
     return ResponseValidationError(
-        f"{status} answer does not fit the response model: {reason}",
+        # `reason` may quote the Content-Type header, which a server controls.
+        scrub(f"{status} answer does not fit the response model: {reason}", secret),
         status_code=status,
         body=text,
         idempotency_key=idempotency_key,
