@@ -33,13 +33,25 @@ class HookContext:
     attempt: int
 
 
+def _headers_repr(headers: MutableMapping[str, str]) -> str:
+    # A hook that logs its request must not log the secret key with it.
+    shown = {
+        name: "<hidden>" if name.lower() == "authorization" else value
+        for name, value in headers.items()
+    }
+    return repr(shown)
+
+
 @attrs.define(kw_only=True)
 class PreparedRequest:
-    """The attempt about to be sent. Only `headers` is meant to be changed."""
+    """The attempt about to be sent. Only `headers` is meant to be changed.
+
+    Its repr hides the Authorization header, so logging a request is safe.
+    """
 
     method: str
     url: str
-    headers: MutableMapping[str, str]
+    headers: MutableMapping[str, str] = attrs.field(repr=_headers_repr)
     body: bytes
 
 
