@@ -1,0 +1,194 @@
+"""Promise 7: the secret key shows nowhere, and TLS certificates are verified by default.
+
+The autouse fixture in conftest.py already checks every log record of every
+test in this suite at DEBUG; here a server echoes the key back in every place
+an answer has, and each resulting error is checked through str, repr and the
+traceback text of the facade's raised exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import traceback
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import trustme
+
+from autumn_core import (
+    AutumnCore,
+    AutumnSDKError,
+    ConnectionError,
+    Hooks,
+    PreparedRequest,
+    RetryConfig,
+    SDKValidationError,
+)
+from autumn_funcs import Autumn, balances_create
+from autumn_local import LocalAutumn
+from tests.resilience.conftest import (
+    NO_RETRIES,
+    SECRET,
+    assert_no_secret,
+    assert_typed,
+    error_text,
+)
+from tests.resilience.hostile import ECHO_PLACES, HostileServer, TLSServer, echo_secret
+
+pytestmark = pytest.mark.resilience
+
+GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included": 100}
+
+
+def everything_about(error: AutumnSDKError) -> str:
+    """str, repr, traceback and the attributes a person would print."""
+    parts = [error_text(error)]
+    for name in ("message", "code", "env", "body", "content_type"):
+        parts.append(str(getattr(error, name, "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("where", ECHO_PLACES)
+async def test_echoed_key_is_scrubbed_from_errors(hostile: HostileServer, where: str) -> None:
+    hostile.default = echo_secret(where)
+    async with AutumnCore(SECRET, server_url=hostile.url, retry_config=NO_RETRIES) as core:
+        res = await balances_create(core, GRANT)
+    assert not res.ok
+    assert_no_secret(everything_about(res.error), repr(res))
+    assert hostile.requests[0].headers["Authorization"] == f"Bearer {SECRET}"
+
+
+@pytest.mark.parametrize("where", ECHO_PLACES)
+async def test_echoed_key_is_scrubbed_from_facade_tracebacks(
+    hostile: HostileServer, where: str
+) -> None:
+    hostile.default = echo_secret(where)
+    async with Autumn(SECRET, server_url=hostile.url, retry_config=NO_RETRIES) as autumn:
+        with pytest.raises(AutumnSDKError) as caught:
+            await autumn.balances.create(**GRANT)
+    assert_no_secret(
+        "".join(traceback.format_exception(caught.value)),
+        caught.getrepr(style="long", chain=True),
+        everything_about(caught.value),
+    )
+
+
+async def test_echoed_key_from_a_key_callable_is_scrubbed(hostile: HostileServer) -> None:
+    async def vault() -> str:
+        return SECRET
+
+    hostile.default = echo_secret("json")
+    async with AutumnCore(vault, server_url=hostile.url, retry_config=NO_RETRIES) as core:
+        assert "<callable>" in repr(core)
+        res = await balances_create(core, GRANT)
+    assert_no_secret(everything_about(res.error))
+
+
+async def test_facade_tracebacks_of_every_failure_kind(server: LocalAutumn) -> None:
+    """Connection, timeout, server error, refusal: none of their tracebacks shows the key."""
+    server.set_faults("delay-ms=300")
+    async with Autumn(SECRET, server_url=server.url, retry_config=NO_RETRIES,
+                      timeout_ms=100) as autumn:
+        for fault in ("reset", "lost-response", "delay", "503", "500", "429"):
+            server.faults.inject_next(fault)
+            with pytest.raises(AutumnSDKError) as caught:
+                await autumn.balances.create(**GRANT)
+            assert_no_secret(everything_about(caught.value), repr(caught.value.__cause__))
+        with pytest.raises(AutumnSDKError) as caught:
+            await autumn.balances.create(customer_id="cus_nobody", feature_id="api_calls",
+                                         included=1)
+        assert_no_secret(everything_about(caught.value))
+        with pytest.raises(SDKValidationError) as refused:
+            await autumn.balances.create(customer_id=SECRET, feature_id=7)
+        assert_no_secret(everything_about(refused.value))
+
+
+def test_reprs_and_bad_keys_never_show_the_key() -> None:
+    core = AutumnCore(SECRET, server_url="http://127.0.0.1:9")
+    assert_no_secret(repr(core), str(core), repr(core.retry_config), repr(core.hooks))
+    for bad in (SECRET + " ", SECRET + "\n", SECRET + "\u00e9"):
+        with pytest.raises(SDKValidationError) as caught:
+            AutumnCore(bad)
+        assert_no_secret(everything_about(caught.value))
+        assert caught.value.field == "secret_key"
+
+
+async def test_a_hook_logging_its_request_does_not_show_the_key(
+    hostile: HostileServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[PreparedRequest] = []
+    log = logging.getLogger("app.hooks")
+
+    def trace(_context: object, request: PreparedRequest) -> None:
+        seen.append(request)
+        log.debug("sending %r", request)
+
+    hooks = Hooks(before_request=[trace])
+    async with AutumnCore(SECRET, server_url=hostile.url, hooks=hooks) as core:
+        assert (await balances_create(core, GRANT)).ok
+    assert seen and seen[0].headers["Authorization"] == f"Bearer {SECRET}"  # still sent
+    assert_no_secret(repr(seen[0]), str(seen[0]))
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+async def tls_server(ca: trustme.CA) -> AsyncIterator[TLSServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    async with TLSServer(context) as server:
+        yield server
+
+
+def trusting_session(ca: trustme.CA) -> aiohttp.ClientSession:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+
+
+async def test_tls_verification_is_on_by_default(tls_server: TLSServer) -> None:
+    async with AutumnCore(SECRET, server_url=tls_server.url, retry_config=NO_RETRIES) as core:
+        res = await balances_create(core, GRANT)
+    error = assert_typed(res.error, ConnectionError, attempts=1)
+    assert "TLS failure" in error.message and "CERTIFICATE_VERIFY_FAILED" in error.message
+    assert tls_server.requests == 0
+
+
+async def test_tls_accepted_with_a_session_trusting_the_ca(
+    tls_server: TLSServer, ca: trustme.CA
+) -> None:
+    async with trusting_session(ca) as session:
+        async with AutumnCore(SECRET, server_url=tls_server.url, session=session) as core:
+            res = await balances_create(core, GRANT)
+        assert res.ok, res
+        assert not session.closed  # a session passed in belongs to the caller
+    assert tls_server.requests == 1
+
+
+async def test_tls_name_mismatch_refused_even_when_the_ca_is_trusted(ca: trustme.CA) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("api.useautumn.example").configure_cert(context)
+    async with TLSServer(context) as server, trusting_session(ca) as session:
+        async with AutumnCore(SECRET, server_url=server.url, session=session,
+                              retry_config=NO_RETRIES) as core:
+            res = await balances_create(core, GRANT)
+        assert_typed(res.error, ConnectionError, attempts=1)
+        assert server.requests == 0
+
+
+async def test_tls_failure_with_default_retries_still_ends_typed(tls_server: TLSServer) -> None:
+    retry = RetryConfig(max_retries=2, sleep=_no_sleep)
+    async with AutumnCore(SECRET, server_url=tls_server.url, retry_config=retry) as core:
+        res = await balances_create(core, GRANT)
+    assert_typed(res.error, ConnectionError)
+    assert tls_server.requests == 0
+
+
+async def _no_sleep(_seconds: float) -> Any:
+    return None
