@@ -58,6 +58,13 @@ def _structure_str(value: object, cl: type) -> Any:
         return _structure_enum(value, cl)
     if type(value) is not str:
         raise TypeError(f"expected a string, got {_json_type(value)}")
+    if not value.isascii():  # O(1): only non-ASCII text pays for the check
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate ("\ud800") cannot travel as UTF-8: refuse it here,
+            # by field name, rather than fail while encoding the body.
+            raise ValueError("expected text encodable as UTF-8 (found a lone surrogate)") from None
     return value
 
 
@@ -72,6 +79,11 @@ def _structure_number(value: object, cl: type) -> Any:
         return _structure_enum(value, cl)
     # bool is an int subclass: `True` is not a number on the wire.
     if type(value) is int:
+        if value.bit_length() > 1_000:  # rare: only huge ints pay for the exact check
+            try:
+                str(value)
+            except ValueError:  # beyond sys.get_int_max_str_digits(): cannot become JSON
+                raise ValueError("expected a number, got an integer too long to write") from None
         return value
     if type(value) is float:
         if math.isfinite(value):
