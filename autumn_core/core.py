@@ -49,7 +49,10 @@ def _check_secret(key: object) -> str:
 
 
 def _check_server_url(url: object) -> str:
-    parsed = yarl.URL(url) if isinstance(url, str) else None
+    try:
+        parsed = yarl.URL(url) if isinstance(url, str) else None
+    except ValueError:  # yarl refuses some URLs outright, e.g. "http://[oops"
+        parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise SDKValidationError(
             f"server_url: expected an http:// or https:// URL with a host, got {url!r}",
