@@ -23,6 +23,7 @@ from autumn_core import (
     RequestTimeoutError,
     ResponseValidationError,
     RetryConfig,
+    UnexpectedClientError,
 )
 from autumn_funcs import CreateBalanceResponse, balances_create, balances_update
 from tests.scripted_server import (
@@ -33,7 +34,7 @@ from tests.scripted_server import (
     json_reply,
     raw_reply,
 )
-from tests.sdk.conftest import CREATE_EXAMPLE, UPDATE_EXAMPLE, header
+from tests.sdk.conftest import CREATE_EXAMPLE, SECRET, UPDATE_EXAMPLE, header
 
 NO_RETRY = RetryConfig(strategy="none")
 
@@ -325,3 +326,19 @@ async def test_every_error_is_an_autumn_sdk_error_with_key_and_attempts(
     assert [header(r, "Idempotency-Key") for r in scripted.requests] == [
         res.error.idempotency_key for res in errors[:3] if not res.ok
     ]
+
+
+async def test_a_closed_caller_session_is_an_unexpected_client_error(
+    scripted: ScriptedServer,
+) -> None:
+    session = aiohttp.ClientSession()
+    await session.close()
+    core = AutumnCore(SECRET, server_url=scripted.url, session=session)
+    res = await balances_create(core, CREATE_EXAMPLE)
+
+    assert not res.ok
+    assert isinstance(res.error, UnexpectedClientError)
+    assert isinstance(res.error.__cause__, RuntimeError)
+    assert res.error.attempts == 1  # not retried: nothing a retry could fix
+    assert res.error.idempotency_key
+    assert scripted.requests == []
