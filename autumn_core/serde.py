@@ -97,10 +97,14 @@ def _structure_attrs_factory(cls: type) -> Callable[[object, type], Any]:
     structure_mapping: Callable[[Any, Any], Any] = make_dict_structure_fn(
         cls, converter, _cattrs_forbid_extra_keys=forbid
     )
+    names = tuple(a.name for a in attrs.fields(cls))
 
     def structure(value: object, _: type) -> Any:
         if isinstance(value, cls):
-            value = unstructure(value)  # re-check a model built by hand, field by field
+            # Re-check a model built by hand, field by field. One level only: a
+            # nested model is checked by its own hook, so a wrong type anywhere
+            # (reset=5) is reported by field name instead of crashing unstructure.
+            value = {name: getattr(value, name) for name in names}
         elif not isinstance(value, Mapping):
             raise TypeError(f"expected an object, got {_json_type(value)}")
         return structure_mapping(value, cls)
