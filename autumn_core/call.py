@@ -127,12 +127,12 @@ async def _attempts(
     server_url = opts.server_url if opts is not None else None
     try:
         url = core.url(server_url, operation.path)
-    except SDKValidationError as exc:
+        session = core.session()
+    except AutumnSDKError as exc:
         exc.idempotency_key = key
         return Err(exc)
     timeout = core.timeout(timeout_ms)
     hooks = core.hooks
-    session = core.session()
     started = retry.clock()
     delays = None
     attempt = 0

@@ -12,7 +12,7 @@ import aiohttp
 import yarl
 
 from autumn_core.call import call_operation
-from autumn_core.errors import AutumnSDKError, SDKValidationError
+from autumn_core.errors import AutumnSDKError, InvalidRequestError, SDKValidationError
 from autumn_core.hooks import Hooks
 from autumn_core.operation import Operation
 from autumn_core.options import RequestOptions
@@ -79,6 +79,7 @@ class AutumnCore:
 
     __slots__ = (
         "_authorization",
+        "_closed",
         "_headers",
         "_key_source",
         "_last_key",
@@ -128,8 +129,15 @@ class AutumnCore:
                 field="x_api_version",
             )
         self.x_api_version = x_api_version
-        options = RequestOptions(timeout_ms=timeout_ms)  # reuse its checks of timeout_ms
-        self.timeout_ms: float = options.timeout_ms or DEFAULT_TIMEOUT_MS
+        if timeout_ms is not None and not (
+            isinstance(timeout_ms, (int, float))
+            and not isinstance(timeout_ms, bool)
+            and 0 < timeout_ms < float("inf")
+        ):
+            raise SDKValidationError(
+                f"timeout_ms: expected milliseconds > 0, got {timeout_ms!r}", field="timeout_ms"
+            )
+        self.timeout_ms: float = timeout_ms or DEFAULT_TIMEOUT_MS
         self._timeout = aiohttp.ClientTimeout(total=self.timeout_ms / 1000)
         if retry_config is not None and not isinstance(retry_config, RetryConfig):
             raise SDKValidationError("retry_config: expected a RetryConfig", field="retry_config")
@@ -153,7 +161,8 @@ class AutumnCore:
             raise SDKValidationError("session: expected an aiohttp.ClientSession", field="session")
         self._session = session
         self._owns_session = session is None
-        self._urls: dict[tuple[str, str], yarl.URL] = {}
+        self._closed = False
+        self._urls: dict[str, yarl.URL] = {}
 
     def __repr__(self) -> str:
         key = "<callable>" if self._key_source else "<hidden>"
@@ -174,7 +183,11 @@ class AutumnCore:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the session the core created (a session passed in is left open)."""
+        """Close the session the core created (a session passed in is left open).
+
+        A closed core refuses further calls with InvalidRequestError, rather than
+        quietly opening a session that nothing would close."""
+        self._closed = True
         if not self._owns_session:
             return
         session, self._session = self._session, None
@@ -194,6 +207,8 @@ class AutumnCore:
     # What the call machinery needs from the core; not part of the public API.
 
     def session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise InvalidRequestError("this AutumnCore is closed; create a new one to make calls")
         session = self._session
         if session is None:
             # Created here, inside the running loop, on first use; constructing it
@@ -202,11 +217,11 @@ class AutumnCore:
         return session
 
     def url(self, server_url: str | None, path: str) -> yarl.URL:
-        key = (server_url or self.server_url, path)
-        url = self._urls.get(key)
+        if server_url is not None:  # a per-call URL: not cached, so the cache stays small
+            return yarl.URL(_check_server_url(server_url) + path)
+        url = self._urls.get(path)
         if url is None:
-            base = self.server_url if server_url is None else _check_server_url(server_url)
-            url = self._urls[key] = yarl.URL(base + path)
+            url = self._urls[path] = yarl.URL(self.server_url + path)
         return url
 
     def timeout(self, timeout_ms: float | None) -> aiohttp.ClientTimeout:

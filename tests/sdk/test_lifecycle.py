@@ -11,7 +11,13 @@ from collections.abc import Callable
 import aiohttp
 import pytest
 
-from autumn_core import AutumnCore, ConnectionError, RequestTimeoutError, RetryConfig
+from autumn_core import (
+    AutumnCore,
+    ConnectionError,
+    InvalidRequestError,
+    RequestTimeoutError,
+    RetryConfig,
+)
 from autumn_funcs import balances_create, balances_update
 from tests.scripted_server import ScriptedServer, autumn_error, hold
 from tests.sdk.conftest import CREATE_EXAMPLE, SECRET, UPDATE_EXAMPLE, PeerRecorder
@@ -85,6 +91,20 @@ async def test_aclose_closes_and_may_be_called_twice(
         assert session.closed
         del core, session
         assert leaks.collect() == []
+
+
+async def test_a_closed_core_refuses_calls_instead_of_leaking_a_session(
+    scripted: ScriptedServer, leaks: LeakWatch
+) -> None:
+    with leaks:
+        async with AutumnCore(SECRET, server_url=scripted.url) as core:
+            assert (await balances_create(core, CREATE_EXAMPLE)).ok
+        res = await balances_update(core, UPDATE_EXAMPLE)
+        assert isinstance(res.error, InvalidRequestError)  # type: ignore[union-attr]
+        assert "closed" in str(res.error)  # type: ignore[union-attr]
+        del core, res
+        assert leaks.collect() == []
+    assert len(scripted.requests) == 1
 
 
 async def test_a_core_never_used_opens_no_session(leaks: LeakWatch) -> None:

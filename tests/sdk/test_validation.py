@@ -204,7 +204,8 @@ async def test_valid_options_pass(core: AutumnCore, scripted: ScriptedServer) ->
         ({"server_url": "ftp://api.example"}, "server_url"),
         ({"server_url": "not a url"}, "server_url"),
         ({"server_url": "http://"}, "server_url"),
-        ({"timeout_ms": 0}, "options.timeout_ms"),
+        ({"timeout_ms": 0}, "timeout_ms"),
+        ({"timeout_ms": float("inf")}, "timeout_ms"),
         ({"x_api_version": ""}, "x_api_version"),
         ({"x_api_version": "2.1\r\nX-Evil: 1"}, "x_api_version"),
         ({"retry_config": {"strategy": "none"}}, "retry_config"),
@@ -217,7 +218,7 @@ def test_bad_core_configuration_is_refused(
 ) -> None:
     with pytest.raises(SDKValidationError) as caught:
         make_core(**kwargs)
-    assert caught.value.field.endswith(field)
+    assert caught.value.field == field
 
 
 @pytest.mark.parametrize("key", ["", "am_sk_test with space", "am_sk_test_\n", 12345])
