@@ -1,0 +1,142 @@
+"""Promise 2: nothing is applied twice.
+
+With retries on and LocalAutumn's `lost-response` fault (the change is committed,
+then the connection is closed without an answer), N grants change the balance
+exactly N times, checked through POST /v1/customers.get. A retry after a lost
+response gets 409 duplicate_idempotency_key, which the SDK reports as an
+AutumnError with earlier_attempt_accepted=True: applied once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+
+from autumn_core import AutumnCore, AutumnDefaultError, ConnectionError
+from autumn_funcs import balances_create, balances_update
+from autumn_local import LocalAutumn
+from tests.resilience.conftest import SECRET, assert_typed, fast_retries
+
+pytestmark = pytest.mark.resilience
+
+N = 40
+
+
+async def customer(server: LocalAutumn, customer_id: str = "cus_123") -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.post(
+        server.url + "/v1/customers.get",
+        json={"customer_id": customer_id},
+        headers={"Authorization": f"Bearer {SECRET}"},
+    ) as response:
+        assert response.status == 200
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+def applied_once(res: Any) -> bool:
+    """Ok, or the 409 that proves an earlier attempt of this call was accepted."""
+    if res.ok:
+        return True
+    assert_typed(res.error, AutumnDefaultError, status=409, code="duplicate_idempotency_key")
+    assert res.error.earlier_attempt_accepted and res.error.attempts >= 2
+    return True
+
+
+async def test_lost_responses_on_creates_apply_each_grant_once(server: LocalAutumn) -> None:
+    async with AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries()) as core:
+        for i in range(N):
+            server.faults.inject_next("lost-response")
+            res = await balances_create(core, {"customer_id": "cus_123",
+                                               "feature_id": "api_calls", "included": 1000 + i})
+            assert applied_once(res)
+            assert not res.ok and res.error.attempts == 2
+    grants = sorted(b["included_grant"]
+                    for b in (await customer(server))["balances"]["api_calls"]["breakdown"])
+    assert grants == [1000 + i for i in range(N)]
+    assert server.fault_counts["lost-response"] == N
+
+
+async def test_lost_responses_on_top_ups_add_each_amount_once(server: LocalAutumn) -> None:
+    async with AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries()) as core:
+        base = {"customer_id": "cus_123", "feature_id": "api_calls"}
+        assert (await balances_create(core, {**base, "included": 0})).ok
+        for _ in range(N):
+            server.faults.inject_next("lost-response")
+            res = await balances_update(core, {**base, "add_to_balance": 3})
+            assert applied_once(res)
+    balance = (await customer(server))["balances"]["api_calls"]
+    assert balance["granted"] == 3 * N and balance["remaining"] == 3 * N
+
+
+async def test_lost_response_then_more_faults_still_applies_once(server: LocalAutumn) -> None:
+    async with AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries()) as core:
+        base = {"customer_id": "cus_123", "feature_id": "api_calls"}
+        assert (await balances_create(core, {**base, "included": 0})).ok
+        # Applied on attempt 1; attempt 4's 409 is lost as well.
+        server.faults.inject_next("lost-response", "503", "reset", "lost-response", "429")
+        res = await balances_update(core, {**base, "add_to_balance": 7})
+        assert applied_once(res) and res.error.attempts == 6
+    assert (await customer(server))["balances"]["api_calls"]["granted"] == 7
+
+
+async def test_timed_out_attempts_apply_once_on_disk(tmp_path: Any) -> None:
+    """The first attempt outlives the client's timeout, and still commits later."""
+    db = tmp_path / "db.sqlite3"
+    async with (
+        LocalAutumn(secret_key=SECRET, db_path=db, faults="delay-ms=200") as server,
+        AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries(),
+                   timeout_ms=50) as core,
+    ):
+        base = {"customer_id": "cus_123", "feature_id": "api_calls"}
+        assert (await balances_create(core, {**base, "included": 0})).ok
+        for _ in range(5):
+            server.faults.inject_next("delay")
+            assert applied_once(await balances_update(core, {**base, "add_to_balance": 1}))
+    # Stopping waited for every delayed attempt to finish; read what they left.
+    async with LocalAutumn(secret_key=SECRET, db_path=db) as server:
+        assert (await customer(server))["balances"]["api_calls"]["granted"] == 5
+
+
+async def test_concurrent_grants_with_lost_responses_apply_once(server: LocalAutumn) -> None:
+    # Half of all answers lost, the 409s of retries included: a call needs enough
+    # retries to hear back once (0.5**40: never runs out).
+    server.set_faults("lost-response=0.5,retry-after=0,seed=11")
+    retry = fast_retries(max_retries=40)
+    async with AutumnCore(SECRET, server_url=server.url, retry_config=retry) as core:
+        base = {"customer_id": "cus_123", "feature_id": "api_calls"}
+        creates = [balances_create(core, {**base, "included": 5000 + i}) for i in range(N)]
+        results = await asyncio.gather(*creates)
+        assert all(applied_once(r) for r in results)
+        server.set_faults(None)
+        assert (await balances_create(core, {**base, "feature_id": "seats", "included": 0})).ok
+        server.set_faults("lost-response=0.5,retry-after=0,seed=12")
+        top_ups = [balances_update(core, {**base, "feature_id": "seats", "add_to_balance": 2})
+                   for _ in range(N)]
+        assert all(applied_once(r) for r in await asyncio.gather(*top_ups))
+    balances = (await customer(server))["balances"]
+    grants = sorted(b["included_grant"] for b in balances["api_calls"]["breakdown"])
+    assert grants == [5000 + i for i in range(N)]
+    assert balances["seats"]["granted"] == 2 * N
+    assert server.fault_counts["lost-response"] > 0
+
+
+async def test_a_call_out_of_retries_can_be_resumed_by_its_key(server: LocalAutumn) -> None:
+    """Every answer lost: the SDK cannot know the outcome, and says which key to reuse.
+
+    Re-sending with that key is refused with 409 instead of applying the change again.
+    """
+    base = {"customer_id": "cus_123", "feature_id": "api_calls"}
+    retry = fast_retries(max_retries=2)
+    async with AutumnCore(SECRET, server_url=server.url, retry_config=retry) as core:
+        assert (await balances_create(core, {**base, "included": 0})).ok
+        server.faults.inject_next("lost-response", "lost-response", "lost-response")
+        res = await balances_update(core, {**base, "add_to_balance": 7})
+        error = assert_typed(res.error, ConnectionError, attempts=3)
+        again = await balances_update(core, {**base, "add_to_balance": 7},
+                                      {"idempotency_key": error.idempotency_key})
+        assert_typed(again.error, AutumnDefaultError, status=409,
+                     code="duplicate_idempotency_key", attempts=1, key=error.idempotency_key)
+    assert (await customer(server))["balances"]["api_calls"]["granted"] == 7
