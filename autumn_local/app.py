@@ -238,6 +238,10 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             raise ApiError(
                 413, "payload_too_large", f"body is larger than {MAX_BODY_BYTES} bytes"
             ) from None
+        except ConnectionResetError:
+            # The client left before sending its whole body (gave up waiting, say):
+            # nothing was applied and nobody is left to answer. Not a server bug.
+            return _drop_connection(request)
         body = parse_json_object(raw)
         idem_key = (
             _idempotency_key(request) if endpoint.group != "read" else None
