@@ -1,0 +1,145 @@
+"""Promise 3: nothing is lost, nothing is doubled, every Err is explained.
+
+2,000 calls (1,000 creates, 1,000 add_to_balance updates) at concurrency 64
+against LocalAutumn with every fault kind on at realistic rates, Retry-After 0
+and a millisecond backoff. Each call has its own witness on the server -- a
+create grants a unique amount, an update adds 1 to a balance of its own -- so
+the state says, call by call, how many times it was applied:
+
+- reported Ok, or Err with earlier_attempt_accepted: applied exactly once;
+- any other Err: of an expected kind (retries ran out on a retryable fault),
+  and applied zero times.
+
+The server is stopped before the check, which waits for attempts the client
+gave up on (delayed past its timeout) to finish, and reopened on its database
+file for the read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from autumn_core import AutumnCore, AutumnDefaultError, ConnectionError, RequestTimeoutError
+from autumn_funcs import balances_create, balances_update
+from autumn_local import FAULT_KINDS, LocalAutumn
+from tests.resilience.conftest import SECRET, fast_retries
+
+pytestmark = pytest.mark.resilience
+
+CALLS = 2_000
+CONCURRENCY = 64
+CUSTOMERS = 40
+FAULTS = (
+    "429=0.03,503=0.03,500=0.02,reset=0.02,delay=0.03,lost-response=0.03,"
+    "delay-ms=300,retry-after=0,seed=2024"
+)
+TIMEOUT_MS = 150  # below delay-ms: a delayed attempt times out, then commits on the server
+GRANT_BASE = 100_000
+# Retries that ran out on one of these leave an Err the caller can explain.
+EXPLAINED = {"429", "500", "503", "ConnectionError", "RequestTimeoutError"}
+
+
+def customer_of(n: int) -> str:
+    return f"cus_chaos_{n % CUSTOMERS}"
+
+
+def request_of(i: int) -> tuple[Any, dict[str, Any]]:
+    if i % 2 == 0:
+        return balances_create, {"customer_id": customer_of(i), "feature_id": "api_calls",
+                                 "included": GRANT_BASE + i}
+    j = i // 2
+    return balances_update, {"customer_id": customer_of(j), "feature_id": "seats",
+                             "balance_id": f"target_{j}", "add_to_balance": 1}
+
+
+def kind_of(res: Any) -> str:
+    if res.ok:
+        return "ok"
+    error = res.error
+    if isinstance(error, AutumnDefaultError):
+        return "accepted-409" if error.earlier_attempt_accepted else str(error.status_code)
+    assert isinstance(error, (ConnectionError, RequestTimeoutError)), error
+    return type(error).__name__
+
+
+async def applied_counts(server: LocalAutumn) -> Counter[int]:
+    """Call index -> how many times the server applied it."""
+    applied: Counter[int] = Counter()
+    async with aiohttp.ClientSession() as http:
+        for n in range(CUSTOMERS):
+            async with http.post(server.url + "/v1/customers.get",
+                                 json={"customer_id": f"cus_chaos_{n}"},
+                                 headers={"Authorization": f"Bearer {SECRET}"}) as response:
+                assert response.status == 200
+                balances = (await response.json())["balances"]
+            for row in balances.get("api_calls", {}).get("breakdown", []):
+                applied[int(row["included_grant"]) - GRANT_BASE] += 1
+            for row in balances["seats"]["breakdown"]:
+                j = int(row["id"].removeprefix("target_"))
+                applied[2 * j + 1] += int(row["included_grant"])
+    return applied
+
+
+async def test_chaos_run_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "chaos.sqlite3"
+    config = {
+        "customers": [{"id": f"cus_chaos_{n}"} for n in range(CUSTOMERS)],
+        "balances": [
+            {"customer_id": customer_of(j), "feature_id": "seats", "included": 0,
+             "balance_id": f"target_{j}"}
+            for j in range(CALLS // 2)
+        ],
+    }
+    results: dict[int, Any] = {}
+    async with LocalAutumn(secret_key=SECRET, db_path=db, config=config,
+                           faults=FAULTS) as server:
+        pending: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(CALLS):
+            pending.put_nowait(i)
+        retry = fast_retries(max_retries=8)
+        async with AutumnCore(SECRET, server_url=server.url, retry_config=retry,
+                              timeout_ms=TIMEOUT_MS) as core:
+
+            async def worker() -> None:
+                while not pending.empty():  # bounded: CALLS items, none added
+                    i = pending.get_nowait()
+                    function, params = request_of(i)
+                    results[i] = await function(core, params)
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        injected = server.fault_counts
+    # Stopped: every attempt the client gave up on has finished. Read what stands.
+    async with LocalAutumn(secret_key=SECRET, db_path=db) as reopened:
+        applied = await applied_counts(reopened)
+
+    kinds = {i: kind_of(res) for i, res in results.items()}
+    reported = {i for i, k in kinds.items() if k in ("ok", "accepted-409")}
+    lost = [i for i in reported if applied[i] == 0]
+    doubled = [i for i in range(CALLS) if applied[i] > 1]
+    failed = {i: k for i, k in kinds.items() if i not in reported}
+    unexplained = {i: k for i, k in failed.items() if k not in EXPLAINED}
+    phantom = [i for i in failed if applied[i] > 0]  # an Err whose change stands
+    err_kinds = Counter(k for k in kinds.values() if k != "ok")
+
+    print(
+        f"\nchaos run: calls={len(results)} concurrency={CONCURRENCY} "
+        f"faults injected={sum(injected.values())} "
+        + " ".join(f"{kind}={injected[kind]}" for kind in FAULT_KINDS)
+        + f"\n  ok={sum(k == 'ok' for k in kinds.values())} "
+        f"err={sum(err_kinds.values())} by kind: {dict(sorted(err_kinds.items()))}"
+        f"\n  lost={len(lost)} double-applied={len(doubled)} "
+        f"err-but-applied={len(phantom)} unexplained={len(unexplained)}"
+    )
+    assert len(results) == CALLS
+    assert all(injected[kind] > 0 for kind in FAULT_KINDS), injected
+    assert lost == [] and doubled == []
+    assert unexplained == {}
+    assert phantom == []  # with 8 retries no call ran out after a lost answer
+    # The same, summed: the state is exactly the calls reported as applied.
+    assert sum(applied.values()) == len(reported)
