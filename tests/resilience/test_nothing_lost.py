@@ -18,6 +18,7 @@ file for the read.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from autumn_core import AutumnCore, AutumnDefaultError, ConnectionError, RequestTimeoutError
+from autumn_core import (
+    AutumnCore,
+    AutumnDefaultError,
+    ConnectionError,
+    Hooks,
+    RequestTimeoutError,
+)
 from autumn_funcs import balances_create, balances_update
 from autumn_local import FAULT_KINDS, LocalAutumn
 from tests.resilience.conftest import SECRET, fast_retries
@@ -86,7 +93,9 @@ async def applied_counts(server: LocalAutumn) -> Counter[int]:
     return applied
 
 
-async def test_chaos_run_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+async def test_chaos_run_loses_nothing_and_doubles_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     db = tmp_path / "chaos.sqlite3"
     config = {
         "customers": [{"id": f"cus_chaos_{n}"} for n in range(CUSTOMERS)],
@@ -103,8 +112,11 @@ async def test_chaos_run_loses_nothing_and_doubles_nothing(tmp_path: Path) -> No
         for i in range(CALLS):
             pending.put_nowait(i)
         retry = fast_retries(max_retries=8)
+        attempts = Counter[str]()
+        hooks = Hooks(after_success=[lambda *_: attempts.update(["ok"])],
+                      after_error=[lambda *_: attempts.update(["failed"])])
         async with AutumnCore(SECRET, server_url=server.url, retry_config=retry,
-                              timeout_ms=TIMEOUT_MS) as core:
+                              timeout_ms=TIMEOUT_MS, hooks=hooks) as core:
 
             async def worker() -> None:
                 while not pending.empty():  # bounded: CALLS items, none added
@@ -129,6 +141,7 @@ async def test_chaos_run_loses_nothing_and_doubles_nothing(tmp_path: Path) -> No
 
     print(
         f"\nchaos run: calls={len(results)} concurrency={CONCURRENCY} "
+        f"http attempts={attempts.total()} "
         f"faults injected={sum(injected.values())} "
         + " ".join(f"{kind}={injected[kind]}" for kind in FAULT_KINDS)
         + f"\n  ok={sum(k == 'ok' for k in kinds.values())} "
@@ -143,3 +156,6 @@ async def test_chaos_run_loses_nothing_and_doubles_nothing(tmp_path: Path) -> No
     assert phantom == []  # with 8 retries no call ran out after a lost answer
     # The same, summed: the state is exactly the calls reported as applied.
     assert sum(applied.values()) == len(reported)
+    server_errors = [r.getMessage() for r in caplog.records
+                     if r.name.startswith("autumn_local") and r.levelno >= logging.ERROR]
+    assert server_errors == []
