@@ -191,8 +191,11 @@ async def _attempts(
         except Exception as exc:
             error = _client_error(exc, core.secret(), timeout.total, key, attempt)
             result = Err(error)
-            retryable = retry.retry_connection_errors and isinstance(
-                error, (ConnectionError, RequestTimeoutError)
+            # A certificate that failed verification fails again: no point waiting.
+            retryable = (
+                retry.retry_connection_errors
+                and isinstance(error, (ConnectionError, RequestTimeoutError))
+                and not isinstance(exc, _TLS_ERRORS)
             )
         if debug:
             _log_attempt(operation, url, response, result, attempt, attempt_started)
@@ -258,13 +261,16 @@ def _read_success(
     )
 
 
+_TLS_ERRORS = (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)
+
+
 def _client_error(
     exc: Exception, secret: str | None, timeout_s: float | None, key: str, attempt: int
 ) -> HTTPClientError:
     kind: type[HTTPClientError]
     if isinstance(exc, asyncio.TimeoutError):  # aiohttp's timeouts subclass it
         kind, text = RequestTimeoutError, f"no answer within {(timeout_s or 0) * 1000:g} ms"
-    elif isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)):
+    elif isinstance(exc, _TLS_ERRORS):
         kind, text = ConnectionError, f"TLS failure: {exc}"
     elif isinstance(exc, (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)):
         kind, text = ConnectionError, f"connection failed: {type(exc).__name__}: {exc}"

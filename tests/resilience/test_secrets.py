@@ -182,11 +182,12 @@ async def test_tls_name_mismatch_refused_even_when_the_ca_is_trusted(ca: trustme
         assert server.requests == 0
 
 
-async def test_tls_failure_with_default_retries_still_ends_typed(tls_server: TLSServer) -> None:
+async def test_tls_failure_is_not_retried_even_with_retries_on(tls_server: TLSServer) -> None:
+    # A certificate that failed verification fails again; retrying only adds delay.
     retry = RetryConfig(max_retries=2, sleep=_no_sleep)
     async with AutumnCore(SECRET, server_url=tls_server.url, retry_config=retry) as core:
         res = await balances_create(core, GRANT)
-    assert_typed(res.error, ConnectionError)
+    assert_typed(res.error, ConnectionError, attempts=1)
     assert tls_server.requests == 0
 
 
