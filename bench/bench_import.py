@@ -12,14 +12,18 @@ MARK = "@@bench-import"
 UPDATE_MODULE = "autumn_funcs.balances_update"
 
 # Only `sys` (always loaded) runs before the statement, so nothing it needs is preloaded.
-PROBE = f"""\
+PROBE = """\
 import sys
 before = set(sys.modules)
-sys.stderr.write("{MARK}\\n"); sys.stderr.flush()
-{{statement}}
-sys.stderr.write("{MARK}\\n"); sys.stderr.flush()
+sys.stderr.write("MARK\\n"); sys.stderr.flush()
+STATEMENT
+sys.stderr.write("MARK\\n"); sys.stderr.flush()
 print(len(sys.modules) - len(before))
 print(" ".join(sorted(m for m in set(sys.modules) - before if m.startswith("autumn_"))))
+# One module per operation, named like its function (the lower-case names exported).
+package = sys.modules.get("autumn_funcs")
+operations = [n for n in getattr(package, "__all__", ()) if n.islower()]
+print(" ".join(m for m in ("autumn_funcs." + n for n in operations) if m in sys.modules))
 """
 
 
@@ -28,6 +32,7 @@ class Measurement:
     ms: float
     modules: int
     own_modules: list[str]
+    operations: list[str]
 
 
 def import_ms(stderr: str) -> float:
@@ -44,7 +49,13 @@ def import_ms(stderr: str) -> float:
 
 
 def measure(python: str, statement: str) -> Measurement:
-    argv = [python, "-X", "importtime", "-c", PROBE.format(statement=statement)]
+    argv = [
+        python,
+        "-X",
+        "importtime",
+        "-c",
+        PROBE.replace("MARK", MARK).replace("STATEMENT", statement),
+    ]
 
     def once() -> subprocess.CompletedProcess[str]:
         return subprocess.run(argv, env=sdk_env(), cwd=REPO, capture_output=True, text=True)
@@ -53,8 +64,10 @@ def measure(python: str, statement: str) -> Measurement:
     if warm.returncode != 0:
         raise RuntimeError(warm.stderr.strip().splitlines()[-1])
     runs = [once() for _ in range(RUNS)]
-    modules, own = warm.stdout.splitlines()[:2] if warm.stdout.count("\n") >= 2 else ("0", "")
-    return Measurement(median([import_ms(r.stderr) for r in runs]), int(modules), own.split())
+    modules, own, operations = (warm.stdout + "\n\n").splitlines()[:3]
+    return Measurement(
+        median([import_ms(r.stderr) for r in runs]), int(modules), own.split(), operations.split()
+    )
 
 
 def run(sdk_error: str | None) -> Section:
@@ -86,9 +99,7 @@ def run(sdk_error: str | None) -> Section:
 
     func = results["from autumn_funcs import balances_create"]
     added = func.ms - results["import aiohttp"].ms
-    others = [
-        m for m in func.own_modules if m.startswith("autumn_funcs.") and "balances_create" not in m
-    ]
+    update_loaded = UPDATE_MODULE in func.own_modules
     section.notes.append(
         f"SDK modules loaded by the function import: {', '.join(func.own_modules)}"
     )
@@ -98,10 +109,10 @@ def run(sdk_error: str | None) -> Section:
         ),
         Target(
             "function import loads no other operation",
-            f"{UPDATE_MODULE} {'loaded' if UPDATE_MODULE in func.own_modules else 'not loaded'}"
-            + (f"; also {', '.join(others)}" if others else ""),
-            "none loaded",
-            UPDATE_MODULE not in func.own_modules and not others,
+            f"operation modules loaded: {', '.join(func.operations) or 'none'}; "
+            f"{UPDATE_MODULE} {'loaded' if update_loaded else 'not loaded'}",
+            "balances_create only",
+            func.operations == ["autumn_funcs.balances_create"] and not update_loaded,
         ),
     ]
     return section

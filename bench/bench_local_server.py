@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import subprocess
 import sys
@@ -39,7 +40,7 @@ from harness import (
 CLIENTS = 64
 WARMUP = 0.5
 SECONDS = 3.0
-IDLE = 1.0
+IDLE = 1.5
 UPDATE_BODY = {"customer_id": "cus_123", "feature_id": "api_calls", "add_to_balance": 1}
 PHASES = (
     ("create", "/v1/balances.create", CREATE_BODY),
@@ -54,13 +55,13 @@ HEADERS = {
 
 @dataclass
 class Phase:
-    name: str
     calls: int
     errors: dict[int, int]
     wall_s: float
     server_cpu_s: float
     latencies: list[float]
-    window: tuple[float, float]
+    probe_idle: list[float]
+    probe_busy: list[float]
 
 
 async def load(
@@ -88,13 +89,13 @@ async def load(
     return len(latencies), errors, latencies
 
 
-def run_phase(port: int, server_pid: int, name: str, path: str, body: dict[str, object]) -> Phase:
-    asyncio.run(load(port, path, body, WARMUP))
-    cpu0, wall0, t0 = proc_cpu_seconds(server_pid), time.perf_counter(), time.time()
-    calls, errors, latencies = asyncio.run(load(port, path, body, SECONDS))
-    wall = time.perf_counter() - wall0
-    cpu = proc_cpu_seconds(server_pid) - cpu0
-    return Phase(name, calls, errors, wall, cpu, sorted(latencies), (t0, time.time()))
+def post_once(port: int, path: str, body: dict[str, object]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("POST", path, json.dumps(body), HEADERS)
+    response = connection.getresponse()
+    if response.status != 200:
+        raise RuntimeError(f"{path} answered {response.status}: {response.read()!r}")
+    connection.close()
 
 
 @contextlib.contextmanager
@@ -114,9 +115,12 @@ def local_server(storage: list[str]) -> Iterator[tuple[int, int]]:
         yield port, proc.pid
 
 
-def measure(storage: list[str]) -> tuple[list[Phase], list[tuple[float, float]]]:
+def measure(storage: list[str], path: str, body: dict[str, object]) -> Phase:
+    """One phase on a fresh server: idle probing, warm-up, then SECONDS of load."""
     with local_server(storage) as (port, pid):
-        probe_seconds = IDLE + len(PHASES) * (2 * WARMUP + SECONDS) + 2
+        # Updates need exactly one balance to act on; creates need none.
+        post_once(port, "/v1/balances.create", CREATE_BODY)
+        probe_seconds = IDLE + WARMUP + SECONDS + 1
         probe = subprocess.Popen(
             [sys.executable, str(BENCH / "probe.py"), str(port), str(probe_seconds)],
             env=sdk_env(),
@@ -124,9 +128,16 @@ def measure(storage: list[str]) -> tuple[list[Phase], list[tuple[float, float]]]
             text=True,
         )
         time.sleep(IDLE)
-        phases = [run_phase(port, pid, *phase) for phase in PHASES]
+        asyncio.run(load(port, path, body, WARMUP))
+        cpu0, wall0, t0 = proc_cpu_seconds(pid), time.perf_counter(), time.time()
+        calls, errors, latencies = asyncio.run(load(port, path, body, SECONDS))
+        wall, t1 = time.perf_counter() - wall0, time.time()
+        cpu = proc_cpu_seconds(pid) - cpu0
         out, _ = probe.communicate(timeout=probe_seconds + 30)
-    return phases, [tuple(s) for s in json.loads(out)]
+    probes = json.loads(out)
+    idle = sorted(lat for t, lat in probes if t < t0 - WARMUP)
+    busy = sorted(lat for t, lat in probes if t0 <= t <= t1)
+    return Phase(calls, errors, wall, cpu, sorted(latencies), idle, busy)
 
 
 def ms(seconds: float) -> str:
@@ -152,62 +163,52 @@ def run(server_error: str | None) -> Section:
             "max ms",
             "errors",
             "server CPU",
-            "probe p50/p99/max ms",
+            "calls/server CPU-s",
+            "probe idle p50/p99/max",
+            "probe under load p50/p99/max",
         ],
     )
     if server_error is not None:
         section.notes.append(f"Skipped: {server_error}")
         return section
     with tempfile.TemporaryDirectory() as tmp:
-        storages = {"memory": ["--memory"], "sqlite file": ["--db", str(Path(tmp) / "bench.db")]}
-        for label, storage in storages.items():
-            log(f"local server: {label}")
-            phases, probes = measure(storage)
-            first_phase_start = phases[0].window[0]
-            idle = sorted(lat for t, lat in probes if t < first_phase_start)
-            section.rows.append(
-                [
-                    label,
-                    "idle",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    spread(idle),
-                ]
-            )
-            for phase in phases:
-                lo, hi = phase.window
-                busy = sorted(lat for t, lat in probes if lo <= t <= hi)
+        for label in ("memory", "SQLite file"):
+            for operation, path, body in PHASES:
+                log(f"local server: {label} {operation}")
+                db = ["--db", str(Path(tmp) / f"{operation}.db")]
+                phase = measure(["--memory"] if label == "memory" else db, path, body)
                 rate = phase.calls / phase.wall_s
                 p99 = percentile(phase.latencies, 99)
                 section.rows.append(
                     [
                         label,
-                        phase.name,
+                        operation,
                         f"{rate:,.0f}",
                         ms(percentile(phase.latencies, 50)),
                         ms(p99),
                         ms(phase.latencies[-1]),
                         ", ".join(f"{n}x{status}" for status, n in phase.errors.items()) or "0",
                         f"{phase.server_cpu_s / phase.wall_s:.0%}",
-                        spread(busy),
+                        f"{phase.calls / phase.server_cpu_s:,.0f}",
+                        spread(phase.probe_idle),
+                        spread(phase.probe_busy),
                     ]
                 )
                 section.targets.append(
                     Target(
-                        f"local server ({label}) {phase.name}: calls/s and p99",
+                        f"local server ({label}) {operation}: calls/s and p99",
                         f"{rate:,.0f}/s, p99 {ms(p99)} ms",
                         "≥ 1,500/s, p99 < 50 ms",
                         rate >= 1500 and p99 < 0.05 and not phase.errors,
                     )
                 )
     section.notes.append(
-        f"{SECONDS:g} s per phase after a {WARMUP:g} s warm-up; each call carries a fresh "
-        "Idempotency-Key. Server CPU = its user+system time / wall time (one process, so "
-        "at most 100%). Probe = latency of `GET /bench-probe` sent every 10 ms from "
-        "another process while idle and during each phase."
+        f"Each row: a fresh server (seeded customer `cus_123`, feature `api_calls`, one "
+        f"balance created first so updates have exactly one to act on), {SECONDS:g} s of "
+        f"load after a {WARMUP:g} s warm-up; every call carries a fresh Idempotency-Key. "
+        "Updates all add 1 to that one balance. Server CPU = its user+system time / wall "
+        "time (a single process, so at most 100%); calls/server CPU-s is what one "
+        "fully busy core would sustain. Probe = latency in ms of "
+        "`GET /bench-probe` sent every 10 ms from another process, before and during the load."
     )
     return section

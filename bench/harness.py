@@ -22,6 +22,11 @@ PEER_PYTHON = PEER_VENV / "bin" / "python"
 PEER_REQUIREMENTS = BENCH / "peer-requirements.txt"
 SDK_PYTHON = sys.executable
 SECRET_KEY = "am_sk_test_bench"
+# Clients on one core, servers on another, so neither steals the other's CPU and
+# wake-ups always cross cores the same way (unpinned runs flip between two modes).
+_CPUS = sorted(os.sched_getaffinity(0))
+CLIENT_CPUS = {_CPUS[0]} if len(_CPUS) >= 2 else set(_CPUS)
+SERVER_CPUS = {_CPUS[1]} if len(_CPUS) >= 2 else set(_CPUS)
 CREATE_BODY = {
     "customer_id": "cus_123",
     "feature_id": "api_calls",
@@ -36,6 +41,15 @@ def sdk_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
+
+
+def pin_to_client_cpu() -> None:
+    """Pin this process, and so every client it starts, to the client core."""
+    os.sched_setaffinity(0, CLIENT_CPUS)
+
+
+def _pin_to_server_cpu() -> None:
+    os.sched_setaffinity(0, SERVER_CPUS)
 
 
 def log(message: str) -> None:
@@ -62,7 +76,9 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.
 @contextlib.contextmanager
 def server_process(argv: Sequence[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server listening on ``port``; stop it (and only it) on exit."""
-    proc = subprocess.Popen(argv, env=sdk_env(), cwd=REPO, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, env=sdk_env(), cwd=REPO, stdout=subprocess.DEVNULL, preexec_fn=_pin_to_server_cpu
+    )
     try:
         wait_for_port(port, proc)
         yield proc
@@ -156,7 +172,8 @@ def machine_description() -> str:
         f"Machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}; "
         f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}; "
         f"peer autumn-sdk {peer['autumn-sdk']} (httpx {peer['httpx']}, "
-        f"pydantic {peer['pydantic']}); commit {commit or 'unknown'}"
+        f"pydantic {peer['pydantic']}); commit {commit or 'unknown'}; "
+        f"clients pinned to CPU {min(CLIENT_CPUS)}, servers to CPU {min(SERVER_CPUS)}"
     )
 
 
@@ -188,7 +205,7 @@ class Section:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"

@@ -20,6 +20,7 @@ from harness import (
     ensure_peer_venv,
     log,
     machine_description,
+    pin_to_client_cpu,
     sdk_env,
     targets_section,
 )
@@ -62,6 +63,7 @@ def main() -> None:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
 
     use_project_python()
+    pin_to_client_cpu()
     started = time.monotonic()
     ensure_peer_venv()
     sdk_error = import_error(
