@@ -107,6 +107,13 @@ def run(sdk_error: str | None) -> Section:
                 ratio <= limit,
             )
         )
+    ceiling = " and ".join(
+        f"{cpu[('peer', c)] / cpu[('raw', c)]:.1f}x (concurrency {c})" for c in CONCURRENCIES
+    )
+    section.notes.append(
+        f"For scale: autumn-sdk uses {ceiling} the CPU per call of raw aiohttp, "
+        "the ceiling for any aiohttp-based client."
+    )
     for concurrency in CONCURRENCIES:
         factor = cpu[("peer", concurrency)] / cpu[("sdk_func", concurrency)]
         section.targets.append(
