@@ -78,6 +78,7 @@ class AutumnCore:
     """
 
     __slots__ = (
+        "_active_hooks",
         "_authorization",
         "_closed",
         "_headers",
@@ -145,6 +146,7 @@ class AutumnCore:
         if hooks is not None and not isinstance(hooks, Hooks):
             raise SDKValidationError("hooks: expected a Hooks instance", field="hooks")
         self.hooks = hooks or Hooks()
+        self._active_hooks = self.hooks if self.hooks else None  # None: the fast path
         if user_agent is None:
             user_agent = (
                 f"autumn-balances-python/{__version__} aiohttp/{aiohttp.__version__} "

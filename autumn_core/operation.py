@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from autumn_core.serde import structure_hook
+from autumn_core.serde import converter, response_reader
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -26,13 +26,20 @@ class Operation(Generic[P, R]):
     params_type: type[P]
     response_type: type[R]
     method: str = "POST"
-    # Generated once here, so no call pays for a converter lookup.
-    structure_params: Callable[[object], P] = attrs.field(init=False)
-    structure_response: Callable[[object], R] = attrs.field(init=False)
+    # The converter's generated functions, looked up once here so that no call
+    # pays for dispatch. Called as hook(data, type), the cattrs convention.
+    structure_params: Callable[[object, type[P]], P] = attrs.field(init=False)
+    unstructure_params: Callable[[P], dict[str, Any]] = attrs.field(init=False)
+    read_response: Callable[[bytes], R] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "structure_params", structure_hook(self.params_type))
-        object.__setattr__(self, "structure_response", structure_hook(self.response_type))
+        hooks = {
+            "structure_params": converter.get_structure_hook(self.params_type),
+            "unstructure_params": converter.get_unstructure_hook(self.params_type),
+            "read_response": response_reader(self.response_type),
+        }
+        for name, hook in hooks.items():
+            object.__setattr__(self, name, hook)
 
 
 AnyOperation = Operation[Any, Any]
