@@ -18,30 +18,12 @@ import pytest
 
 from autumn_core import AutumnSDKError, BackoffStrategy, RetryConfig
 from autumn_local import LocalAutumn
+from tests.fake_time import FakeTime
 from tests.resilience.hostile import HostileServer
 
 # A key no other string in the suite contains, so a leak cannot be a coincidence.
 SECRET = "am_sk_test_R3s1l13nc3-0nly-Th1s-K3y"
 TRUNCATED_NOTE = "[body truncated to 65536 bytes]"
-
-
-class FakeTime:
-    """An injectable clock and sleep for RetryConfig: retry schedules run in no time.
-
-    `sleeps` records every wait the SDK asked for, in seconds.
-    """
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def fast_retries(

@@ -21,7 +21,8 @@ from autumn_core import (
     RetryConfig,
 )
 from autumn_funcs import balances_create
-from tests.resilience.conftest import SECRET, FakeTime, assert_typed, fast_retries
+from tests.fake_time import FakeTime
+from tests.resilience.conftest import SECRET, assert_typed, fast_retries
 from tests.resilience.hostile import HostileServer
 from tests.scripted_server import autumn_error, delayed, drop_connection, json_reply
 

@@ -20,6 +20,7 @@ from autumn_core import AutumnCore, RetryConfig
 # Also provided by the pytest11 entry point once the package is installed;
 # importing it here keeps the suite runnable from a plain checkout.
 from autumn_local.pytest_plugin import local_autumn  # noqa: F401
+from tests.fake_time import FakeTime
 from tests.scripted_server import RecordedRequest, ScriptedServer
 
 SECRET = "am_sk_test_sdk_suite_7f3a9c"
@@ -40,22 +41,6 @@ UPDATE_EXAMPLE: dict[str, Any] = {
 def header(request: RecordedRequest, name: str) -> str | None:
     """A header of a recorded request, looked up case-insensitively."""
     return CIMultiDict(request.headers).get(name)
-
-
-class FakeTime:
-    """A clock that moves only when the SDK sleeps; every requested wait is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 @pytest.fixture

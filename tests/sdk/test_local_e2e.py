@@ -21,7 +21,8 @@ from autumn_funcs import (
     balances_update,
 )
 from autumn_local import LocalAutumn
-from tests.sdk.conftest import CREATE_EXAMPLE, UPDATE_EXAMPLE, FakeTime
+from tests.fake_time import FakeTime
+from tests.sdk.conftest import CREATE_EXAMPLE, UPDATE_EXAMPLE
 
 
 @pytest.fixture

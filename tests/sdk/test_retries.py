@@ -22,8 +22,9 @@ from autumn_core import (
     RetryConfig,
 )
 from autumn_funcs import CreateBalanceResponse, balances_create, balances_update
+from tests.fake_time import FakeTime
 from tests.scripted_server import ScriptedServer, autumn_error, drop_connection, hold, json_reply
-from tests.sdk.conftest import CREATE_EXAMPLE, UPDATE_EXAMPLE, FakeTime, header
+from tests.sdk.conftest import CREATE_EXAMPLE, UPDATE_EXAMPLE, header
 
 Retries = Callable[..., RetryConfig]
 MakeCore = Callable[..., AutumnCore]
