@@ -152,6 +152,13 @@ class AutumnCore:
                 f"autumn-balances-python/{__version__} aiohttp/{aiohttp.__version__} "
                 f"python/{platform.python_version()}"
             )
+        elif not (
+            isinstance(user_agent, str) and user_agent.isascii() and user_agent.isprintable()
+        ):
+            raise SDKValidationError(
+                "user_agent: expected printable ASCII text (it is sent as a header)",
+                field="user_agent",
+            )
         # Built once: per call only the Authorization and Idempotency-Key change.
         self._headers: Mapping[str, str] = {
             "Content-Type": "application/json",

@@ -211,6 +211,7 @@ async def test_valid_options_pass(core: AutumnCore, scripted: ScriptedServer) ->
         ({"retry_config": {"strategy": "none"}}, "retry_config"),
         ({"hooks": [print]}, "hooks"),
         ({"session": object()}, "session"),
+        ({"user_agent": "my-app\r\nX-Evil: 1"}, "user_agent"),
     ],
 )
 def test_bad_core_configuration_is_refused(
