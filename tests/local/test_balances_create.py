@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from autumn_local import operations
+from autumn_local.operations import new_balance_id
 from tests.local.conftest import MONTHLY, Api
 
 DAY = 86_400_000
@@ -293,3 +295,38 @@ async def test_unknown_fields_are_ignored_unless_strict(api: Api) -> None:
             400, "invalid_inputs", mentions="reset.every"
         )
         (await api.create(**body())).ok()
+
+
+BASE62 = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def test_generated_ids_are_27_base62_characters_and_distinct() -> None:
+    ids = [new_balance_id() for _ in range(5000)]
+    assert len(set(ids)) == len(ids)
+    for balance_id in ids:
+        assert balance_id.startswith("cus_ent_")
+        assert len(balance_id) == len("cus_ent_") + 27
+        assert set(balance_id[len("cus_ent_"):]) <= BASE62
+    # Every character of the alphabet shows up (a mapping bug would lose some).
+    assert set("".join(i[len("cus_ent_"):] for i in ids)) == BASE62
+
+
+def test_generated_id_draws_again_when_too_few_bytes_are_usable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Bytes 248..255 are rejected (they would bias b % 62); the first draw has
+    # only 26 usable bytes, so the id must come from the second draw.
+    draws = iter([bytes([255] * 10 + [0] * 26), bytes(range(36))])
+    monkeypatch.setattr(operations.secrets, "token_bytes", lambda n: next(draws))
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    assert new_balance_id() == "cus_ent_" + alphabet[:27]
+
+
+async def test_created_balances_get_distinct_generated_ids(api: Api) -> None:
+    for _ in range(20):
+        (await api.create(**body(included=1))).ok()
+    entry = await api.balance()
+    assert entry is not None
+    ids = [b["id"] for b in entry["breakdown"]]
+    assert len(set(ids)) == 20
+    assert all(len(i) == len("cus_ent_") + 27 and i.startswith("cus_ent_") for i in ids)
