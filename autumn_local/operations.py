@@ -111,11 +111,7 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
                 raise invalid_inputs(
                     f"{field} cannot be set for boolean feature {feature.id!r}"
                 )
-        existing = [
-            b for b in store.balances_for(p.customer_id, feature.id, entity_key)
-            if not b.expired(now_ms)
-        ]
-        if existing:
+        if store.live_balances(p.customer_id, feature.id, entity_key, now_ms, limit=1):
             raise ApiError(
                 409, "invalid_request",
                 f"customer {p.customer_id!r} already has boolean feature {feature.id!r}",
@@ -183,40 +179,70 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
 
 
 def _pick_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> BalanceRow:
+    """The one unexpired balance the update names, rolled forward to ``now_ms``.
+
+    Reads only what it needs: the row for ``balance_id``, or at most two rows
+    of the wanted interval; counting and existence checks run only to word an
+    error. Only the picked balance is rolled forward (``at`` changes neither
+    its id nor its interval, so filtering first picks the same one).
+    """
     where = f"customer {p.customer_id!r}" + (
         f" entity {p.entity_id!r}" if p.entity_id is not None else ""
     )
-    candidates = [
-        b.at(now_ms)
-        for b in store.balances_for(p.customer_id, p.feature_id, p.entity_id or "")
-        if not b.expired(now_ms)
-    ]
-    if not candidates:
-        raise ApiError(
+    entity_key = p.entity_id or ""
+
+    def has_any() -> bool:
+        return bool(
+            store.live_balances(p.customer_id, p.feature_id, entity_key, now_ms, limit=1)
+        )
+
+    def none_for_feature() -> ApiError:
+        return ApiError(
             404, "balance_not_found", f"{where} has no balance for feature {p.feature_id!r}"
         )
+
+    def none_with_interval() -> ApiError:
+        return ApiError(
+            404, "balance_not_found",
+            f"{where} has no {p.feature_id!r} balance with interval {p.interval!r}",
+        )
+
     if p.balance_id is not None:
-        candidates = [b for b in candidates if b.id == p.balance_id]
-        if not candidates:
+        b = store.balance_by_id(p.customer_id, p.balance_id)
+        if (
+            b is None
+            or b.feature_id != p.feature_id
+            or b.entity_id != entity_key
+            or b.expired(now_ms)
+        ):
+            if not has_any():
+                raise none_for_feature()
             raise ApiError(
                 404, "balance_not_found",
                 f"balance_id {p.balance_id!r} not found for {where} and feature "
                 f"{p.feature_id!r}",
             )
-    if p.interval is not None:
-        candidates = [b for b in candidates if (b.interval or "one_off") == p.interval]
-        if not candidates:
-            raise ApiError(
-                404, "balance_not_found",
-                f"{where} has no {p.feature_id!r} balance with interval {p.interval!r}",
-            )
+        if p.interval is not None and (b.interval or "one_off") != p.interval:
+            raise none_with_interval()
+        return b.at(now_ms)
+
+    candidates = store.live_balances(
+        p.customer_id, p.feature_id, entity_key, now_ms, p.interval, limit=2
+    )
+    if not candidates:
+        if p.interval is not None and has_any():
+            raise none_with_interval()
+        raise none_for_feature()
     if len(candidates) > 1:
+        count = store.count_live_balances(
+            p.customer_id, p.feature_id, entity_key, now_ms, p.interval
+        )
         hint = "balance_id" if p.interval is not None else "balance_id or interval"
         raise invalid_inputs(
-            f"{where} has {len(candidates)} balances for feature {p.feature_id!r}; "
+            f"{where} has {count} balances for feature {p.feature_id!r}; "
             f"pick one with {hint}"
         )
-    return candidates[0]
+    return candidates[0].at(now_ms)
 
 
 def update_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> BalanceRow:

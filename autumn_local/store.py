@@ -80,8 +80,13 @@ CREATE TABLE IF NOT EXISTS balances (
     created_at INTEGER NOT NULL,
     UNIQUE (customer_id, id)
 );
-CREATE INDEX IF NOT EXISTS balances_by_owner
-    ON balances (customer_id, feature_id, entity_id);
+-- Picking the balance to update filters by owner, feature and interval. The
+-- interval column extends the first index this table had (owner and feature
+-- only), which is dropped so an insert maintains one index, not two.
+-- Lookups by balance_id use the UNIQUE (customer_id, id) index.
+CREATE INDEX IF NOT EXISTS balances_by_owner_interval
+    ON balances (customer_id, feature_id, entity_id, interval);
+DROP INDEX IF EXISTS balances_by_owner;
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -187,6 +192,36 @@ def _balance(row: tuple[Any, ...]) -> BalanceRow:
         rollover=row[13],
         created_at=row[14],
     )
+
+
+_OWNER_LIVE = (
+    "customer_id = ? AND feature_id = ? AND entity_id = ?"
+    " AND (expires_at IS NULL OR expires_at > ?)"
+)
+
+
+def _live_select(
+    columns: str, customer_id: str, feature_id: str, entity_id: str, now_ms: int,
+    interval: str | None,
+) -> tuple[str, tuple[str | int, ...]]:
+    """SELECT and arguments for unexpired balances (``BalanceRow.expired`` in SQL).
+
+    Each branch is an equality seek on ``balances_by_owner_interval``. A
+    balance without an interval counts as ``one_off``: that is two seeks
+    (``IS NULL`` and ``= 'one_off'``) joined by UNION ALL, because SQLite
+    answers ``(interval IS NULL OR interval = 'one_off')`` by scanning every
+    balance of the owner.
+    """
+    owner: tuple[str | int, ...] = (customer_id, feature_id, entity_id, now_ms)
+    head = f"SELECT {columns} FROM balances WHERE {_OWNER_LIVE}"  # noqa: S608 - constant SQL
+    if interval is None:
+        return head, owner
+    if interval == "one_off":
+        return (
+            f"{head} AND interval IS NULL UNION ALL {head} AND interval = 'one_off'",
+            owner * 2,
+        )
+    return f"{head} AND interval = ?", (*owner, interval)
 
 
 class Store:
@@ -312,6 +347,49 @@ class Store:
             (customer_id, feature_id, entity_id),
         ).fetchall()
         return [_balance(r) for r in rows]
+
+    def balance_by_id(self, customer_id: str, balance_id: str) -> BalanceRow | None:
+        r = self._db.execute(
+            f"SELECT {_BALANCE_COLUMNS} FROM balances"  # noqa: S608 - constant column list
+            " WHERE customer_id = ? AND id = ?",
+            (customer_id, balance_id),
+        ).fetchone()
+        return None if r is None else _balance(r)
+
+    def live_balances(
+        self,
+        customer_id: str,
+        feature_id: str,
+        entity_id: str,
+        now_ms: int,
+        interval: str | None = None,
+        limit: int = -1,
+    ) -> list[BalanceRow]:
+        """Unexpired balances of one owner and feature, in no set order, at most ``limit``.
+
+        With ``interval``, only balances with that reset interval; a balance
+        without one counts as ``one_off``.
+        """
+        sql, args = _live_select(
+            _BALANCE_COLUMNS, customer_id, feature_id, entity_id, now_ms, interval
+        )
+        rows = self._db.execute(sql + " LIMIT ?", (*args, limit)).fetchall()
+        return [_balance(r) for r in rows]
+
+    def count_live_balances(
+        self,
+        customer_id: str,
+        feature_id: str,
+        entity_id: str,
+        now_ms: int,
+        interval: str | None = None,
+    ) -> int:
+        """How many balances ``live_balances`` would return without a limit."""
+        sql, args = _live_select("1", customer_id, feature_id, entity_id, now_ms, interval)
+        r = self._db.execute(
+            f"SELECT count(*) FROM ({sql})", args  # noqa: S608 - constant SQL
+        ).fetchone()
+        return int(r[0])
 
     def balances_of(self, customer_id: str, entity_id: str) -> list[BalanceRow]:
         rows = self._db.execute(
