@@ -41,5 +41,3 @@ class Operation(Generic[P, R]):
         for name, hook in hooks.items():
             object.__setattr__(self, name, hook)
 
-
-AnyOperation = Operation[Any, Any]

@@ -85,9 +85,6 @@ class RetryConfig:
     clock: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
 
 
-NO_RETRIES = RetryConfig(strategy="none")
-
-
 def status_is_retried(status: int, codes: frozenset[str]) -> bool:
     """True when `status` is listed in `codes` exactly or by its range ("5XX")."""
     text = str(status)
@@ -106,7 +103,7 @@ def computed_delays(strategy: BackoffStrategy) -> Iterator[float]:
         yield backoff.full_jitter(delay)
 
 
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """The wait a `Retry-After` header asks for, or None when absent or unreadable."""
     if not value:
         return None
@@ -121,4 +118,4 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
         return None
     if when.tzinfo is None:  # an HTTP date is always GMT
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, when.timestamp() - time.time())

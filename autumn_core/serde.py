@@ -36,7 +36,7 @@ def _encoder() -> Callable[[Any], str]:
     """Compact JSON, NaN refused (a last line of defence behind validation).
 
     `json.dumps` builds a new C encoder on every call; this builds it once and
-    skips the cycle check (bodies come from `unstructure`, never cyclic),
+    skips the cycle check (bodies are unstructured models, never cyclic),
     which makes encoding a body about 40% cheaper.
     """
     make = getattr(json.encoder, "c_make_encoder", None)
@@ -132,7 +132,7 @@ def _structure_attrs_factory(cls: type) -> Callable[[object, type], Any]:
         if isinstance(value, cls):
             # Re-check a model built by hand, field by field. One level only: a
             # nested model is checked by its own hook, so a wrong type anywhere
-            # (reset=5) is reported by field name instead of crashing unstructure.
+            # (reset=5) is reported by field name instead of crashing unstructuring.
             value = {name: getattr(value, name) for name in names}
         elif not isinstance(value, Mapping):
             raise TypeError(f"expected an object, got {_json_type(value)}")
@@ -175,11 +175,6 @@ converter.register_unstructure_hook_factory(
 converter.register_unstructure_hook_factory(
     attrs.has, lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
 )
-
-
-def unstructure(model: object) -> Any:
-    """A model as plain JSON-ready data, unset (None) fields omitted."""
-    return converter.unstructure(model)
 
 
 def response_reader(cls: type[T]) -> Callable[[bytes], T]:
@@ -238,10 +233,10 @@ def _problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
 
     if isinstance(exc, ForbiddenExtraKeysError):
         found = []
+        fields = {a.name for a in attrs.fields(exc.cl)} if attrs.has(exc.cl) else set()
         # A plain dict may hold keys that are not strings (ints, None): name them, do not crash.
         for key in sorted(exc.extra_fields, key=repr):
             hint = _camel_to_snake(key) if isinstance(key, str) else None
-            fields = {a.name for a in attrs.fields(exc.cl)} if attrs.has(exc.cl) else set()
             reason = "unknown field" + (f" (did you mean {hint!r}?)" if hint in fields else "")
             found.append((join(key), reason))
         return found
