@@ -15,7 +15,7 @@ from autumn_core.call import call_operation
 from autumn_core.errors import AutumnSDKError, InvalidRequestError, SDKValidationError
 from autumn_core.hooks import Hooks
 from autumn_core.operation import Operation
-from autumn_core.options import RequestOptions
+from autumn_core.options import RequestOptions, is_header_text, is_positive_ms
 from autumn_core.result import Result
 from autumn_core.retries import RetryConfig
 from autumn_core.version import __version__
@@ -29,8 +29,9 @@ DEFAULT_TIMEOUT_MS = 60_000
 SecretKey = str | Callable[[], Awaitable[str]]
 
 
-def _header_safe(text: str) -> bool:
-    return text.isascii() and text.isprintable() and " " not in text
+def _header_token(text: object) -> bool:
+    """Header text without spaces, as a key or a version must be."""
+    return is_header_text(text) and " " not in text
 
 
 def _check_secret(key: object) -> str:
@@ -40,7 +41,7 @@ def _check_secret(key: object) -> str:
             "secret_key: expected a non-empty string or an async callable returning one",
             field="secret_key",
         )
-    if not _header_safe(key):
+    if not _header_token(key):
         raise SDKValidationError(
             "secret_key: contains whitespace or characters not allowed in an HTTP header",
             field="secret_key",
@@ -124,17 +125,13 @@ class AutumnCore:
         self.server_url = _check_server_url(
             server_url or os.environ.get("AUTUMN_SERVER_URL") or DEFAULT_SERVER_URL
         )
-        if not (isinstance(x_api_version, str) and x_api_version and _header_safe(x_api_version)):
+        if not (x_api_version and _header_token(x_api_version)):
             raise SDKValidationError(
                 f"x_api_version: expected a version such as '2.1', got {x_api_version!r}",
                 field="x_api_version",
             )
         self.x_api_version = x_api_version
-        if timeout_ms is not None and not (
-            isinstance(timeout_ms, (int, float))
-            and not isinstance(timeout_ms, bool)
-            and 0 < timeout_ms < float("inf")
-        ):
+        if timeout_ms is not None and not is_positive_ms(timeout_ms):
             raise SDKValidationError(
                 f"timeout_ms: expected milliseconds > 0, got {timeout_ms!r}", field="timeout_ms"
             )
@@ -152,9 +149,7 @@ class AutumnCore:
                 f"autumn-balances-python/{__version__} aiohttp/{aiohttp.__version__} "
                 f"python/{platform.python_version()}"
             )
-        elif not (
-            isinstance(user_agent, str) and user_agent.isascii() and user_agent.isprintable()
-        ):
+        elif not is_header_text(user_agent):
             raise SDKValidationError(
                 "user_agent: expected printable ASCII text (it is sent as a header)",
                 field="user_agent",

@@ -40,4 +40,3 @@ class Operation(Generic[P, R]):
         }
         for name, hook in hooks.items():
             object.__setattr__(self, name, hook)
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -18,23 +18,29 @@ def _invalid(attribute: attrs.Attribute[Any], reason: str) -> SDKValidationError
     return SDKValidationError(f"invalid {field}: {reason}", field=field)
 
 
-def _timeout_ms(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not (
+def is_positive_ms(value: object) -> bool:
+    """A finite number of milliseconds > 0 (bool is not a number here)."""
+    return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)
         and math.isfinite(value)
         and value > 0
-    ):
-        raise _invalid(attribute, f"expected milliseconds > 0, got {value!r}")
+    )
 
 
-def _header_text(text: object) -> bool:
+def is_header_text(text: object) -> TypeGuard[str]:
+    """Text that can be sent in an HTTP header as is: printable ASCII."""
     return isinstance(text, str) and text.isascii() and text.isprintable()
+
+
+def _timeout_ms(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not is_positive_ms(value):
+        raise _invalid(attribute, f"expected milliseconds > 0, got {value!r}")
 
 
 def _idempotency_key(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     # The key travels in a header: printable ASCII only, and bounded.
-    if value is not None and not (_header_text(value) and 0 < len(value) <= 255):  # type: ignore[arg-type]
+    if value is not None and not (is_header_text(value) and 0 < len(value) <= 255):
         raise _invalid(attribute, "expected 1 to 255 printable ASCII characters")
 
 
@@ -44,7 +50,7 @@ def _headers(_inst: object, attribute: attrs.Attribute[Any], value: object) -> N
     if not isinstance(value, Mapping):
         raise _invalid(attribute, f"expected a mapping of header names to values, got {value!r}")
     for name, text in value.items():
-        if not (_header_text(name) and name and _header_text(text)):
+        if not (is_header_text(name) and name and is_header_text(text)):
             raise _invalid(attribute, f"header {name!r}: names and values must be printable ASCII")
 
 
