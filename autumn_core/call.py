@@ -169,15 +169,16 @@ async def _attempts(
                 allow_redirects=False,
             ) as response:
                 status = response.status
-                if 200 <= status < 300:
-                    length = response.content_length
-                    if length is not None and length <= MAX_SUCCESS_BODY_BYTES:
-                        data, too_large = await response.read(), False  # the usual case
-                    else:
-                        data, too_large = await read_bounded(response, MAX_SUCCESS_BODY_BYTES)
-                    result = _read_success(core, operation, response, data, too_large, key, attempt)
+                succeeded = 200 <= status < 300
+                limit = MAX_SUCCESS_BODY_BYTES if succeeded else MAX_ERROR_BODY_BYTES
+                length = response.content_length
+                if length is not None and length <= limit:
+                    data, truncated = await response.read(), False  # the usual case
                 else:
-                    data, truncated = await read_bounded(response, MAX_ERROR_BODY_BYTES)
+                    data, truncated = await read_bounded(response, limit)
+                if succeeded:
+                    result = _read_success(core, operation, response, data, truncated, key, attempt)
+                else:
                     result = Err(
                         error_from_response(
                             response,
@@ -245,24 +246,24 @@ def _read_success(
     key: str,
     attempt: int,
 ) -> Result[R, AutumnSDKError]:
-    status = response.status
     if too_large:
         reason = f"body larger than {MAX_SUCCESS_BODY_BYTES} bytes (not read further)"
-        return Err(
-            invalid_success(
-                reason, status, data, secret=core.secret(), idempotency_key=key, attempts=attempt
-            )
-        )
-    try:
-        return Ok(operation.read_response(data))
-    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
-        content_type = response.headers.get("Content-Type", "no content type")
-        reason = f"not valid JSON ({content_type}): {exc}" if data else "empty body"
-    except Exception as exc:  # cattrs: wrong shape
-        reason = validation_error(exc, "response").message
+    else:
+        try:
+            return Ok(operation.read_response(data))
+        except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+            content_type = response.headers.get("Content-Type", "no content type")
+            reason = f"not valid JSON ({content_type}): {exc}" if data else "empty body"
+        except Exception as exc:  # cattrs: wrong shape
+            reason = validation_error(exc, "response").message
     return Err(
         invalid_success(
-            reason, status, data, secret=core.secret(), idempotency_key=key, attempts=attempt
+            reason,
+            response.status,
+            data,
+            secret=core.secret(),
+            idempotency_key=key,
+            attempts=attempt,
         )
     )
 

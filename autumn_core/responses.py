@@ -14,10 +14,8 @@ MAX_SUCCESS_BODY_BYTES = 1024 * 1024
 
 
 async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """At most `limit` bytes of the body, and whether more was left unread."""
-    length = response.content_length
-    if length is not None and length <= limit:
-        return await response.read(), False
+    """At most `limit` bytes of a body of unknown or excessive length, and whether
+    more was left unread. (A body whose Content-Length fits is read whole.)"""
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):
@@ -45,18 +43,17 @@ def error_from_response(
     """An AutumnDefaultError for a non-2xx answer, parsed from Autumn's JSON error when present."""
     text = scrub(body.decode("utf-8", errors="replace"), secret)
     content_type = scrub(response.headers.get("Content-Type", ""), secret)
-    code = env = message = None
     try:
         parsed: Any = json.loads(body) if body and not truncated else None
     except ValueError:
         parsed = None
-    if isinstance(parsed, dict):
-        code = parsed.get("code") if isinstance(parsed.get("code"), str) else None
-        message = parsed.get("message") if isinstance(parsed.get("message"), str) else None
-        env = parsed.get("env") if isinstance(parsed.get("env"), str) else None
+
+    def field(name: str) -> str | None:
         # Every string a server sends back may echo the key, not only the message.
-        code = None if code is None else scrub(code, secret)
-        env = None if env is None else scrub(env, secret)
+        value = parsed.get(name) if isinstance(parsed, dict) else None
+        return scrub(value, secret) if isinstance(value, str) else None
+
+    code, message, env = field("code"), field("message"), field("env")
     status = response.status
     earlier_accepted = status == 409 and code == "duplicate_idempotency_key" and attempts > 1
     if earlier_accepted:
@@ -67,7 +64,7 @@ def error_from_response(
         )
         summary = f"409 duplicate_idempotency_key: {message}"
     elif code or message:
-        summary = f"{status} {code or 'error'}: {scrub(message or '', secret)}"
+        summary = f"{status} {code or 'error'}: {message or ''}"
     elif 300 <= status < 400:
         location = response.headers.get("Location", "")
         summary = (
@@ -88,7 +85,7 @@ def error_from_response(
         headers=response.headers,
         content_type=content_type,
         code=code,
-        message=None if message is None else scrub(message, secret),
+        message=message,
         env=env,
         raw_response=response,
         body_truncated=truncated,
