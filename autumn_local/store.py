@@ -340,21 +340,20 @@ class Store:
 
     # -- balances --
 
+    def _balances(self, where: str, args: tuple[Any, ...]) -> list[BalanceRow]:
+        """Balances matching a constant SQL condition (`where` never holds input)."""
+        sql = f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE {where}"  # noqa: S608
+        return [_balance(r) for r in self._db.execute(sql, args).fetchall()]
+
     def balances_for(self, customer_id: str, feature_id: str, entity_id: str) -> list[BalanceRow]:
-        rows = self._db.execute(
-            f"SELECT {_BALANCE_COLUMNS} FROM balances"  # noqa: S608 - constant column list
-            " WHERE customer_id = ? AND feature_id = ? AND entity_id = ? ORDER BY pk",
+        return self._balances(
+            "customer_id = ? AND feature_id = ? AND entity_id = ? ORDER BY pk",
             (customer_id, feature_id, entity_id),
-        ).fetchall()
-        return [_balance(r) for r in rows]
+        )
 
     def balance_by_id(self, customer_id: str, balance_id: str) -> BalanceRow | None:
-        r = self._db.execute(
-            f"SELECT {_BALANCE_COLUMNS} FROM balances"  # noqa: S608 - constant column list
-            " WHERE customer_id = ? AND id = ?",
-            (customer_id, balance_id),
-        ).fetchone()
-        return None if r is None else _balance(r)
+        found = self._balances("customer_id = ? AND id = ?", (customer_id, balance_id))
+        return found[0] if found else None
 
     def live_balances(
         self,
@@ -392,12 +391,9 @@ class Store:
         return int(r[0])
 
     def balances_of(self, customer_id: str, entity_id: str) -> list[BalanceRow]:
-        rows = self._db.execute(
-            f"SELECT {_BALANCE_COLUMNS} FROM balances"  # noqa: S608 - constant column list
-            " WHERE customer_id = ? AND entity_id = ? ORDER BY feature_id, pk",
-            (customer_id, entity_id),
-        ).fetchall()
-        return [_balance(r) for r in rows]
+        return self._balances(
+            "customer_id = ? AND entity_id = ? ORDER BY feature_id, pk", (customer_id, entity_id)
+        )
 
     def balance_id_taken(self, customer_id: str, balance_id: str) -> bool:
         return (
