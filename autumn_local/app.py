@@ -124,9 +124,7 @@ def _json(
     status: int, payload: bytes | dict[str, Any], headers: dict[str, str] | None = None
 ) -> web.Response:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return web.Response(
-        status=status, body=body, content_type="application/json", headers=headers
-    )
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 
 def _error(exc: ApiError, env: str) -> web.Response:
@@ -146,7 +144,9 @@ def _drop_connection(request: web.Request) -> web.Response:
 def _fault_error(kind: str, retry_after: int) -> ApiError:
     if kind == "429":
         return ApiError(
-            429, "rate_limit_exceeded", "rate limit exceeded (injected fault)",
+            429,
+            "rate_limit_exceeded",
+            "rate limit exceeded (injected fault)",
             {
                 "Retry-After": str(retry_after),
                 "RateLimit-Limit": "100",
@@ -156,7 +156,9 @@ def _fault_error(kind: str, retry_after: int) -> ApiError:
         )
     if kind == "503":
         return ApiError(
-            503, "service_unavailable", "service temporarily unavailable (injected fault)",
+            503,
+            "service_unavailable",
+            "service temporarily unavailable (injected fault)",
             {"Retry-After": str(retry_after)},
         )
     return ApiError(500, "internal_error", "internal error (injected fault)")
@@ -176,8 +178,12 @@ def _idempotency_key(request: web.Request) -> str | None:
 
 
 def _run(
-    state: ServerState, endpoint: Endpoint, body: dict[str, Any], env: str,
-    scope: str, idem_key: str | None,
+    state: ServerState,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    env: str,
+    scope: str,
+    idem_key: str | None,
 ) -> bytes | dict[str, Any]:
     """Check the idempotency key, then claim it and run the handler in one transaction.
 
@@ -191,7 +197,8 @@ def _run(
         scope, idem_key, now - IDEMPOTENCY_WINDOW_MS + 1
     ):
         raise ApiError(
-            409, "duplicate_idempotency_key",
+            409,
+            "duplicate_idempotency_key",
             "a request with this Idempotency-Key was already accepted in the last 24 hours",
         )
     try:
@@ -215,8 +222,12 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return _error(ApiError(404, "not_found", f"no such endpoint: {request.path[:200]}"), env)
     if request.method != "POST":
         return _error(
-            ApiError(405, "method_not_allowed", f"{request.method} is not allowed; use POST",
-                     {"Allow": "POST"}),
+            ApiError(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed; use POST",
+                {"Allow": "POST"},
+            ),
             env,
         )
     fault = state.faults.draw() if state.faults.applies_to(endpoint.group) else None
@@ -243,9 +254,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             # nothing was applied and nobody is left to answer. Not a server bug.
             return _drop_connection(request)
         body = parse_json_object(raw)
-        idem_key = (
-            _idempotency_key(request) if endpoint.group != "read" else None
-        )
+        idem_key = _idempotency_key(request) if endpoint.group != "read" else None
         result = _run(state, endpoint, body, env, scope, idem_key)
         if fault == "lost-response":
             return _drop_connection(request)

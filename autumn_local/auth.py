@@ -92,6 +92,7 @@ def check_api_version(value: str | None) -> str:
             return text
     shown = text if len(text) <= 40 else text[:37] + "..."
     raise ApiError(
-        400, "invalid_api_version",
+        400,
+        "invalid_api_version",
         f"x-api-version {shown!r} is not a version (use X.Y, X.Y.Z or YYYY-MM-DD)",
     )

@@ -57,9 +57,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        value = json.loads(
-            text, parse_constant=_refuse_constant, parse_float=_finite_float
-        )
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise invalid_inputs(f"body is nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:

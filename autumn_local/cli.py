@@ -83,8 +83,11 @@ async def _serve(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await server.stop()
-        print("autumn-local stopped; faults injected: "
-              f"{ {k: v for k, v in server.fault_counts.items() if v} or 'none'}", flush=True)
+        print(
+            "autumn-local stopped; faults injected: "
+            f"{ {k: v for k, v in server.fault_counts.items() if v} or 'none' }",
+            flush=True,
+        )
     return 0
 
 

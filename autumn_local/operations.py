@@ -73,7 +73,8 @@ def require_entity(store: Store, customer_id: str, entity_id: str) -> EntityRow:
     entity = store.entity(customer_id, entity_id)
     if entity is None:
         raise ApiError(
-            404, "entity_not_found",
+            404,
+            "entity_not_found",
             f"entity {entity_id!r} not found for customer {customer_id!r}",
         )
     return entity
@@ -108,19 +109,17 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
             ("rollover", p.rollover is not None),
         ):
             if given:
-                raise invalid_inputs(
-                    f"{field} cannot be set for boolean feature {feature.id!r}"
-                )
+                raise invalid_inputs(f"{field} cannot be set for boolean feature {feature.id!r}")
         if store.live_balances(p.customer_id, feature.id, entity_key, now_ms, limit=1):
             raise ApiError(
-                409, "invalid_request",
+                409,
+                "invalid_request",
                 f"customer {p.customer_id!r} already has boolean feature {feature.id!r}",
             )
     else:
         if p.included is None and not p.unlimited:
             raise invalid_inputs(
-                f"included is required for metered feature {feature.id!r} "
-                "(or set unlimited: true)"
+                f"included is required for metered feature {feature.id!r} (or set unlimited: true)"
             )
         if p.rollover is not None and not feature.consumable:
             raise invalid_inputs(
@@ -133,7 +132,8 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
         _require_future("next_reset_at", p.next_reset_at, now_ms)
     if p.balance_id is not None and store.balance_id_taken(p.customer_id, p.balance_id):
         raise ApiError(
-            409, "invalid_request",
+            409,
+            "invalid_request",
             f"balance_id {p.balance_id!r} is already used for customer {p.customer_id!r}",
         )
 
@@ -154,8 +154,12 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
     if p.rollover is not None:
         r = p.rollover
         rollover = json.dumps(
-            {"max": r.max, "max_percentage": r.max_percentage, "duration": r.duration,
-             "length": r.length}
+            {
+                "max": r.max,
+                "max_percentage": r.max_percentage,
+                "duration": r.duration,
+                "length": r.length,
+            }
         )
     balance = BalanceRow(
         pk=0,
@@ -192,9 +196,7 @@ def _pick_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> BalanceR
     entity_key = p.entity_id or ""
 
     def has_any() -> bool:
-        return bool(
-            store.live_balances(p.customer_id, p.feature_id, entity_key, now_ms, limit=1)
-        )
+        return bool(store.live_balances(p.customer_id, p.feature_id, entity_key, now_ms, limit=1))
 
     def none_for_feature() -> ApiError:
         return ApiError(
@@ -203,7 +205,8 @@ def _pick_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> BalanceR
 
     def none_with_interval() -> ApiError:
         return ApiError(
-            404, "balance_not_found",
+            404,
+            "balance_not_found",
             f"{where} has no {p.feature_id!r} balance with interval {p.interval!r}",
         )
 
@@ -218,9 +221,9 @@ def _pick_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> BalanceR
             if not has_any():
                 raise none_for_feature()
             raise ApiError(
-                404, "balance_not_found",
-                f"balance_id {p.balance_id!r} not found for {where} and feature "
-                f"{p.feature_id!r}",
+                404,
+                "balance_not_found",
+                f"balance_id {p.balance_id!r} not found for {where} and feature {p.feature_id!r}",
             )
         if p.interval is not None and (b.interval or "one_off") != p.interval:
             raise none_with_interval()
@@ -239,8 +242,7 @@ def _pick_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> BalanceR
         )
         hint = "balance_id" if p.interval is not None else "balance_id or interval"
         raise invalid_inputs(
-            f"{where} has {count} balances for feature {p.feature_id!r}; "
-            f"pick one with {hint}"
+            f"{where} has {count} balances for feature {p.feature_id!r}; pick one with {hint}"
         )
     return candidates[0].at(now_ms)
 
@@ -282,10 +284,13 @@ def update_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> Balance
         usage = p.usage
     if not b.unlimited and granted - usage < 0:
         cause = next(
-            name for name, v in (
-                ("add_to_balance", p.add_to_balance), ("usage", p.usage),
+            name
+            for name, v in (
+                ("add_to_balance", p.add_to_balance),
+                ("usage", p.usage),
                 ("included_grant", p.included_grant),
-            ) if v is not None
+            )
+            if v is not None
         )
         raise invalid_inputs(
             f"{cause} would make remaining negative ({granted - usage}); "
@@ -305,7 +310,11 @@ def update_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> Balance
         anchor = next_reset_at = p.next_reset_at
 
     updated = replace(
-        b, granted=granted, usage=usage, anchor_ms=anchor, next_reset_at=next_reset_at,
+        b,
+        granted=granted,
+        usage=usage,
+        anchor_ms=anchor,
+        next_reset_at=next_reset_at,
         expires_at=expires_at,
     )
     store.save_balance(updated)
@@ -325,8 +334,12 @@ def create_feature(store: Store, p: CreateFeatureParams, now_ms: int) -> Feature
     if store.feature(p.id) is not None:
         raise ApiError(409, "invalid_request", f"feature {p.id!r} already exists")
     feature = FeatureRow(
-        id=p.id, name=p.name, type=p.type, consumable=p.consumable,
-        event_names=tuple(p.event_names), archived=False,
+        id=p.id,
+        name=p.name,
+        type=p.type,
+        consumable=p.consumable,
+        event_names=tuple(p.event_names),
+        archived=False,
     )
     store.insert_feature(feature, now_ms)
     return feature

@@ -104,7 +104,10 @@ class LocalAutumn:
         try:
             apply_config(store, self._config, self.clock.now_ms())
             state = ServerState(
-                store=store, clock=self.clock, keys=self._keys, faults=self.faults,
+                store=store,
+                clock=self.clock,
+                keys=self._keys,
+                faults=self.faults,
                 strict=self.strict,
             )
             runner = web.AppRunner(

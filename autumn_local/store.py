@@ -201,7 +201,11 @@ _OWNER_LIVE = (
 
 
 def _live_select(
-    columns: str, customer_id: str, feature_id: str, entity_id: str, now_ms: int,
+    columns: str,
+    customer_id: str,
+    feature_id: str,
+    entity_id: str,
+    now_ms: int,
     interval: str | None,
 ) -> tuple[str, tuple[str | int, ...]]:
     """SELECT and arguments for unexpired balances (``BalanceRow.expired`` in SQL).
@@ -279,8 +283,12 @@ class Store:
         ).fetchall()
         self._features = {
             r[0]: FeatureRow(
-                id=r[0], name=r[1], type=r[2], consumable=bool(r[3]),
-                event_names=tuple(json.loads(r[4])), archived=bool(r[5]),
+                id=r[0],
+                name=r[1],
+                type=r[2],
+                consumable=bool(r[3]),
+                event_names=tuple(json.loads(r[4])),
+                archived=bool(r[5]),
             )
             for r in rows
         }
@@ -296,8 +304,13 @@ class Store:
             "INSERT INTO features (id, name, type, consumable, event_names, archived, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                feature.id, feature.name, feature.type, int(feature.consumable),
-                json.dumps(list(feature.event_names)), int(feature.archived), now_ms,
+                feature.id,
+                feature.name,
+                feature.type,
+                int(feature.consumable),
+                json.dumps(list(feature.event_names)),
+                int(feature.archived),
+                now_ms,
             ),
         )
         self._features[feature.id] = feature
@@ -386,7 +399,8 @@ class Store:
         """How many balances ``live_balances`` would return without a limit."""
         sql, args = _live_select("1", customer_id, feature_id, entity_id, now_ms, interval)
         r = self._db.execute(
-            f"SELECT count(*) FROM ({sql})", args  # noqa: S608 - constant SQL
+            f"SELECT count(*) FROM ({sql})",  # noqa: S608 - constant SQL
+            args,
         ).fetchone()
         return int(r[0])
 
@@ -410,9 +424,20 @@ class Store:
             " unlimited, interval, interval_count, anchor_ms, next_reset_at, expires_at,"
             " rollover, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                b.id, b.customer_id, b.entity_id, b.feature_id, b.granted, b.usage,
-                int(b.unlimited), b.interval, b.interval_count, b.anchor_ms, b.next_reset_at,
-                b.expires_at, b.rollover, b.created_at,
+                b.id,
+                b.customer_id,
+                b.entity_id,
+                b.feature_id,
+                b.granted,
+                b.usage,
+                int(b.unlimited),
+                b.interval,
+                b.interval_count,
+                b.anchor_ms,
+                b.next_reset_at,
+                b.expires_at,
+                b.rollover,
+                b.created_at,
             ),
         )
 

@@ -97,7 +97,11 @@ class _Fields:
         return key in self._body
 
     def string(
-        self, key: str, *, required: bool = False, max_length: int = MAX_ID_LENGTH,
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        max_length: int = MAX_ID_LENGTH,
         nullable: bool = False,
     ) -> str | None:
         if nullable and self._body.get(key, 0) is None:
@@ -118,7 +122,11 @@ class _Fields:
         return value
 
     def number(
-        self, key: str, *, required: bool = False, minimum: Number | None = None,
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        minimum: Number | None = None,
         nullable: bool = False,
     ) -> Number | None:
         if nullable and self._body.get(key, 0) is None:
@@ -329,9 +337,7 @@ def _rollover(fields: _Fields) -> RolloverParams | None:
     length = rollover.number("length", required=True, minimum=0)
     assert length is not None
     rollover.finish()
-    return RolloverParams(
-        max=maximum, max_percentage=percentage, duration=duration, length=length
-    )
+    return RolloverParams(max=maximum, max_percentage=percentage, duration=duration, length=length)
 
 
 def parse_create_balance(body: dict[str, Any], *, strict: bool = False) -> CreateBalanceParams:
@@ -466,6 +472,9 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
         # Metered features are usage-like (they reset) unless said otherwise.
         consumable = feature_type != "boolean"
     return CreateFeatureParams(
-        id=feature_id, name=name, type=feature_type, consumable=consumable,
+        id=feature_id,
+        name=name,
+        type=feature_type,
+        consumable=consumable,
         event_names=event_names,
     )

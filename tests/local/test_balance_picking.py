@@ -44,15 +44,16 @@ def reference_pick(store: Store, p: UpdateBalanceParams, now_ms: int) -> Balance
         candidates = [b for b in candidates if b.id == p.balance_id]
         if not candidates:
             raise ApiError(
-                404, "balance_not_found",
-                f"balance_id {p.balance_id!r} not found for {where} and feature "
-                f"{p.feature_id!r}",
+                404,
+                "balance_not_found",
+                f"balance_id {p.balance_id!r} not found for {where} and feature {p.feature_id!r}",
             )
     if p.interval is not None:
         candidates = [b for b in candidates if (b.interval or "one_off") == p.interval]
         if not candidates:
             raise ApiError(
-                404, "balance_not_found",
+                404,
+                "balance_not_found",
                 f"{where} has no {p.feature_id!r} balance with interval {p.interval!r}",
             )
     if len(candidates) > 1:
@@ -65,12 +66,7 @@ def reference_pick(store: Store, p: UpdateBalanceParams, now_ms: int) -> Balance
 
 
 def all_balances(store: Store) -> list[BalanceRow]:
-    return [
-        b
-        for c in CUSTOMERS
-        for e in ENTITIES
-        for b in store.balances_of(c, e)
-    ]
+    return [b for c in CUSTOMERS for e in ENTITIES for b in store.balances_of(c, e)]
 
 
 def outcome(pick: Any, store: Store, p: UpdateBalanceParams) -> Any:
@@ -81,13 +77,24 @@ def outcome(pick: Any, store: Store, p: UpdateBalanceParams) -> Any:
 
 
 def params(
-    customer_id: str, feature_id: str, entity_id: str | None,
-    balance_id: str | None, interval: str | None,
+    customer_id: str,
+    feature_id: str,
+    entity_id: str | None,
+    balance_id: str | None,
+    interval: str | None,
 ) -> UpdateBalanceParams:
     return UpdateBalanceParams(
-        customer_id=customer_id, feature_id=feature_id, entity_id=entity_id,
-        remaining=1, add_to_balance=None, usage=None, interval=interval,
-        included_grant=None, balance_id=balance_id, next_reset_at=None, expires_at=None,
+        customer_id=customer_id,
+        feature_id=feature_id,
+        entity_id=entity_id,
+        remaining=1,
+        add_to_balance=None,
+        usage=None,
+        interval=interval,
+        included_grant=None,
+        balance_id=balance_id,
+        next_reset_at=None,
+        expires_at=None,
     )
 
 
@@ -97,8 +104,9 @@ def populated_store(seed: int) -> Store:
     with store.transaction():
         for f in FEATURES:
             store.insert_feature(
-                FeatureRow(id=f, name=f, type="metered", consumable=True, event_names=(),
-                           archived=False),
+                FeatureRow(
+                    id=f, name=f, type="metered", consumable=True, event_names=(), archived=False
+                ),
                 NOW,
             )
         for c in CUSTOMERS:
@@ -115,18 +123,26 @@ def populated_store(seed: int) -> Store:
             resets = interval not in (None, "one_off")
             store.insert_balance(
                 BalanceRow(
-                    pk=0, id=balance_id, customer_id=customer_id,
-                    entity_id=rng.choice(ENTITIES), feature_id=rng.choice(FEATURES),
-                    granted=100, usage=rng.randrange(0, 100), unlimited=False,
-                    interval=interval, interval_count=1,
+                    pk=0,
+                    id=balance_id,
+                    customer_id=customer_id,
+                    entity_id=rng.choice(ENTITIES),
+                    feature_id=rng.choice(FEATURES),
+                    granted=100,
+                    usage=rng.randrange(0, 100),
+                    unlimited=False,
+                    interval=interval,
+                    interval_count=1,
                     anchor_ms=NOW - 40 * DAY if resets else None,
                     # Some resets are past due, so the picked one must be rolled forward.
                     next_reset_at=NOW + rng.choice((-DAY, DAY)) if resets else None,
                     expires_at=(
-                        None if resets or rng.random() < 0.5
+                        None
+                        if resets or rng.random() < 0.5
                         else NOW + rng.choice((-DAY, 0, 1, DAY))
                     ),
-                    rollover=None, created_at=NOW,
+                    rollover=None,
+                    created_at=NOW,
                 )
             )
     return store
@@ -165,12 +181,17 @@ async def test_update_by_balance_id_among_many_balances(api: Api) -> None:
             reset = {"reset": {"interval": "month"}} if n % 2 else {}
             (await api.create(**key, included=100, balance_id=f"b{n}", **reset)).ok()
         (await api.create(**key, included=100, balance_id="later", expires_at=NOW + DAY)).ok()
-        (await api.create(customer_id="cus_2", feature_id="api_calls", included=100,
-                          balance_id="theirs")).ok()
-        (await api.create(customer_id="cus_123", feature_id="seats", included=100,
-                          balance_id="seat_count")).ok()
-        (await api.create(**key, entity_id="seat_1", included=100,
-                          balance_id="on_entity")).ok()
+        (
+            await api.create(
+                customer_id="cus_2", feature_id="api_calls", included=100, balance_id="theirs"
+            )
+        ).ok()
+        (
+            await api.create(
+                customer_id="cus_123", feature_id="seats", included=100, balance_id="seat_count"
+            )
+        ).ok()
+        (await api.create(**key, entity_id="seat_1", included=100, balance_id="on_entity")).ok()
 
         (await api.update(**key, balance_id="b77", remaining=7)).ok()
         (await api.update(**key, balance_id="b77", interval="month", usage=3)).ok()
@@ -219,7 +240,8 @@ def test_a_database_with_the_old_index_opens_and_gets_the_new_one(tmp_path: Any)
     old.close()
     store = Store(path)
     indexes = {
-        name for (name,) in store._db.execute(
+        name
+        for (name,) in store._db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'balances'"
         )
     }

@@ -306,9 +306,9 @@ def test_generated_ids_are_27_base62_characters_and_distinct() -> None:
     for balance_id in ids:
         assert balance_id.startswith("cus_ent_")
         assert len(balance_id) == len("cus_ent_") + 27
-        assert set(balance_id[len("cus_ent_"):]) <= BASE62
+        assert set(balance_id[len("cus_ent_") :]) <= BASE62
     # Every character of the alphabet shows up (a mapping bug would lose some).
-    assert set("".join(i[len("cus_ent_"):] for i in ids)) == BASE62
+    assert set("".join(i[len("cus_ent_") :] for i in ids)) == BASE62
 
 
 def test_generated_id_draws_again_when_too_few_bytes_are_usable(

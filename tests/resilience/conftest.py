@@ -42,9 +42,7 @@ NO_RETRIES = RetryConfig(strategy="none")
 
 def error_text(error: BaseException) -> str:
     """Everything a person could see of an error: str, repr, traceback, chained causes."""
-    return "\n".join(
-        [str(error), repr(error), "".join(traceback.format_exception(error))]
-    )
+    return "\n".join([str(error), repr(error), "".join(traceback.format_exception(error))])
 
 
 def assert_no_secret(*texts: object) -> None:

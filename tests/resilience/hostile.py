@@ -101,37 +101,60 @@ def echo_secret(where: str) -> Reply:
         auth = request.headers.get("Authorization", "")
         token = auth.partition(" ")[2]
         if where == "json":  # Autumn's error shape: message, code, and an extra field
-            payload = {"message": f"bad key {auth}", "code": "invalid_secret_key",
-                       "env": "sandbox", "echo": token}
-            return web.Response(status=401, text=json.dumps(payload),
-                                content_type="application/json")
+            payload = {
+                "message": f"bad key {auth}",
+                "code": "invalid_secret_key",
+                "env": "sandbox",
+                "echo": token,
+            }
+            return web.Response(
+                status=401, text=json.dumps(payload), content_type="application/json"
+            )
         if where == "code":
             payload = {"message": f"refused {token}", "code": token, "env": token}
-            return web.Response(status=400, text=json.dumps(payload),
-                                content_type="application/json")
+            return web.Response(
+                status=400, text=json.dumps(payload), content_type="application/json"
+            )
         if where == "html":
-            return web.Response(status=502, text=f"<html><h1>Bad gateway for {auth}</h1></html>",
-                                content_type="text/html")
+            return web.Response(
+                status=502,
+                text=f"<html><h1>Bad gateway for {auth}</h1></html>",
+                content_type="text/html",
+            )
         if where == "reason":
             return web.Response(status=418, reason=f"Teapot {auth}")
         if where == "location":
             return web.Response(status=302, headers={"Location": f"/again?key={token}"})
         if where == "content-type":
-            return web.Response(status=200, body=b"<html>not json</html>",
-                                headers={"Content-Type": f"text/html; key={token}"})
+            return web.Response(
+                status=200,
+                body=b"<html>not json</html>",
+                headers={"Content-Type": f"text/html; key={token}"},
+            )
         if where == "success-body":
-            return web.Response(status=200, text=json.dumps({"success": token}),
-                                content_type="application/json")
+            return web.Response(
+                status=200, text=json.dumps({"success": token}), content_type="application/json"
+            )
         if where == "header":
-            return web.json_response({"message": "nope", "code": "x", "env": "sandbox"},
-                                     status=500, headers={"X-Echo": auth})
+            return web.json_response(
+                {"message": "nope", "code": "x", "env": "sandbox"},
+                status=500,
+                headers={"X-Echo": auth},
+            )
         raise AssertionError(where)
 
     return reply
 
 
 ECHO_PLACES = (
-    "json", "code", "html", "reason", "location", "content-type", "success-body", "header",
+    "json",
+    "code",
+    "html",
+    "reason",
+    "location",
+    "content-type",
+    "success-body",
+    "header",
 )
 
 

@@ -74,8 +74,10 @@ UPDATE = [
     ("expires_at", "number", False),
 ]
 MODELS: dict[int, type] = {
-    id(CREATE): CreateBalanceParams, id(UPDATE): UpdateBalanceParams,
-    id(RESET): Reset, id(ROLLOVER): Rollover,
+    id(CREATE): CreateBalanceParams,
+    id(UPDATE): UpdateBalanceParams,
+    id(RESET): Reset,
+    id(ROLLOVER): Rollover,
 }
 ENUMS: dict[str, Any] = {"interval": ResetInterval, "duration": RolloverDuration}
 OPERATIONS = {"create": (balances_create, CREATE), "update": (balances_update, UPDATE)}
@@ -153,8 +155,9 @@ def broken(draw: st.DrawFn, schema: list[Any], *, models: bool) -> tuple[Any, st
     params, _ = draw(valid(schema))
     owner, path, current = params, "", schema
     # Walk into a nested object some of the time, so nested paths are covered too.
-    nested = [(n, k) for n, k, _ in current if isinstance(k, list) and isinstance(params.get(n),
-                                                                                dict)]
+    nested = [
+        (n, k) for n, k, _ in current if isinstance(k, list) and isinstance(params.get(n), dict)
+    ]
     if nested and draw(st.booleans()):
         name, current = draw(st.sampled_from(nested))
         owner, path = params[name], f"{name}."

@@ -45,8 +45,9 @@ class Raw:
         if json_type:
             headers["Content-Type"] = "application/json"
         payload: Any = io.BytesIO(data) if len(data) > 65536 else data
-        async with self.http.post(self.server.url + path, data=payload,
-                                  headers=headers) as response:
+        async with self.http.post(
+            self.server.url + path, data=payload, headers=headers
+        ) as response:
             raw = await response.read()
         try:
             return response.status, json.loads(raw)
@@ -58,8 +59,9 @@ class Raw:
         assert status == 200, body
         return body["balances"]
 
-    async def refused(self, path: str, data: bytes, *, status: int = 400,
-                      mentions: str | None = None) -> str:
+    async def refused(
+        self, path: str, data: bytes, *, status: int = 400, mentions: str | None = None
+    ) -> str:
         before = await self.state()
         got, body = await self.post(path, data)
         assert got == status, (got, body, data[:200])
@@ -83,8 +85,10 @@ async def raw() -> AsyncIterator[Raw]:
 
 @pytest.fixture
 async def strict_raw() -> AsyncIterator[Raw]:
-    async with LocalAutumn(secret_key=SECRET, strict=True) as server, \
-            aiohttp.ClientSession() as http:
+    async with (
+        LocalAutumn(secret_key=SECRET, strict=True) as server,
+        aiohttp.ClientSession() as http,
+    ):
         yield Raw(http, server)
 
 
@@ -104,16 +108,29 @@ def dumps(value: Any) -> bytes:
         (b"null", "JSON object"),
         (b"12", "JSON object"),
         (b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": NaN}', "NaN"),
-        (b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": Infinity}',
-         "Infinity"),
-        (b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": -Infinity}',
-         "Infinity"),
+        (
+            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": Infinity}',
+            "Infinity",
+        ),
+        (
+            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": -Infinity}',
+            "Infinity",
+        ),
         (b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": 1e400}', "range"),
-        (b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": 1'
-         + b"0" * 5000 + b"}", "not valid JSON"),
+        (
+            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": 1'
+            + b"0" * 5000
+            + b"}",
+            "not valid JSON",
+        ),
         (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested"),
-        (b'{"customer_id": "cus_123", "feature_id": "api_calls", "x": '
-         + b"[" * 50 + b"]" * 50 + b"}", "nested"),
+        (
+            b'{"customer_id": "cus_123", "feature_id": "api_calls", "x": '
+            + b"[" * 50
+            + b"]" * 50
+            + b"}",
+            "nested",
+        ),
     ],
 )
 async def test_malformed_bodies_are_refused(
@@ -133,8 +150,11 @@ async def test_malformed_bodies_are_refused(
         (CREATE, {**GOOD_CREATE, "unlimited": "yes"}, "unlimited"),
         (CREATE, {**GOOD_CREATE, "reset": "month"}, "reset"),
         (CREATE, {**GOOD_CREATE, "reset": {"interval": "fortnight"}}, "reset.interval"),
-        (CREATE, {**GOOD_CREATE, "reset": {"interval": "day", "interval_count": 1e9}},
-         "reset.interval_count"),
+        (
+            CREATE,
+            {**GOOD_CREATE, "reset": {"interval": "day", "interval_count": 1e9}},
+            "reset.interval_count",
+        ),
         (CREATE, {**GOOD_CREATE, "expires_at": 10**20}, "expires_at"),
         (CREATE, {**GOOD_CREATE, "customer_id": "c" * 100_000}, "customer_id"),
         (CREATE, {**GOOD_CREATE, "feature_id": "api\u0000calls"}, "feature_id"),
@@ -146,7 +166,7 @@ async def test_malformed_bodies_are_refused(
         (UPDATE, {**GOOD_UPDATE, "interval": 3}, "interval"),
         (UPDATE, {**GOOD_UPDATE, "balance_id": ["b"]}, "balance_id"),
         (UPDATE, {"customer_id": "cus_123", "feature_id": "api_calls"}, "nothing to update"),
-        (UPDATE, {**GOOD_UPDATE, "add_to_balance": -10**6}, "add_to_balance"),
+        (UPDATE, {**GOOD_UPDATE, "add_to_balance": -(10**6)}, "add_to_balance"),
     ],
 )
 async def test_wrong_types_and_ranges_are_refused_by_field(
@@ -170,15 +190,30 @@ async def test_unknown_fields_refused_by_a_strict_server(strict_raw: Raw, path: 
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
-FIELDS = ["customer_id", "feature_id", "entity_id", "included", "unlimited", "reset",
-          "expires_at", "granted_balance", "rollover", "next_reset_at", "balance_id",
-          "remaining", "add_to_balance", "usage", "interval", "included_grant"]
+FIELDS = [
+    "customer_id",
+    "feature_id",
+    "entity_id",
+    "included",
+    "unlimited",
+    "reset",
+    "expires_at",
+    "granted_balance",
+    "rollover",
+    "next_reset_at",
+    "balance_id",
+    "remaining",
+    "add_to_balance",
+    "usage",
+    "interval",
+    "included_grant",
+]
 
 
 @st.composite
@@ -224,6 +259,9 @@ async def test_a_client_that_leaves_mid_body_is_not_a_server_error(
         writer.close()
         await writer.wait_closed()
     assert await raw.state() == before  # a full round trip: the handlers have run
-    errors = [r for r in caplog.records
-              if r.name.startswith("autumn_local") and r.levelno >= logging.ERROR]
+    errors = [
+        r
+        for r in caplog.records
+        if r.name.startswith("autumn_local") and r.levelno >= logging.ERROR
+    ]
     assert errors == [], [r.getMessage() for r in errors]

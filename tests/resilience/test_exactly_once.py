@@ -26,11 +26,14 @@ N = 40
 
 
 async def customer(server: LocalAutumn, customer_id: str = "cus_123") -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, http.post(
-        server.url + "/v1/customers.get",
-        json={"customer_id": customer_id},
-        headers={"Authorization": f"Bearer {SECRET}"},
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            server.url + "/v1/customers.get",
+            json={"customer_id": customer_id},
+            headers={"Authorization": f"Bearer {SECRET}"},
+        ) as response,
+    ):
         assert response.status == 200
         body: dict[str, Any] = await response.json()
         return body
@@ -49,12 +52,14 @@ async def test_lost_responses_on_creates_apply_each_grant_once(server: LocalAutu
     async with AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries()) as core:
         for i in range(N):
             server.faults.inject_next("lost-response")
-            res = await balances_create(core, {"customer_id": "cus_123",
-                                               "feature_id": "api_calls", "included": 1000 + i})
+            res = await balances_create(
+                core, {"customer_id": "cus_123", "feature_id": "api_calls", "included": 1000 + i}
+            )
             assert applied_once(res)
             assert not res.ok and res.error.attempts == 2
-    grants = sorted(b["included_grant"]
-                    for b in (await customer(server))["balances"]["api_calls"]["breakdown"])
+    grants = sorted(
+        b["included_grant"] for b in (await customer(server))["balances"]["api_calls"]["breakdown"]
+    )
     assert grants == [1000 + i for i in range(N)]
     assert server.fault_counts["lost-response"] == N
 
@@ -87,8 +92,9 @@ async def test_timed_out_attempts_apply_once_on_disk(tmp_path: Any) -> None:
     db = tmp_path / "db.sqlite3"
     async with (
         LocalAutumn(secret_key=SECRET, db_path=db, faults="delay-ms=200") as server,
-        AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries(),
-                   timeout_ms=50) as core,
+        AutumnCore(
+            SECRET, server_url=server.url, retry_config=fast_retries(), timeout_ms=50
+        ) as core,
     ):
         base = {"customer_id": "cus_123", "feature_id": "api_calls"}
         assert (await balances_create(core, {**base, "included": 0})).ok
@@ -113,8 +119,10 @@ async def test_concurrent_grants_with_lost_responses_apply_once(server: LocalAut
         server.set_faults(None)
         assert (await balances_create(core, {**base, "feature_id": "seats", "included": 0})).ok
         server.set_faults("lost-response=0.5,retry-after=0,seed=12")
-        top_ups = [balances_update(core, {**base, "feature_id": "seats", "add_to_balance": 2})
-                   for _ in range(N)]
+        top_ups = [
+            balances_update(core, {**base, "feature_id": "seats", "add_to_balance": 2})
+            for _ in range(N)
+        ]
         assert all(applied_once(r) for r in await asyncio.gather(*top_ups))
     balances = (await customer(server))["balances"]
     grants = sorted(b["included_grant"] for b in balances["api_calls"]["breakdown"])
@@ -135,8 +143,15 @@ async def test_a_call_out_of_retries_can_be_resumed_by_its_key(server: LocalAutu
         server.faults.inject_next("lost-response", "lost-response", "lost-response")
         res = await balances_update(core, {**base, "add_to_balance": 7})
         error = assert_typed(res.error, ConnectionError, attempts=3)
-        again = await balances_update(core, {**base, "add_to_balance": 7},
-                                      {"idempotency_key": error.idempotency_key})
-        assert_typed(again.error, AutumnDefaultError, status=409,
-                     code="duplicate_idempotency_key", attempts=1, key=error.idempotency_key)
+        again = await balances_update(
+            core, {**base, "add_to_balance": 7}, {"idempotency_key": error.idempotency_key}
+        )
+        assert_typed(
+            again.error,
+            AutumnDefaultError,
+            status=409,
+            code="duplicate_idempotency_key",
+            attempts=1,
+            key=error.idempotency_key,
+        )
     assert (await customer(server))["balances"]["api_calls"]["granted"] == 7

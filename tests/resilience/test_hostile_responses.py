@@ -39,10 +39,16 @@ HANG_BOUND_S = 10  # never reached by a passing test; turns a hang into a failur
 HTML_PAGE = b"<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 
 
-async def call(url: str, *, timeout_ms: float | None = None, operation: Any = balances_create,
-               params: Any = GRANT) -> Any:
-    async with AutumnCore(SECRET, server_url=url, retry_config=NO_RETRIES,
-                          timeout_ms=timeout_ms) as core:
+async def call(
+    url: str,
+    *,
+    timeout_ms: float | None = None,
+    operation: Any = balances_create,
+    params: Any = GRANT,
+) -> Any:
+    async with AutumnCore(
+        SECRET, server_url=url, retry_config=NO_RETRIES, timeout_ms=timeout_ms
+    ) as core:
         return await asyncio.wait_for(operation(core, params), HANG_BOUND_S)
 
 
@@ -82,9 +88,11 @@ async def test_2xx_with_extra_fields_is_accepted(hostile: HostileServer) -> None
 
 async def test_204_without_a_body_is_a_response_validation_error(hostile: HostileServer) -> None:
     hostile.then(raw_reply(204, b"", "application/json"))
-    res = await call(hostile.url, operation=balances_update,
-                     params={"customer_id": "cus_123", "feature_id": "api_calls",
-                             "add_to_balance": 1})
+    res = await call(
+        hostile.url,
+        operation=balances_update,
+        params={"customer_id": "cus_123", "feature_id": "api_calls", "add_to_balance": 1},
+    )
     assert "empty body" in assert_typed(res.error, ResponseValidationError).message
 
 
@@ -123,11 +131,13 @@ async def test_huge_error_body_is_bounded_and_says_so(
 
 
 async def test_huge_autumn_error_body_is_bounded(hostile: HostileServer) -> None:
-    hostile.then(raw_reply(
-        400,
-        b'{"message": "' + b"m" * 200_000 + b'", "code": "invalid_inputs", "env": "sandbox"}',
-        "application/json",
-    ))
+    hostile.then(
+        raw_reply(
+            400,
+            b'{"message": "' + b"m" * 200_000 + b'", "code": "invalid_inputs", "env": "sandbox"}',
+            "application/json",
+        )
+    )
     res = await call(hostile.url)
     error = assert_typed(res.error, AutumnDefaultError, status=400)
     assert error.body_truncated and TRUNCATED_NOTE in error.message
@@ -136,8 +146,7 @@ async def test_huge_autumn_error_body_is_bounded(hostile: HostileServer) -> None
 
 @pytest.mark.parametrize("chunked", [False, True])
 async def test_huge_2xx_body_is_refused_unread(hostile: HostileServer, chunked: bool) -> None:
-    hostile.then(big_body(200, 16 * 1024 * 1024, chunked=chunked,
-                          content_type="application/json"))
+    hostile.then(big_body(200, 16 * 1024 * 1024, chunked=chunked, content_type="application/json"))
     res = await call(hostile.url)
     error = assert_typed(res.error, ResponseValidationError, attempts=1)
     assert "body larger than 1048576 bytes" in error.message

@@ -58,11 +58,18 @@ def customer_of(n: int) -> str:
 
 def request_of(i: int) -> tuple[Any, dict[str, Any]]:
     if i % 2 == 0:
-        return balances_create, {"customer_id": customer_of(i), "feature_id": "api_calls",
-                                 "included": GRANT_BASE + i}
+        return balances_create, {
+            "customer_id": customer_of(i),
+            "feature_id": "api_calls",
+            "included": GRANT_BASE + i,
+        }
     j = i // 2
-    return balances_update, {"customer_id": customer_of(j), "feature_id": "seats",
-                             "balance_id": f"target_{j}", "add_to_balance": 1}
+    return balances_update, {
+        "customer_id": customer_of(j),
+        "feature_id": "seats",
+        "balance_id": f"target_{j}",
+        "add_to_balance": 1,
+    }
 
 
 def kind_of(res: Any) -> str:
@@ -80,9 +87,11 @@ async def applied_counts(server: LocalAutumn) -> Counter[int]:
     applied: Counter[int] = Counter()
     async with aiohttp.ClientSession() as http:
         for n in range(CUSTOMERS):
-            async with http.post(server.url + "/v1/customers.get",
-                                 json={"customer_id": f"cus_chaos_{n}"},
-                                 headers={"Authorization": f"Bearer {SECRET}"}) as response:
+            async with http.post(
+                server.url + "/v1/customers.get",
+                json={"customer_id": f"cus_chaos_{n}"},
+                headers={"Authorization": f"Bearer {SECRET}"},
+            ) as response:
                 assert response.status == 200
                 balances = (await response.json())["balances"]
             for row in balances.get("api_calls", {}).get("breakdown", []):
@@ -100,23 +109,29 @@ async def test_chaos_run_loses_nothing_and_doubles_nothing(
     config = {
         "customers": [{"id": f"cus_chaos_{n}"} for n in range(CUSTOMERS)],
         "balances": [
-            {"customer_id": customer_of(j), "feature_id": "seats", "included": 0,
-             "balance_id": f"target_{j}"}
+            {
+                "customer_id": customer_of(j),
+                "feature_id": "seats",
+                "included": 0,
+                "balance_id": f"target_{j}",
+            }
             for j in range(CALLS // 2)
         ],
     }
     results: dict[int, Any] = {}
-    async with LocalAutumn(secret_key=SECRET, db_path=db, config=config,
-                           faults=FAULTS) as server:
+    async with LocalAutumn(secret_key=SECRET, db_path=db, config=config, faults=FAULTS) as server:
         pending: asyncio.Queue[int] = asyncio.Queue()
         for i in range(CALLS):
             pending.put_nowait(i)
         retry = fast_retries(max_retries=8)
         attempts = Counter[str]()
-        hooks = Hooks(after_success=[lambda *_: attempts.update(["ok"])],
-                      after_error=[lambda *_: attempts.update(["failed"])])
-        async with AutumnCore(SECRET, server_url=server.url, retry_config=retry,
-                              timeout_ms=TIMEOUT_MS, hooks=hooks) as core:
+        hooks = Hooks(
+            after_success=[lambda *_: attempts.update(["ok"])],
+            after_error=[lambda *_: attempts.update(["failed"])],
+        )
+        async with AutumnCore(
+            SECRET, server_url=server.url, retry_config=retry, timeout_ms=TIMEOUT_MS, hooks=hooks
+        ) as core:
 
             async def worker() -> None:
                 while not pending.empty():  # bounded: CALLS items, none added
@@ -156,6 +171,9 @@ async def test_chaos_run_loses_nothing_and_doubles_nothing(
     assert phantom == []  # with 8 retries no call ran out after a lost answer
     # The same, summed: the state is exactly the calls reported as applied.
     assert sum(applied.values()) == len(reported)
-    server_errors = [r.getMessage() for r in caplog.records
-                     if r.name.startswith("autumn_local") and r.levelno >= logging.ERROR]
+    server_errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("autumn_local") and r.levelno >= logging.ERROR
+    ]
     assert server_errors == []

@@ -42,8 +42,12 @@ def retry_config(fake: FakeTime, **kwargs: Any) -> RetryConfig:
 
 
 async def call(server: HostileServer, retry: RetryConfig, **options: Any) -> Any:
-    async with AutumnCore(SECRET, server_url=server.url, retry_config=retry,
-                          timeout_ms=options.pop("timeout_ms", None)) as core:
+    async with AutumnCore(
+        SECRET,
+        server_url=server.url,
+        retry_config=retry,
+        timeout_ms=options.pop("timeout_ms", None),
+    ) as core:
         return await balances_create(core, GRANT, options or None)
 
 
@@ -177,9 +181,7 @@ async def test_connection_errors_retried_only_when_configured(
 
 
 @pytest.mark.parametrize("enabled", [False, True])
-async def test_timeouts_retried_only_when_configured(
-    hostile: HostileServer, enabled: bool
-) -> None:
+async def test_timeouts_retried_only_when_configured(hostile: HostileServer, enabled: bool) -> None:
     fake = FakeTime()
     hostile.then(delayed(0.3), json_reply())
     res = await call(hostile, fast_retries(fake, retry_connection_errors=enabled), timeout_ms=50)
@@ -193,7 +195,8 @@ async def test_timeouts_retried_only_when_configured(
 async def test_per_call_retries_override_the_core(hostile: HostileServer) -> None:
     fake = FakeTime()
     hostile.default = unavailable("0")
-    async with AutumnCore(SECRET, server_url=hostile.url,
-                          retry_config=RetryConfig(strategy="none")) as core:
+    async with AutumnCore(
+        SECRET, server_url=hostile.url, retry_config=RetryConfig(strategy="none")
+    ) as core:
         res = await balances_create(core, GRANT, {"retries": retry_config(fake, max_retries=4)})
     assert_typed(res.error, AutumnDefaultError, status=503, attempts=5)

@@ -90,16 +90,18 @@ async def test_echoed_key_from_a_key_callable_is_scrubbed(hostile: HostileServer
 async def test_facade_tracebacks_of_every_failure_kind(server: LocalAutumn) -> None:
     """Connection, timeout, server error, refusal: none of their tracebacks shows the key."""
     server.set_faults("delay-ms=300")
-    async with Autumn(SECRET, server_url=server.url, retry_config=NO_RETRIES,
-                      timeout_ms=100) as autumn:
+    async with Autumn(
+        SECRET, server_url=server.url, retry_config=NO_RETRIES, timeout_ms=100
+    ) as autumn:
         for fault in ("reset", "lost-response", "delay", "503", "500", "429"):
             server.faults.inject_next(fault)
             with pytest.raises(AutumnSDKError) as caught:
                 await autumn.balances.create(**GRANT)
             assert_no_secret(everything_about(caught.value), repr(caught.value.__cause__))
         with pytest.raises(AutumnSDKError) as caught:
-            await autumn.balances.create(customer_id="cus_nobody", feature_id="api_calls",
-                                         included=1)
+            await autumn.balances.create(
+                customer_id="cus_nobody", feature_id="api_calls", included=1
+            )
         assert_no_secret(everything_about(caught.value))
         with pytest.raises(SDKValidationError) as refused:
             await autumn.balances.create(customer_id=SECRET, feature_id=7)
@@ -175,8 +177,9 @@ async def test_tls_name_mismatch_refused_even_when_the_ca_is_trusted(ca: trustme
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("api.useautumn.example").configure_cert(context)
     async with TLSServer(context) as server, trusting_session(ca) as session:
-        async with AutumnCore(SECRET, server_url=server.url, session=session,
-                              retry_config=NO_RETRIES) as core:
+        async with AutumnCore(
+            SECRET, server_url=server.url, session=session, retry_config=NO_RETRIES
+        ) as core:
             res = await balances_create(core, GRANT)
         assert_typed(res.error, ConnectionError, attempts=1)
         assert server.requests == 0

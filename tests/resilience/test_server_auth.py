@@ -23,8 +23,11 @@ pytestmark = pytest.mark.resilience
 
 ENDPOINTS = {
     "/v1/balances.create": {"customer_id": "cus_123", "feature_id": "api_calls", "included": 5},
-    "/v1/balances.update": {"customer_id": "cus_123", "feature_id": "api_calls",
-                            "add_to_balance": 5},
+    "/v1/balances.update": {
+        "customer_id": "cus_123",
+        "feature_id": "api_calls",
+        "add_to_balance": 5,
+    },
     "/v1/customers.get_or_create": {"customer_id": "cus_new"},
     "/v1/customers.get": {"customer_id": "cus_123"},
     "/v1/entities.get": {"customer_id": "cus_123", "entity_id": "ent_1"},
@@ -54,8 +57,13 @@ REFUSED: list[tuple[str | None, str]] = [
 ]
 
 
-async def post(http: aiohttp.ClientSession, server: LocalAutumn, path: str,
-               authorization: str | None, body: Any) -> tuple[int, Any]:
+async def post(
+    http: aiohttp.ClientSession,
+    server: LocalAutumn,
+    path: str,
+    authorization: str | None,
+    body: Any,
+) -> tuple[int, Any]:
     headers = {"x-api-version": "2.1"}
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -65,8 +73,9 @@ async def post(http: aiohttp.ClientSession, server: LocalAutumn, path: str,
 
 async def snapshot(http: aiohttp.ClientSession, server: LocalAutumn) -> Any:
     good = f"Bearer {SECRET}"
-    status, customer = await post(http, server, "/v1/customers.get", good,
-                                  {"customer_id": "cus_123"})
+    status, customer = await post(
+        http, server, "/v1/customers.get", good, {"customer_id": "cus_123"}
+    )
     assert status == 200
     _, features = await post(http, server, "/v1/features.list", good, {})
     _, other = await post(http, server, "/v1/customers.get", good, {"customer_id": "cus_new"})
@@ -103,9 +112,13 @@ async def test_faults_come_before_auth_but_never_let_a_request_through(
     async with aiohttp.ClientSession() as http:
         for _ in range(60):
             try:
-                status, body = await post(http, server, "/v1/balances.create",
-                                          "Bearer am_sk_test_wrong",
-                                          ENDPOINTS["/v1/balances.create"])
+                status, body = await post(
+                    http,
+                    server,
+                    "/v1/balances.create",
+                    "Bearer am_sk_test_wrong",
+                    ENDPOINTS["/v1/balances.create"],
+                )
             except aiohttp.ClientError:
                 continue  # a lost answer: the request was refused all the same
             assert status in (401, 500, 503), body

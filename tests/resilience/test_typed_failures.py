@@ -59,8 +59,11 @@ async def granted(server: LocalAutumn, core: AutumnCore) -> float:
 
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
-    [("429", 429, "rate_limit_exceeded"), ("503", 503, "service_unavailable"),
-     ("500", 500, "internal_error")],
+    [
+        ("429", 429, "rate_limit_exceeded"),
+        ("503", 503, "service_unavailable"),
+        ("500", 500, "internal_error"),
+    ],
 )
 @pytest.mark.parametrize("operation", [balances_create, balances_update])
 async def test_injected_error_status_is_a_typed_err(
@@ -69,11 +72,13 @@ async def test_injected_error_status_is_a_typed_err(
     key = f"grant-{uuid.uuid4()}"
     server.faults.inject_next(fault)
     async with core_for(server) as core:
-        res = await operation(core, GRANT if operation is balances_create else TOP_UP,
-                              {"idempotency_key": key})
+        res = await operation(
+            core, GRANT if operation is balances_create else TOP_UP, {"idempotency_key": key}
+        )
     assert not res.ok
-    error = assert_typed(res.error, AutumnDefaultError, status=status, code=code, attempts=1,
-                         key=key)
+    error = assert_typed(
+        res.error, AutumnDefaultError, status=status, code=code, attempts=1, key=key
+    )
     assert error.env == "sandbox" and not error.earlier_attempt_accepted
     if fault in ("429", "503"):
         assert error.headers["Retry-After"] == "1"
@@ -114,8 +119,11 @@ async def test_connection_refused_is_a_connection_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     fake = FakeTime()
-    async with AutumnCore(SECRET, server_url=f"http://127.0.0.1:{port}",
-                          retry_config=fast_retries(fake, max_retries=3)) as core:
+    async with AutumnCore(
+        SECRET,
+        server_url=f"http://127.0.0.1:{port}",
+        retry_config=fast_retries(fake, max_retries=3),
+    ) as core:
         res = await balances_create(core, GRANT)
     assert_typed(res.error, ConnectionError, attempts=4)
     assert len(fake.sleeps) == 3
@@ -143,20 +151,24 @@ async def test_server_refusals_are_typed_and_not_retried(
 async def test_wrong_key_and_bad_api_version_are_typed(server: LocalAutumn) -> None:
     async with AutumnCore("am_sk_test_not_this_one", server_url=server.url) as core:
         res = await balances_create(core, GRANT)
-    assert_typed(res.error, AutumnDefaultError, status=401, code="invalid_secret_key",
-                 attempts=1)
+    assert_typed(res.error, AutumnDefaultError, status=401, code="invalid_secret_key", attempts=1)
     async with core_for(server, x_api_version="yesterday") as core:
         res = await balances_create(core, GRANT)
-    assert_typed(res.error, AutumnDefaultError, status=400, code="invalid_api_version",
-                 attempts=1)
+    assert_typed(res.error, AutumnDefaultError, status=400, code="invalid_api_version", attempts=1)
 
 
 async def test_reused_key_on_a_first_attempt_is_a_plain_409(server: LocalAutumn) -> None:
     async with core_for(server) as core:
         assert (await balances_create(core, GRANT, {"idempotency_key": "order-1"})).ok
         res = await balances_create(core, GRANT, {"idempotency_key": "order-1"})
-        error = assert_typed(res.error, AutumnDefaultError, status=409,
-                             code="duplicate_idempotency_key", attempts=1, key="order-1")
+        error = assert_typed(
+            res.error,
+            AutumnDefaultError,
+            status=409,
+            code="duplicate_idempotency_key",
+            attempts=1,
+            key="order-1",
+        )
         # Only a retry of this very call proves an earlier attempt of it was accepted.
         assert not error.earlier_attempt_accepted
         assert await granted(server, core) == 100

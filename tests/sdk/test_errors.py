@@ -147,9 +147,7 @@ async def test_autumn_json_error_is_an_autumn_default_error(
 async def test_server_error_keeps_status_and_headers(
     make_core: Callable[..., AutumnCore], scripted: ScriptedServer
 ) -> None:
-    scripted.then(
-        autumn_error(500, "internal_error", "boom", headers={"X-Request-Id": "req_1"})
-    )
+    scripted.then(autumn_error(500, "internal_error", "boom", headers={"X-Request-Id": "req_1"}))
     core = make_core(retry_config=NO_RETRY)
     res = await balances_update(core, UPDATE_EXAMPLE)
 

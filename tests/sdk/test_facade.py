@@ -48,7 +48,9 @@ async def test_dict_model_and_keyword_forms_return_the_model(
             )
         ),
         await autumn.balances.create(
-            customer_id="cus_123", feature_id="api_calls", included=1000,
+            customer_id="cus_123",
+            feature_id="api_calls",
+            included=1000,
             reset={"interval": "month"},
         ),
     ]

@@ -70,8 +70,9 @@ async def test_after_hooks_sync_and_async(make_core: MakeCore, scripted: Scripte
     ) -> None:
         events.append(("error-async", context.attempt, type(error).__name__))
 
-    hooks = Hooks(after_success=[on_success, on_success_async], after_error=[on_error,
-                                                                          on_error_async])
+    hooks = Hooks(
+        after_success=[on_success, on_success_async], after_error=[on_error, on_error_async]
+    )
     core = make_core(hooks=hooks)
     scripted.then(autumn_error(502, "bad_gateway"))
     assert (await balances_update(core, UPDATE_EXAMPLE)).ok
@@ -84,9 +85,7 @@ async def test_after_hooks_sync_and_async(make_core: MakeCore, scripted: Scripte
     ]
 
 
-async def test_after_error_without_a_response(
-    make_core: MakeCore, refused_url: str
-) -> None:
+async def test_after_error_without_a_response(make_core: MakeCore, refused_url: str) -> None:
     got: list[tuple[Any, AutumnSDKError]] = []
     hooks = Hooks(after_error=[lambda _c, response, error: got.append((response, error))])
     core = make_core(server_url=refused_url, hooks=hooks)

@@ -37,11 +37,14 @@ async def local_core(
 
 async def api_calls_balance(server: LocalAutumn) -> dict[str, Any]:
     """The customer's api_calls balance, read with a plain HTTP client."""
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{server.url}/v1/customers.get",
-        json={"customer_id": "cus_123"},
-        headers={"Authorization": f"Bearer {server.secret_key}", "x-api-version": "2.1"},
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{server.url}/v1/customers.get",
+            json={"customer_id": "cus_123"},
+            headers={"Authorization": f"Bearer {server.secret_key}", "x-api-version": "2.1"},
+        ) as response,
+    ):
         assert response.status == 200
         body = await response.json()
     balance: dict[str, Any] = body["balances"]["api_calls"]

@@ -32,19 +32,42 @@ values = st.one_of(
     ),
 )
 CREATE_KEYS = [
-    "customer_id", "feature_id", "entity_id", "included", "unlimited", "reset", "expires_at",
-    "granted_balance", "rollover", "next_reset_at", "balance_id", "featureId",
+    "customer_id",
+    "feature_id",
+    "entity_id",
+    "included",
+    "unlimited",
+    "reset",
+    "expires_at",
+    "granted_balance",
+    "rollover",
+    "next_reset_at",
+    "balance_id",
+    "featureId",
 ]
 UPDATE_KEYS = [
-    "customer_id", "feature_id", "entity_id", "remaining", "add_to_balance", "interval",
-    "usage", "included_grant", "balance_id", "next_reset_at", "expires_at",
+    "customer_id",
+    "feature_id",
+    "entity_id",
+    "remaining",
+    "add_to_balance",
+    "interval",
+    "usage",
+    "included_grant",
+    "balance_id",
+    "next_reset_at",
+    "expires_at",
 ]
 
 
 def params_for(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     # Mostly well-formed ids, so that valid calls are common enough to exercise the wire.
-    ids = st.fixed_dictionaries({"customer_id": st.text(min_size=1, max_size=8),
-                                 "feature_id": st.text(min_size=1, max_size=8)})
+    ids = st.fixed_dictionaries(
+        {
+            "customer_id": st.text(min_size=1, max_size=8),
+            "feature_id": st.text(min_size=1, max_size=8),
+        }
+    )
     extra = st.dictionaries(st.sampled_from(keys), values, max_size=4)
     return st.one_of(
         st.builds(lambda a, b: {**a, **b}, ids, extra),

@@ -85,8 +85,9 @@ async def test_max_retries(
 async def test_retry_after_seconds_is_honoured(
     core: AutumnCore, scripted: ScriptedServer, fake_time: FakeTime
 ) -> None:
-    scripted.then(unavailable("7"), autumn_error(429, "rate_limit_exceeded", headers={
-        "Retry-After": "0"}))
+    scripted.then(
+        unavailable("7"), autumn_error(429, "rate_limit_exceeded", headers={"Retry-After": "0"})
+    )
     res = await balances_create(core, CREATE_EXAMPLE)
 
     assert res.ok
@@ -173,8 +174,13 @@ async def test_max_elapsed_time_stops_retrying(
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(400, "invalid_inputs"), (401, "invalid_secret_key"), (404, "feature_not_found"),
-     (409, "invalid_request"), (422, "unprocessable")],
+    [
+        (400, "invalid_inputs"),
+        (401, "invalid_secret_key"),
+        (404, "feature_not_found"),
+        (409, "invalid_request"),
+        (422, "unprocessable"),
+    ],
 )
 async def test_client_errors_are_not_retried(
     core: AutumnCore, scripted: ScriptedServer, fake_time: FakeTime, status: int, code: str
@@ -299,9 +305,7 @@ async def test_timeouts_are_retried_with_the_same_key(
     assert not res.ok
     assert isinstance(res.error, RequestTimeoutError)
     assert res.error.attempts == 3
-    assert {header(r, "Idempotency-Key") for r in scripted.requests} == {
-        res.error.idempotency_key
-    }
+    assert {header(r, "Idempotency-Key") for r in scripted.requests} == {res.error.idempotency_key}
 
 
 async def test_lost_response_then_success(core: AutumnCore, scripted: ScriptedServer) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-NARROWED = '''
+NARROWED = """
 from autumn_core import AutumnCore, AutumnSDKError
 from autumn_funcs import CreateBalanceResponse, balances_create
 
@@ -19,9 +19,9 @@ async def grant(core: AutumnCore) -> CreateBalanceResponse | AutumnSDKError:
     if res.ok:
         return res.value
     return res.error
-'''
+"""
 
-NOT_NARROWED = '''
+NOT_NARROWED = """
 from autumn_core import AutumnCore
 from autumn_funcs import CreateBalanceResponse, balances_create
 
@@ -29,15 +29,24 @@ from autumn_funcs import CreateBalanceResponse, balances_create
 async def grant(core: AutumnCore) -> CreateBalanceResponse:
     res = await balances_create(core, {"customer_id": "c", "feature_id": "f"})
     return res.value
-'''
+"""
 
 
 def test_ok_narrows_value_and_error(tmp_path: Path) -> None:
     (tmp_path / "narrowed.py").write_text(NARROWED)
     (tmp_path / "not_narrowed.py").write_text(NOT_NARROWED)
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
-         "--cache-dir", str(tmp_path / "cache"), "narrowed.py", "not_narrowed.py"],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "narrowed.py",
+            "not_narrowed.py",
+        ],
         cwd=tmp_path,
         env={**os.environ, "MYPYPATH": str(ROOT)},  # the editable install hides it from mypy
         capture_output=True,

@@ -99,8 +99,11 @@ async def test_update_params_refused_before_io(
     [
         ({**BASE, "entityId": "ent_1"}, "entityId", "entity_id"),
         ({**BASE, "nextResetAt": 1}, "nextResetAt", "next_reset_at"),
-        ({**BASE, "reset": {"interval": "day", "intervalCount": 2}}, "reset.intervalCount",
-         "interval_count"),
+        (
+            {**BASE, "reset": {"interval": "day", "intervalCount": 2}},
+            "reset.intervalCount",
+            "interval_count",
+        ),
     ],
 )
 async def test_camel_case_field_gets_a_did_you_mean_hint(
@@ -132,13 +135,13 @@ async def test_params_that_are_not_an_object(
     assert error.field == "params"
 
 
-async def test_hand_built_model_is_checked_too(
-    core: AutumnCore, scripted: ScriptedServer
-) -> None:
+async def test_hand_built_model_is_checked_too(core: AutumnCore, scripted: ScriptedServer) -> None:
     # attrs does not check types at construction; the SDK must before sending.
     bad_type = CreateBalanceParams(customer_id=123, feature_id="f")  # type: ignore[arg-type]
     bad_enum = CreateBalanceParams(
-        customer_id="c", feature_id="f", reset=Reset(interval="fortnight")  # type: ignore[arg-type]
+        customer_id="c",
+        feature_id="f",
+        reset=Reset(interval="fortnight"),  # type: ignore[arg-type]
     )
     nan = CreateBalanceParams(customer_id="c", feature_id="f", included=math.nan)
 
