@@ -101,6 +101,9 @@ def _structure_bool(value: object, _: type) -> bool:
     return value
 
 
+_MAX_SAFE = 2**53  # integers beyond this are not exact as JavaScript numbers
+
+
 def _structure_number(value: object, cl: type) -> Any:
     if cl is not int and cl is not float:
         return _structure_enum(value, cl)
@@ -114,7 +117,9 @@ def _structure_number(value: object, cl: type) -> Any:
         return value
     if type(value) is float:
         if math.isfinite(value):
-            return value
+            # JavaScript, and so Autumn's own SDK, writes 1000.0 as 1000: do the
+            # same, so that one call makes the same bytes from either SDK.
+            return int(value) if value.is_integer() and abs(value) <= _MAX_SAFE else value
         raise ValueError(f"expected a finite number, got {value!r}")
     raise TypeError(f"expected a number, got {_json_type(value)}")
 
@@ -250,4 +255,6 @@ def _problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
             else:
                 found.extend(_problems(sub, name))
         return found
+    if isinstance(exc, SDKValidationError):  # a model's own cross-field rule
+        return [(join(name), reason) for name, reason in exc.problems]
     return [(path, str(exc))]

@@ -2,7 +2,7 @@
 
 >>> async with Autumn(secret_key=os.environ["AUTUMN_SECRET_KEY"]) as autumn:
 ...     await autumn.balances.create(customer_id="cus_123", feature_id="api_calls",
-...                                  included=1000, reset={"interval": "month"})
+...                                  included_grant=1000, reset={"interval": "month"})
 CreateBalanceResponse(success=True)
 """
 

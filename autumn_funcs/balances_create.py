@@ -8,7 +8,14 @@ from typing import Any
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, RequestOptions, Result
+from autumn_core import (
+    AutumnCore,
+    AutumnSDKError,
+    Operation,
+    RequestOptions,
+    Result,
+    SDKValidationError,
+)
 from autumn_core.serde import tolerate_unknown_fields
 from autumn_funcs.reset_interval import ResetInterval
 
@@ -36,26 +43,55 @@ class Rollover:
     duration: RolloverDuration | None = None
 
 
+# Names a caller may use for the grant; the wire only knows `included_grant`.
+_GRANT_ALIASES = ("included", "granted_balance")
+
+
 @attrs.frozen(kw_only=True)
 class CreateBalanceParams:
     """The body of balances.create. Only fields you set are sent.
 
-    >>> CreateBalanceParams(customer_id="cus_123", feature_id="api_calls", included=1000,
+    >>> CreateBalanceParams(customer_id="cus_123", feature_id="api_calls", included_grant=1000,
     ...                     reset=Reset(interval=ResetInterval.MONTH))
+
+    `included_grant` is the amount granted. `included` (the name in Autumn's
+    SDK docs) and `granted_balance` (the server's internal alias) are accepted
+    for it and sent as `included_grant`: Autumn's server silently drops an
+    `included` field, which would create a balance without a grant. Set only one.
     """
 
     customer_id: str
     feature_id: str
     entity_id: str | None = None
-    included: float | None = None
+    included_grant: float | None = None
     unlimited: bool | None = None
     reset: Reset | None = None
     expires_at: float | None = None
-    granted_balance: float | None = None
-    # Fields of API versions after 2.1.
     rollover: Rollover | None = None
     next_reset_at: float | None = None
     balance_id: str | None = None
+    included: float | None = None
+    granted_balance: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        given = [
+            name for name in ("included_grant", *_GRANT_ALIASES) if getattr(self, name) is not None
+        ]
+        if len(given) > 1:
+            raise SDKValidationError(
+                f"invalid params: {' and '.join(given)} name the same grant; set only one "
+                "(included_grant is the name on the wire)",
+                field=given[1],
+                problems=[
+                    (name, "names the same grant as " + given[0] + "; set only one")
+                    for name in given[1:]
+                ],
+            )
+        for alias in _GRANT_ALIASES:
+            amount = getattr(self, alias)
+            if amount is not None:  # normalised once, so the model shows what is sent
+                object.__setattr__(self, "included_grant", amount)
+                object.__setattr__(self, alias, None)
 
 
 @tolerate_unknown_fields
@@ -78,7 +114,7 @@ async def balances_create(
     `Err(error)`; never raises for a failure.
 
     >>> res = await balances_create(core, {"customer_id": "cus_123", "feature_id": "api_calls",
-    ...                                    "included": 1000, "reset": {"interval": "month"}})
+    ...                                    "included_grant": 1000, "reset": {"interval": "month"}})
     >>> if res.ok: print(res.value)   # CreateBalanceResponse(success=True)
     ... else: print(res.error)        # e.g. AutumnDefaultError: 404 customer_not_found: ...
     """

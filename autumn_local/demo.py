@@ -19,7 +19,7 @@ __all__ = ["run_demo"]
 CREATE_PARAMS: dict[str, Any] = {
     "customer_id": "cus_123",
     "feature_id": "api_calls",
-    "included": 1000,
+    "included_grant": 1000,
     "reset": {"interval": "month"},
 }
 UPDATE_PARAMS: dict[str, Any] = {

@@ -30,7 +30,7 @@ PATH = "/v1/balances.create"
 BODY = {
     "customer_id": "cus_123",
     "feature_id": "api_calls",
-    "included": 1000,
+    "included_grant": 1000,
     "reset": {"interval": "month"},
 }
 

@@ -30,7 +30,7 @@ SERVER_CPUS = {_CPUS[1]} if len(_CPUS) >= 2 else set(_CPUS)
 CREATE_BODY = {
     "customer_id": "cus_123",
     "feature_id": "api_calls",
-    "included": 1000,
+    "included_grant": 1000,
     "reset": {"interval": "month"},
 }
 

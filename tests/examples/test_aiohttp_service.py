@@ -75,7 +75,7 @@ async def test_grant_is_applied_once_per_order(local_autumn: LocalAutumn) -> Non
 async def _grant(server: LocalAutumn, http: aiohttp.ClientSession) -> None:
     async with http.post(
         f"{server.url}/v1/balances.create",
-        json={"customer_id": "cus_123", "feature_id": "api_calls", "included": 10},
+        json={"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 10},
         headers={"Authorization": f"Bearer {server.secret_key}"},
     ) as response:
         assert response.status == 200, await response.text()

@@ -31,7 +31,7 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-GOOD_CREATE = {"customer_id": "cus_123", "feature_id": "api_calls", "included": 10}
+GOOD_CREATE = {"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 10}
 GOOD_UPDATE = {"customer_id": "cus_123", "feature_id": "api_calls", "add_to_balance": 1}
 
 
@@ -107,18 +107,21 @@ def dumps(value: Any) -> bytes:
         (b'"text"', "JSON object"),
         (b"null", "JSON object"),
         (b"12", "JSON object"),
-        (b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": NaN}', "NaN"),
+        (b'{"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": NaN}', "NaN"),
         (
-            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": Infinity}',
+            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": Infinity}',
             "Infinity",
         ),
         (
-            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": -Infinity}',
+            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": -Infinity}',
             "Infinity",
         ),
-        (b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": 1e400}', "range"),
         (
-            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included": 1'
+            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 1e400}',
+            "range",
+        ),
+        (
+            b'{"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 1'
             + b"0" * 5000
             + b"}",
             "not valid JSON",
@@ -143,10 +146,10 @@ async def test_malformed_bodies_are_refused(
     ("path", "body", "field"),
     [
         (CREATE, {**GOOD_CREATE, "customer_id": 5}, "customer_id"),
-        (CREATE, {**GOOD_CREATE, "included": "10"}, "included"),
-        (CREATE, {**GOOD_CREATE, "included": True}, "included"),
-        (CREATE, {**GOOD_CREATE, "included": 2**60}, "included"),
-        (CREATE, {**GOOD_CREATE, "included": -1}, "included"),
+        (CREATE, {**GOOD_CREATE, "included_grant": "10"}, "included"),
+        (CREATE, {**GOOD_CREATE, "included_grant": True}, "included"),
+        (CREATE, {**GOOD_CREATE, "included_grant": 2**60}, "included"),
+        (CREATE, {**GOOD_CREATE, "included_grant": -1}, "included"),
         (CREATE, {**GOOD_CREATE, "unlimited": "yes"}, "unlimited"),
         (CREATE, {**GOOD_CREATE, "reset": "month"}, "reset"),
         (CREATE, {**GOOD_CREATE, "reset": {"interval": "fortnight"}}, "reset.interval"),
@@ -159,7 +162,7 @@ async def test_malformed_bodies_are_refused(
         (CREATE, {**GOOD_CREATE, "customer_id": "c" * 100_000}, "customer_id"),
         (CREATE, {**GOOD_CREATE, "feature_id": "api\u0000calls"}, "feature_id"),
         (CREATE, {**GOOD_CREATE, "entity_id": None}, "entity_id"),
-        (CREATE, {"feature_id": "api_calls", "included": 1}, "customer_id"),
+        (CREATE, {"feature_id": "api_calls", "included_grant": 1}, "customer_id"),
         (UPDATE, {**GOOD_UPDATE, "add_to_balance": "1"}, "add_to_balance"),
         (UPDATE, {**GOOD_UPDATE, "add_to_balance": 1e300}, "add_to_balance"),
         (UPDATE, {**GOOD_UPDATE, "remaining": 5}, "remaining"),
@@ -200,7 +203,7 @@ FIELDS = [
     "customer_id",
     "feature_id",
     "entity_id",
-    "included",
+    "included_grant",
     "unlimited",
     "reset",
     "expires_at",

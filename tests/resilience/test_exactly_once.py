@@ -53,7 +53,8 @@ async def test_lost_responses_on_creates_apply_each_grant_once(server: LocalAutu
         for i in range(N):
             server.faults.inject_next("lost-response")
             res = await balances_create(
-                core, {"customer_id": "cus_123", "feature_id": "api_calls", "included": 1000 + i}
+                core,
+                {"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 1000 + i},
             )
             assert applied_once(res)
             assert not res.ok and res.error.attempts == 2
@@ -67,7 +68,7 @@ async def test_lost_responses_on_creates_apply_each_grant_once(server: LocalAutu
 async def test_lost_responses_on_top_ups_add_each_amount_once(server: LocalAutumn) -> None:
     async with AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries()) as core:
         base = {"customer_id": "cus_123", "feature_id": "api_calls"}
-        assert (await balances_create(core, {**base, "included": 0})).ok
+        assert (await balances_create(core, {**base, "included_grant": 0})).ok
         for _ in range(N):
             server.faults.inject_next("lost-response")
             res = await balances_update(core, {**base, "add_to_balance": 3})
@@ -79,7 +80,7 @@ async def test_lost_responses_on_top_ups_add_each_amount_once(server: LocalAutum
 async def test_lost_response_then_more_faults_still_applies_once(server: LocalAutumn) -> None:
     async with AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries()) as core:
         base = {"customer_id": "cus_123", "feature_id": "api_calls"}
-        assert (await balances_create(core, {**base, "included": 0})).ok
+        assert (await balances_create(core, {**base, "included_grant": 0})).ok
         # Applied on attempt 1; attempt 4's 409 is lost as well.
         server.faults.inject_next("lost-response", "503", "reset", "lost-response", "429")
         res = await balances_update(core, {**base, "add_to_balance": 7})
@@ -97,7 +98,7 @@ async def test_timed_out_attempts_apply_once_on_disk(tmp_path: Any) -> None:
         ) as core,
     ):
         base = {"customer_id": "cus_123", "feature_id": "api_calls"}
-        assert (await balances_create(core, {**base, "included": 0})).ok
+        assert (await balances_create(core, {**base, "included_grant": 0})).ok
         for _ in range(5):
             server.faults.inject_next("delay")
             assert applied_once(await balances_update(core, {**base, "add_to_balance": 1}))
@@ -113,11 +114,13 @@ async def test_concurrent_grants_with_lost_responses_apply_once(server: LocalAut
     retry = fast_retries(max_retries=40)
     async with AutumnCore(SECRET, server_url=server.url, retry_config=retry) as core:
         base = {"customer_id": "cus_123", "feature_id": "api_calls"}
-        creates = [balances_create(core, {**base, "included": 5000 + i}) for i in range(N)]
+        creates = [balances_create(core, {**base, "included_grant": 5000 + i}) for i in range(N)]
         results = await asyncio.gather(*creates)
         assert all(applied_once(r) for r in results)
         server.set_faults(None)
-        assert (await balances_create(core, {**base, "feature_id": "seats", "included": 0})).ok
+        assert (
+            await balances_create(core, {**base, "feature_id": "seats", "included_grant": 0})
+        ).ok
         server.set_faults("lost-response=0.5,retry-after=0,seed=12")
         top_ups = [
             balances_update(core, {**base, "feature_id": "seats", "add_to_balance": 2})
@@ -139,7 +142,7 @@ async def test_a_call_out_of_retries_can_be_resumed_by_its_key(server: LocalAutu
     base = {"customer_id": "cus_123", "feature_id": "api_calls"}
     retry = fast_retries(max_retries=2)
     async with AutumnCore(SECRET, server_url=server.url, retry_config=retry) as core:
-        assert (await balances_create(core, {**base, "included": 0})).ok
+        assert (await balances_create(core, {**base, "included_grant": 0})).ok
         server.faults.inject_next("lost-response", "lost-response", "lost-response")
         res = await balances_update(core, {**base, "add_to_balance": 7})
         error = assert_typed(res.error, ConnectionError, attempts=3)

@@ -34,7 +34,7 @@ from tests.scripted_server import json_reply, raw_reply
 
 pytestmark = pytest.mark.resilience
 
-GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included": 100}
+GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 100}
 HANG_BOUND_S = 10  # never reached by a passing test; turns a hang into a failure
 HTML_PAGE = b"<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 

@@ -61,7 +61,7 @@ def request_of(i: int) -> tuple[Any, dict[str, Any]]:
         return balances_create, {
             "customer_id": customer_of(i),
             "feature_id": "api_calls",
-            "included": GRANT_BASE + i,
+            "included_grant": GRANT_BASE + i,
         }
     j = i // 2
     return balances_update, {
@@ -112,7 +112,7 @@ async def test_chaos_run_loses_nothing_and_doubles_nothing(
             {
                 "customer_id": customer_of(j),
                 "feature_id": "seats",
-                "included": 0,
+                "included_grant": 0,
                 "balance_id": f"target_{j}",
             }
             for j in range(CALLS // 2)

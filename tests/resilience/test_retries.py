@@ -28,7 +28,7 @@ from tests.scripted_server import autumn_error, delayed, drop_connection, json_r
 
 pytestmark = pytest.mark.resilience
 
-GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included": 100}
+GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 100}
 
 
 def unavailable(retry_after: str | None = None) -> Any:

@@ -40,7 +40,7 @@ from tests.resilience.hostile import ECHO_PLACES, HostileServer, TLSServer, echo
 
 pytestmark = pytest.mark.resilience
 
-GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included": 100}
+GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 100}
 
 
 def everything_about(error: AutumnSDKError) -> str:
@@ -100,7 +100,7 @@ async def test_facade_tracebacks_of_every_failure_kind(server: LocalAutumn) -> N
             assert_no_secret(everything_about(caught.value), repr(caught.value.__cause__))
         with pytest.raises(AutumnSDKError) as caught:
             await autumn.balances.create(
-                customer_id="cus_nobody", feature_id="api_calls", included=1
+                customer_id="cus_nobody", feature_id="api_calls", included_grant=1
             )
         assert_no_secret(everything_about(caught.value))
         with pytest.raises(SDKValidationError) as refused:

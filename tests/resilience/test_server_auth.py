@@ -22,7 +22,11 @@ from tests.resilience.conftest import SECRET, assert_typed
 pytestmark = pytest.mark.resilience
 
 ENDPOINTS = {
-    "/v1/balances.create": {"customer_id": "cus_123", "feature_id": "api_calls", "included": 5},
+    "/v1/balances.create": {
+        "customer_id": "cus_123",
+        "feature_id": "api_calls",
+        "included_grant": 5,
+    },
     "/v1/balances.update": {
         "customer_id": "cus_123",
         "feature_id": "api_calls",

@@ -36,7 +36,7 @@ from tests.resilience.hostile import HostileServer
 
 pytestmark = pytest.mark.resilience
 
-GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included": 100}
+GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 100}
 TOP_UP = {"customer_id": "cus_123", "feature_id": "api_calls", "add_to_balance": 5}
 
 

@@ -28,7 +28,7 @@ SECRET = "am_sk_test_sdk_suite_7f3a9c"
 CREATE_EXAMPLE: dict[str, Any] = {
     "customer_id": "cus_123",
     "feature_id": "api_calls",
-    "included": 1000,
+    "included_grant": 1000,
     "reset": {"interval": "month"},
 }
 UPDATE_EXAMPLE: dict[str, Any] = {

@@ -43,14 +43,14 @@ async def test_dict_model_and_keyword_forms_return_the_model(
             CreateBalanceParams(
                 customer_id="cus_123",
                 feature_id="api_calls",
-                included=1000,
+                included_grant=1000,
                 reset=Reset(interval=ResetInterval.MONTH),
             )
         ),
         await autumn.balances.create(
             customer_id="cus_123",
             feature_id="api_calls",
-            included=1000,
+            included_grant=1000,
             reset={"interval": "month"},
         ),
     ]
@@ -84,8 +84,10 @@ async def test_bad_input_raises_before_any_request(
     autumn: Autumn, scripted: ScriptedServer
 ) -> None:
     with pytest.raises(SDKValidationError) as caught:
-        await autumn.balances.create(customer_id="cus_123", feature_id="api_calls", included="x")
-    assert caught.value.field == "included"
+        await autumn.balances.create(
+            customer_id="cus_123", feature_id="api_calls", included_grant="x"
+        )
+    assert caught.value.field == "included_grant"
     with pytest.raises(SDKValidationError) as caught:
         await autumn.balances.update(UPDATE_EXAMPLE, remaining=6)
     assert caught.value.field == "params"

@@ -56,7 +56,7 @@ async def test_seed_examples_end_to_end(local_autumn: LocalAutumn) -> None:
         created = await autumn.balances.create(
             customer_id="cus_123",
             feature_id="api_calls",
-            included=1000,
+            included_grant=1000,
             reset={"interval": "month"},
         )
         assert created == CreateBalanceResponse(success=True)

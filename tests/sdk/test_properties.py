@@ -35,7 +35,7 @@ CREATE_KEYS = [
     "customer_id",
     "feature_id",
     "entity_id",
-    "included",
+    "included_grant",
     "unlimited",
     "reset",
     "expires_at",

@@ -30,10 +30,14 @@ CREATE_CASES = [
     pytest.param({"customer_id": "cus_123"}, "feature_id", "required", id="missing-feature"),
     pytest.param({**BASE, "customer_id": 123}, "customer_id", "string", id="number-for-string"),
     pytest.param({**BASE, "customer_id": None}, "customer_id", "string", id="null-for-string"),
-    pytest.param({**BASE, "included": "1000"}, "included", "number", id="string-for-number"),
-    pytest.param({**BASE, "included": True}, "included", "number", id="bool-for-number"),
-    pytest.param({**BASE, "included": math.nan}, "included", "finite", id="nan"),
-    pytest.param({**BASE, "included": math.inf}, "included", "finite", id="inf"),
+    pytest.param(
+        {**BASE, "included_grant": "1000"}, "included_grant", "number", id="string-for-number"
+    ),
+    pytest.param(
+        {**BASE, "included_grant": True}, "included_grant", "number", id="bool-for-number"
+    ),
+    pytest.param({**BASE, "included_grant": math.nan}, "included_grant", "finite", id="nan"),
+    pytest.param({**BASE, "included_grant": math.inf}, "included_grant", "finite", id="inf"),
     pytest.param({**BASE, "expires_at": -math.inf}, "expires_at", "finite", id="minus-inf"),
     pytest.param({**BASE, "unlimited": 1}, "unlimited", "boolean", id="number-for-bool"),
     pytest.param({**BASE, "unlimited": "true"}, "unlimited", "boolean", id="string-for-bool"),
@@ -57,7 +61,7 @@ CREATE_CASES = [
         id="rollover-enum",
     ),
     pytest.param({**BASE, "rollover": {}}, "rollover.length", "required", id="rollover-length"),
-    pytest.param({**BASE, "included_grant": 5}, "included_grant", "unknown", id="unknown-field"),
+    pytest.param({**BASE, "includedGrant": 5}, "includedGrant", "unknown", id="unknown-field"),
     pytest.param({**BASE, 7: "x"}, "7", "unknown", id="non-string-key"),
 ]
 
@@ -118,10 +122,10 @@ async def test_every_problem_is_listed_first_one_named(
     core: AutumnCore, scripted: ScriptedServer
 ) -> None:
     error = await refused(
-        balances_create(core, {"featureId": "api_calls", "included": "x"}), scripted
+        balances_create(core, {"featureId": "api_calls", "included_grant": "x"}), scripted
     )
     fields = {field for field, _reason in error.problems}
-    assert {"customer_id", "feature_id", "included", "featureId"} <= fields
+    assert {"customer_id", "feature_id", "included_grant", "featureId"} <= fields
     assert error.field in fields
 
 
@@ -143,11 +147,11 @@ async def test_hand_built_model_is_checked_too(core: AutumnCore, scripted: Scrip
         feature_id="f",
         reset=Reset(interval="fortnight"),  # type: ignore[arg-type]
     )
-    nan = CreateBalanceParams(customer_id="c", feature_id="f", included=math.nan)
+    nan = CreateBalanceParams(customer_id="c", feature_id="f", included_grant=math.nan)
 
     assert (await refused(balances_create(core, bad_type), scripted)).field == "customer_id"
     assert (await refused(balances_create(core, bad_enum), scripted)).field == "reset.interval"
-    assert (await refused(balances_create(core, nan), scripted)).field == "included"
+    assert (await refused(balances_create(core, nan), scripted)).field == "included_grant"
 
 
 OPTION_CASES = [
