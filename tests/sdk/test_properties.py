@@ -40,6 +40,7 @@ CREATE_KEYS = [
     "reset",
     "expires_at",
     "granted_balance",
+    "included",
     "rollover",
     "next_reset_at",
     "balance_id",
@@ -81,6 +82,15 @@ def without_unset(value: Any) -> Any:
     return value
 
 
+def as_sent(params: dict[str, Any]) -> dict[str, Any]:
+    """The body expected on the wire: unset fields dropped, the grant's aliases renamed."""
+    body = without_unset(params)
+    for alias in ("included", "granted_balance"):
+        if alias in body:
+            body["included_grant"] = body.pop(alias)
+    return body
+
+
 def finite(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
@@ -98,7 +108,7 @@ async def check(core: AutumnCore, scripted: ScriptedServer, call: Any, params: A
     event("sent" if res.ok else f"refused: {type(res.error).__name__}")
     if res.ok:
         (request,) = sent
-        assert request.json() == without_unset(params)
+        assert request.json() == as_sent(params)
         assert finite(params)
     else:
         assert isinstance(res.error, SDKValidationError), res.error
