@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +28,8 @@ class Check:
     detail: str
 
     def __str__(self) -> str:
-        mark = "ok  " if self.passed else "FAIL"
-        detail = (
-            f"\n      {self.detail.replace(chr(10), chr(10) + '      ')}" if self.detail else ""
-        )
-        return f"  {mark} {self.name}{detail}"
+        line = f"  {'ok  ' if self.passed else 'FAIL'} {self.name}"
+        return f"{line}\n{textwrap.indent(self.detail, ' ' * 6)}" if self.detail else line
 
 
 @dataclass(frozen=True)
@@ -82,8 +80,7 @@ class Peer:
         self, servers: Mapping[str, str], secret_key: str, *, timeout: float = 180.0
     ) -> DriverRun:
         """Run each flow of ``servers`` (flow name -> URL of its server) in one process."""
-        env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
-        env.update(self.env)
+        env = self._environment()
         env["AUTUMN_SECRET_KEY"] = secret_key
         argv = [*self.command, *(f"{flow}={url}" for flow, url in servers.items())]
         stdout, stderr, returncode = await self._exec(argv, env, timeout)
@@ -93,19 +90,29 @@ class Peer:
             try:
                 raw = json.loads(line)
                 checks.append(
-                    Check(str(raw["flow"]), str(raw["name"]), raw["passed"] is True, raw["detail"])
+                    Check(
+                        str(raw["flow"]),
+                        str(raw["name"]),
+                        raw["passed"] is True,
+                        str(raw.get("detail", "")),
+                    )
                 )
             except (ValueError, KeyError, TypeError):
                 stray.append(line)
         return DriverRun(self.name, tuple(servers), returncode, tuple(checks), stderr, tuple(stray))
 
     async def list_flows(self) -> list[str]:
-        env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
-        env.update(self.env)
-        stdout, stderr, returncode = await self._exec([*self.command, "--list"], env, 60.0)
+        stdout, stderr, returncode = await self._exec(
+            [*self.command, "--list"], self._environment(), 60.0
+        )
         assert returncode == 0, stderr
         flows: list[str] = json.loads(stdout)
         return flows
+
+    def _environment(self) -> dict[str, str]:
+        env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
+        env.update(self.env)
+        return env
 
     async def _exec(
         self, argv: list[str], env: dict[str, str], timeout: float
