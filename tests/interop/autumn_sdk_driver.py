@@ -1,0 +1,675 @@
+"""Run interop flows with the official ``autumn-sdk`` (PyPI) against an Autumn server.
+
+    python autumn_sdk_driver.py [--server-url URL] [--secret-key KEY] FLOW[=URL]...
+    python autumn_sdk_driver.py --list
+
+``FLOW=URL`` runs that flow against its own server (one process, many fresh
+servers: the start-up is paid once).
+
+Runs in the peer virtual environment that ``install.py`` creates (it imports
+``autumn_sdk``, never this project). URL and key default to
+``AUTUMN_SERVER_URL`` / ``AUTUMN_SECRET_KEY``. Prints one JSON line per check,
+``{"flow", "name", "passed", "detail"}``; exits 0 when every check passed, 1
+when one failed, 2 on bad usage.
+
+Only the SDK's async methods are used. Every answer must parse with the SDK's
+own pydantic models: a ``ResponseValidationError`` is a failed check, and the
+values are then still read from the raw answer, so the arithmetic checks stay
+informative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+from autumn_sdk import Autumn, errors
+
+CUSTOMER = "cus_123"
+FEATURE = "api_calls"
+API_VERSION = "2.1"
+
+
+class Recorder:
+    def __init__(self, flow: str) -> None:
+        self.flow = flow
+        self.failed = 0
+
+    def check(self, name: str, passed: bool, detail: str = "") -> None:
+        if not passed:
+            self.failed += 1
+        line = {"flow": self.flow, "name": name, "passed": bool(passed), "detail": detail}
+        print(json.dumps(line), flush=True)
+
+    def equal(self, name: str, actual: Any, expected: Any, note: str = "") -> None:
+        self.check(
+            name,
+            actual == expected and _same_kinds(actual, expected),
+            f"got {json.dumps(actual)}, expected {json.dumps(expected)}{note}",
+        )
+
+
+def _same_kinds(actual: Any, expected: Any) -> bool:
+    # True == 1 in Python; a flag read back as 1 is not the boolean the API sends.
+    if isinstance(expected, list) and isinstance(actual, list):
+        return all(_same_kinds(a, e) for a, e in zip(actual, expected, strict=False))
+    return isinstance(actual, bool) == isinstance(expected, bool)
+
+
+class Answer:
+    """A parsed answer (a pydantic model), or the raw JSON the SDK refused (``raw``)."""
+
+    def __init__(self, value: Any, raw: bool) -> None:
+        self.value = value
+        self.raw = raw
+
+    @property
+    def note(self) -> str:
+        return " (read from the raw answer the SDK refused)" if self.raw else ""
+
+
+_MISSING = object()
+
+
+def field(obj: Any, name: str) -> Any:
+    """A field of a parsed model or of raw JSON; None when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def has(obj: Any, name: str) -> bool:
+    if isinstance(obj, Mapping):
+        return name in obj
+    return obj is not None and getattr(obj, name, _MISSING) is not _MISSING
+
+
+def totals(balance: Any) -> list[Any]:
+    return [field(balance, "granted"), field(balance, "remaining"), field(balance, "usage")]
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, errors.AutumnDefaultError):
+        return f"AutumnDefaultError {error.status_code}: {error.body}"
+    return f"{type(error).__name__}: {error}"
+
+
+async def expect_ok(rec: Recorder, what: str, call: Callable[[], Awaitable[Any]]) -> Answer:
+    name = f"{what}: answered 200 and parsed with the SDK's schema"
+    try:
+        value = await call()
+    except errors.ResponseValidationError as exc:
+        rec.check(name, False, describe(exc))
+        try:
+            return Answer(json.loads(exc.body or ""), raw=True)
+        except ValueError:
+            return Answer(None, raw=True)
+    except Exception as exc:
+        rec.check(name, False, describe(exc))
+        return Answer(None, raw=False)
+    rec.check(name, True)
+    return Answer(value, raw=False)
+
+
+async def expect_error(
+    rec: Recorder, what: str, status: int, code: str, call: Callable[[], Awaitable[Any]]
+) -> None:
+    name = f"{what}: {status} {code}"
+    try:
+        value = await call()
+    except errors.AutumnDefaultError as exc:
+        try:
+            body = json.loads(exc.body or "")
+        except ValueError:
+            rec.check(name, False, f"status {exc.status_code}, body is not JSON: {exc.body}")
+            return
+        keys = sorted(body) if isinstance(body, dict) else []
+        passed = (
+            exc.status_code == status
+            and body.get("code") == code
+            and keys == ["code", "env", "message"]
+        )
+        rec.check(name, passed, f"status {exc.status_code}, body {exc.body}")
+        return
+    except Exception as exc:
+        rec.check(name, False, f"expected AutumnDefaultError, got {describe(exc)}")
+        return
+    rec.check(name, False, f"expected an error, got success: {value!r}")
+
+
+# ---- clients ----------------------------------------------------------------
+
+
+class Settings:
+    def __init__(self, server_url: str, secret_key: str) -> None:
+        self.server_url = server_url
+        self.secret_key = secret_key
+
+
+class _BodySwap(httpx.AsyncClient):
+    """Sends ``body`` instead of what the SDK built: the SDK's own pydantic models
+    refuse such bodies before sending, and the point is how it handles the 400."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self._body = body
+
+    def build_request(self, method: str, url: Any, **kwargs: Any) -> httpx.Request:
+        for key in ("json", "data", "files"):
+            kwargs.pop(key, None)
+        kwargs["content"] = self._body
+        return super().build_request(method, url, **kwargs)
+
+
+class _HeaderProbe(httpx.AsyncClient):
+    """Remembers the headers of the last request."""
+
+    sent: httpx.Headers | None = None
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        self.sent = request.headers
+        return await super().send(request, **kwargs)
+
+
+def client(settings: Settings, **options: Any) -> Autumn:
+    # fail_open=False: by default the SDK turns a 5xx or a network error on
+    # check/track/entities.get into a made-up 200 answer, which would hide a
+    # server failure from these checks.
+    kwargs: dict[str, Any] = {
+        "secret_key": settings.secret_key,
+        "server_url": settings.server_url,
+        "x_api_version": API_VERSION,
+        "fail_open": False,
+    }
+    kwargs.update(options)
+    return Autumn(**kwargs)
+
+
+# ---- reading views ----------------------------------------------------------
+
+
+async def read_balance(
+    rec: Recorder, autumn: Autumn, what: str, feature_id: str = FEATURE
+) -> tuple[Any, Answer]:
+    answer = await expect_ok(
+        rec, f"customers.get {what}", lambda: autumn.customers.get_async(customer_id=CUSTOMER)
+    )
+    return field(field(answer.value, "balances"), feature_id), answer
+
+
+async def expect_totals(rec: Recorder, autumn: Autumn, what: str, expected: list[Any]) -> Any:
+    balance, answer = await read_balance(rec, autumn, what)
+    rec.equal(f"{what}: {FEATURE} granted/remaining/usage", totals(balance), expected, answer.note)
+    return balance
+
+
+async def create_api_calls(rec: Recorder, autumn: Autumn, included: float) -> None:
+    answer = await expect_ok(
+        rec,
+        f"balances.create {FEATURE} included_grant {included}",
+        lambda: autumn.balances.create_async(
+            customer_id=CUSTOMER, feature_id=FEATURE, included_grant=included
+        ),
+    )
+    rec.equal("balances.create answer", field(answer.value, "success"), True)
+
+
+async def update(rec: Recorder, autumn: Autumn, **change: Any) -> None:
+    what = f"balances.update {json.dumps(change)}"
+    answer = await expect_ok(
+        rec,
+        what,
+        lambda: autumn.balances.update_async(customer_id=CUSTOMER, feature_id=FEATURE, **change),
+    )
+    rec.equal(f"{what} answer", field(answer.value, "success"), True)
+
+
+# ---- flows ------------------------------------------------------------------
+
+
+async def create_included_grant(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        answer = await expect_ok(
+            rec,
+            "balances.create seed example",
+            lambda: autumn.balances.create_async(
+                customer_id=CUSTOMER,
+                feature_id=FEATURE,
+                included_grant=1000,
+                reset={"interval": "month"},
+            ),
+        )
+        rec.equal("balances.create answer", field(answer.value, "success"), True)
+        balance, view = await read_balance(rec, autumn, "after create")
+        note = view.note
+        rec.equal("granted/remaining/usage", totals(balance), [1000, 1000, 0], note)
+        breakdown = field(balance, "breakdown") or []
+        rec.equal("one breakdown entry", len(breakdown), 1, note)
+        entry = breakdown[0] if breakdown else None
+        rec.equal("breakdown included_grant", field(entry, "included_grant"), 1000, note)
+        reset = field(entry, "reset")
+        rec.equal("breakdown reset interval", field(reset, "interval"), "month", note)
+        resets_at = field(reset, "resets_at")
+        rec.check(
+            "breakdown reset resets_at is a future timestamp",
+            isinstance(resets_at, (int, float)) and resets_at > time.time() * 1000,
+            f"resets_at {resets_at}{note}",
+        )
+        rec.equal(
+            "next_reset_at is the breakdown's resets_at",
+            field(balance, "next_reset_at"),
+            resets_at,
+            note,
+        )
+
+
+async def create_one_off(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await create_api_calls(rec, autumn, 100)
+        balance, view = await read_balance(rec, autumn, "after a create without reset")
+        rec.equal("granted/remaining/usage", totals(balance), [100, 100, 0], view.note)
+        rec.equal("next_reset_at", field(balance, "next_reset_at"), None, view.note)
+        breakdown = field(balance, "breakdown") or []
+        reset = field(breakdown[0] if breakdown else None, "reset")
+        rec.equal(
+            "breakdown reset of a one-off balance",
+            [field(reset, "interval"), field(reset, "resets_at")],
+            ["one_off", None],
+            view.note,
+        )
+
+
+async def update_remaining(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await create_api_calls(rec, autumn, 100)
+        await expect_totals(rec, autumn, "after create", [100, 100, 0])
+        await update(rec, autumn, remaining=40)
+        await expect_totals(rec, autumn, "after remaining 40", [100, 40, 60])
+
+
+async def update_add_to_balance(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await create_api_calls(rec, autumn, 100)
+        await update(rec, autumn, add_to_balance=50)
+        balance = await expect_totals(rec, autumn, "after add_to_balance 50", [100, 150, -50])
+        breakdown = field(balance, "breakdown") or []
+        entry = breakdown[0] if breakdown else None
+        rec.equal(
+            "breakdown included_grant/remaining/usage",
+            [field(entry, "included_grant"), field(entry, "remaining"), field(entry, "usage")],
+            [100, 150, -50],
+        )
+
+
+async def update_usage(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await create_api_calls(rec, autumn, 100)
+        await update(rec, autumn, usage=30)
+        await expect_totals(rec, autumn, "after usage 30", [100, 70, 30])
+
+
+async def update_included_grant(rec: Recorder, s: Settings) -> None:
+    # The reference's worked example: 100/100/0 -> add 50 -> 100/150/-50 ->
+    # included_grant 200 -> 200/150/50.
+    async with client(s) as autumn:
+        await create_api_calls(rec, autumn, 100)
+        await expect_totals(rec, autumn, "after create", [100, 100, 0])
+        await update(rec, autumn, add_to_balance=50)
+        await expect_totals(rec, autumn, "after add_to_balance 50", [100, 150, -50])
+        await update(rec, autumn, included_grant=200)
+        await expect_totals(rec, autumn, "after included_grant 200", [200, 150, 50])
+
+
+async def error_unknown_customer(rec: Recorder, s: Settings) -> None:
+    nobody = "cus_nobody"
+    async with client(s) as autumn:
+        await expect_error(
+            rec,
+            "balances.create unknown customer",
+            404,
+            "customer_not_found",
+            lambda: autumn.balances.create_async(
+                customer_id=nobody, feature_id=FEATURE, included_grant=10
+            ),
+        )
+        await expect_error(
+            rec,
+            "balances.update unknown customer",
+            404,
+            "customer_not_found",
+            lambda: autumn.balances.update_async(
+                customer_id=nobody, feature_id=FEATURE, remaining=5
+            ),
+        )
+        await expect_error(
+            rec,
+            "customers.get unknown customer",
+            404,
+            "customer_not_found",
+            lambda: autumn.customers.get_async(customer_id=nobody),
+        )
+
+
+async def error_unknown_feature(rec: Recorder, s: Settings) -> None:
+    nothing = "no_such_feature"
+    async with client(s) as autumn:
+        await expect_error(
+            rec,
+            "balances.create unknown feature",
+            404,
+            "feature_not_found",
+            lambda: autumn.balances.create_async(
+                customer_id=CUSTOMER, feature_id=nothing, included_grant=10
+            ),
+        )
+        await expect_error(
+            rec,
+            "balances.update unknown feature",
+            404,
+            "feature_not_found",
+            lambda: autumn.balances.update_async(
+                customer_id=CUSTOMER, feature_id=nothing, remaining=5
+            ),
+        )
+        await expect_error(
+            rec,
+            "balances.create unknown feature and customer (feature checked first)",
+            404,
+            "feature_not_found",
+            lambda: autumn.balances.create_async(
+                customer_id="cus_nobody", feature_id=nothing, included_grant=1
+            ),
+        )
+
+
+async def error_bad_key(rec: Recorder, s: Settings) -> None:
+    async with client(s, secret_key="am_sk_test_not_the_key") as wrong:
+        await expect_error(
+            rec,
+            "balances.create with an unknown key",
+            401,
+            "invalid_secret_key",
+            lambda: wrong.balances.create_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, included_grant=10
+            ),
+        )
+        await expect_error(
+            rec,
+            "customers.get with an unknown key",
+            401,
+            "invalid_secret_key",
+            lambda: wrong.customers.get_async(customer_id=CUSTOMER),
+        )
+    async with client(s, secret_key="sk_not_an_autumn_key") as unprefixed:
+        await expect_error(
+            rec,
+            "balances.update with a key not starting am_sk_",
+            401,
+            "invalid_request",
+            lambda: unprefixed.balances.update_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, remaining=5
+            ),
+        )
+
+
+async def error_bad_body(rec: Recorder, s: Settings) -> None:
+    create_body = json.dumps({"customer_id": 123, "feature_id": FEATURE, "included_grant": 5})
+    async with client(s, async_client=_BodySwap(create_body.encode())) as autumn:
+        await expect_error(
+            rec,
+            "balances.create with customer_id 123",
+            400,
+            "invalid_inputs",
+            lambda: autumn.balances.create_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, included_grant=5
+            ),
+        )
+    update_body = json.dumps({"customer_id": CUSTOMER, "feature_id": FEATURE, "remaining": "five"})
+    async with client(s, async_client=_BodySwap(update_body.encode())) as autumn:
+        await expect_error(
+            rec,
+            'balances.update with remaining "five"',
+            400,
+            "invalid_inputs",
+            lambda: autumn.balances.update_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, remaining=5
+            ),
+        )
+
+
+async def customers_get(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await create_api_calls(rec, autumn, 1000)
+        balance, view = await read_balance(rec, autumn, "of the seeded customer")
+        note = view.note
+        rec.equal("id", field(view.value, "id"), CUSTOMER, note)
+        rec.equal("name", field(view.value, "name"), "Example Customer", note)
+        rec.equal("env", field(view.value, "env"), "sandbox", note)
+        rec.equal("api_calls granted/remaining/usage", totals(balance), [1000, 1000, 0], note)
+        flags = field(view.value, "flags")
+        rec.check("flags is a mapping", isinstance(flags, Mapping), f"flags {flags!r}{note}")
+
+
+async def customers_get_or_create(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await create_api_calls(rec, autumn, 100)
+        existing = await expect_ok(
+            rec,
+            "customers.get_or_create existing customer",
+            lambda: autumn.customers.get_or_create_async(customer_id=CUSTOMER),
+        )
+        rec.equal(
+            "existing: id and name",
+            [field(existing.value, "id"), field(existing.value, "name")],
+            [CUSTOMER, "Example Customer"],
+            existing.note,
+        )
+        rec.equal(
+            "existing: its balance is kept",
+            totals(field(field(existing.value, "balances"), FEATURE)),
+            [100, 100, 0],
+            existing.note,
+        )
+        fresh = {"customer_id": "cus_interop_new", "name": "Ada", "email": "ada@example.com"}
+        created = await expect_ok(
+            rec,
+            "customers.get_or_create new customer",
+            lambda: autumn.customers.get_or_create_async(**fresh),
+        )
+        rec.equal(
+            "new: id, name, email",
+            [field(created.value, k) for k in ("id", "name", "email")],
+            [fresh["customer_id"], fresh["name"], fresh["email"]],
+            created.note,
+        )
+        balances = field(created.value, "balances")
+        rec.equal("new: no balances", dict(balances or {}), {}, created.note)
+        again = await expect_ok(
+            rec,
+            "customers.get of the new customer",
+            lambda: autumn.customers.get_async(customer_id=fresh["customer_id"]),
+        )
+        rec.equal(
+            "customers.get finds it", field(again.value, "id"), fresh["customer_id"], again.note
+        )
+
+
+async def entities_get(rec: Recorder, s: Settings) -> None:
+    seat = "seat_1"
+    async with client(s) as autumn:
+        created = await expect_ok(
+            rec,
+            "balances.create seats 5 for entity seat_1",
+            lambda: autumn.balances.create_async(
+                customer_id=CUSTOMER, feature_id="seats", entity_id=seat, included_grant=5
+            ),
+        )
+        rec.equal("balances.create answer", field(created.value, "success"), True)
+        await create_api_calls(rec, autumn, 100)
+        answer = await expect_ok(
+            rec,
+            "entities.get seat_1",
+            lambda: autumn.entities.get_async(customer_id=CUSTOMER, entity_id=seat),
+        )
+        rec.equal(
+            "entity id and name",
+            [field(answer.value, "id"), field(answer.value, "name")],
+            [seat, "Seat one"],
+            answer.note,
+        )
+        balances = field(answer.value, "balances")
+        rec.equal(
+            "entity's own seats balance", totals(field(balances, "seats")), [5, 5, 0], answer.note
+        )
+        rec.equal(
+            "customer-level api_calls balance shown on the entity",
+            totals(field(balances, FEATURE)),
+            [100, 100, 0],
+            answer.note,
+        )
+        await expect_error(
+            rec,
+            "entities.get unknown entity",
+            404,
+            "entity_not_found",
+            lambda: autumn.entities.get_async(customer_id=CUSTOMER, entity_id="seat_nobody"),
+        )
+        balance, view = await read_balance(rec, autumn, "with an entity balance", "seats")
+        rec.equal(
+            "customer view totals include the entity's seats", totals(balance), [5, 5, 0], view.note
+        )
+
+
+async def boolean_flag(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        answer = await expect_ok(
+            rec,
+            "balances.create premium (boolean)",
+            lambda: autumn.balances.create_async(customer_id=CUSTOMER, feature_id="premium"),
+        )
+        rec.equal("balances.create answer", field(answer.value, "success"), True)
+        _, view = await read_balance(rec, autumn, "after granting premium", "premium")
+        flag = field(field(view.value, "flags"), "premium")
+        rec.equal("flags.premium feature_id", field(flag, "feature_id"), "premium", view.note)
+        rec.check(
+            "flags.premium id is a string",
+            isinstance(field(flag, "id"), str),
+            f"flag {flag!r}{view.note}",
+        )
+        rec.check(
+            "premium is not under balances",
+            not has(field(view.value, "balances"), "premium"),
+            f"balances {field(view.value, 'balances')!r}{view.note}",
+        )
+
+
+async def default_api_version(rec: Recorder, s: Settings) -> None:
+    # Unconfigured, the SDK sends its own default x-api-version.
+    probe = _HeaderProbe()
+    async with Autumn(
+        secret_key=s.secret_key, server_url=s.server_url, fail_open=False, async_client=probe
+    ) as autumn:
+        answer = await expect_ok(
+            rec,
+            "balances.create with the SDK's default x-api-version",
+            lambda: autumn.balances.create_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, included_grant=10
+            ),
+        )
+    sent = probe.sent.get("x-api-version") if probe.sent is not None else None
+    rec.equal(
+        "balances.create answer",
+        field(answer.value, "success"),
+        True,
+        f" (x-api-version {sent})",
+    )
+
+
+async def seed_create_example(rec: Recorder, s: Settings) -> None:
+    # The seed's example with the real field name; for the capture server.
+    async with client(s) as autumn:
+        answer = await expect_ok(
+            rec,
+            "balances.create seed example",
+            lambda: autumn.balances.create_async(
+                customer_id=CUSTOMER,
+                feature_id=FEATURE,
+                included_grant=1000,
+                reset={"interval": "month"},
+            ),
+        )
+        rec.equal("balances.create answer", field(answer.value, "success"), True)
+
+
+FLOWS: dict[str, Callable[[Recorder, Settings], Awaitable[None]]] = {
+    f.__name__: f
+    for f in (
+        create_included_grant,
+        create_one_off,
+        update_remaining,
+        update_add_to_balance,
+        update_usage,
+        update_included_grant,
+        error_unknown_customer,
+        error_unknown_feature,
+        error_bad_key,
+        error_bad_body,
+        customers_get,
+        customers_get_or_create,
+        entities_get,
+        boolean_flag,
+        default_api_version,
+        seed_create_example,
+    )
+}
+
+
+async def run(runs: list[tuple[str, str]], secret_key: str) -> int:
+    failed = 0
+    for name, url in runs:
+        rec = Recorder(name)
+        try:
+            await FLOWS[name](rec, Settings(url, secret_key))
+        except Exception as exc:
+            rec.check("flow ran to the end", False, f"{describe(exc)}\n{traceback.format_exc()}")
+        failed += rec.failed
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "flows", nargs="*", metavar="FLOW[=URL]", help="FLOW=URL: run it against its own server"
+    )
+    parser.add_argument("--server-url", default=os.environ.get("AUTUMN_SERVER_URL"))
+    parser.add_argument("--secret-key", default=os.environ.get("AUTUMN_SECRET_KEY"))
+    parser.add_argument("--list", action="store_true", help="print the flow names as JSON")
+    args = parser.parse_args(argv)
+    if args.list:
+        print(json.dumps(list(FLOWS)))
+        return 0
+    runs = []
+    for arg in args.flows:
+        name, sep, url = arg.partition("=")
+        runs.append((name, url if sep else args.server_url))
+    unknown = [name for name, _ in runs if name not in FLOWS]
+    if not args.secret_key or not runs or unknown or not all(url for _, url in runs):
+        if unknown:
+            print(f"unknown flow(s): {', '.join(unknown)}", file=sys.stderr)
+        print("need a secret key, a server URL and flows: " + ", ".join(FLOWS), file=sys.stderr)
+        return 2
+    return asyncio.run(run(runs, args.secret_key))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The interop flows, the server they run against, and the gaps known in the local server.
+
+Each flow is implemented once per peer driver (``autumn_js_driver.mjs``,
+``autumn_sdk_driver.py``) under the same name; ``FLOWS`` is the list both
+drivers must implement (a test compares it with each driver's ``--list``).
+
+To add a flow (check, track, delete, ...): write a function for it in both
+drivers, register it in their flow tables, and add its name here. A flow
+that fails only because the local server does not yet behave like the real
+one gets an entry in ``KNOWN_GAPS`` saying what differs; the entry is a
+strict xfail, so it must be removed once the server conforms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["CAPTURE_FLOW", "CLIENTS", "FLOWS", "KNOWN_GAPS", "SERVER_CONFIG"]
+
+CLIENTS = ("autumn-js", "autumn-sdk")
+
+FLOWS = (
+    "create_included_grant",
+    "create_one_off",
+    "update_remaining",
+    "update_add_to_balance",
+    "update_usage",
+    "update_included_grant",
+    "error_unknown_customer",
+    "error_unknown_feature",
+    "error_bad_key",
+    "error_bad_body",
+    "customers_get",
+    "customers_get_or_create",
+    "entities_get",
+    "boolean_flag",
+    "default_api_version",
+)
+
+# Sends the seed's create example once and expects {"success": true}: run
+# against the capture server to compare the bytes each client puts on the wire.
+CAPTURE_FLOW = "seed_create_example"
+
+# The local server has no entities.create route: the entity the flows use is
+# seeded here. Features api_calls / seats / premium and customer cus_123 are
+# the server's default seed.
+SERVER_CONFIG: dict[str, Any] = {
+    "entities": [{"id": "seat_1", "customer_id": "cus_123", "name": "Seat one"}],
+}
+
+_VIEW_FIELDS = (
+    "the customer view lacks send_email_receipts, billing_controls, subscriptions, purchases, "
+    "licenses and flags, so the client rejects every customers.get / get_or_create answer"
+)
+_ENTITY_FIELDS = "the entity view lacks subscriptions, purchases and flags"
+_ADD = "add_to_balance raises the grant instead of remaining (and lowers usage)"
+_GRANT = "included_grant moves remaining instead of usage"
+_ONE_OFF = 'a balance without reset shows reset null instead of {"interval": "one_off"}'
+_FLAGS = "boolean features appear under balances, not under flags"
+
+_READS = {
+    "create_included_grant": [_VIEW_FIELDS],
+    "create_one_off": [_VIEW_FIELDS, _ONE_OFF],
+    "update_remaining": [_VIEW_FIELDS],
+    "update_add_to_balance": [_VIEW_FIELDS, _ADD],
+    "update_usage": [_VIEW_FIELDS],
+    "update_included_grant": [_VIEW_FIELDS, _ADD, _GRANT],
+    "customers_get": [_VIEW_FIELDS],
+    "customers_get_or_create": [_VIEW_FIELDS],
+    "entities_get": [
+        _VIEW_FIELDS,
+        _ENTITY_FIELDS,
+        "customer-level balances are missing from entities.get",
+        "entity balances are not merged into the customer view's totals",
+    ],
+    "boolean_flag": [_VIEW_FIELDS, _FLAGS],
+    "error_unknown_feature": [
+        "with both unknown, the customer is reported (404 customer_not_found) although the "
+        "real server checks the feature first"
+    ],
+}
+
+# (client, flow) -> what the local server does differently from the real one.
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    (client, flow): "local server gap: " + "; ".join(gaps)
+    for client in CLIENTS
+    for flow, gaps in _READS.items()
+}
