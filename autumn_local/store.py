@@ -278,11 +278,9 @@ class Store:
         A top-up used to raise ``granted``; it is carried over as the grant the
         balance resets to, with what remained kept as its balance.
         """
-        old = self._db.execute(
-            "SELECT pk, id, customer_id, entity_id, feature_id, granted, usage, unlimited,"
-            " interval, interval_count, next_reset_at, expires_at, rollover, created_at"
-            " FROM balances"
-        ).fetchall()
+        cursor = self._db.execute("SELECT * FROM balances")
+        cursor.row_factory = sqlite3.Row
+        old = cursor.fetchall()
         for statement in (
             "DROP INDEX IF EXISTS balances_by_owner_interval",
             "DROP INDEX IF EXISTS balances_by_owner",
@@ -293,27 +291,25 @@ class Store:
             if statement.strip():
                 self._db.execute(statement)
         for row in old:
-            pk, old_id, customer, entity, feature, granted, usage, unlimited = row[:8]
-            interval, count, next_reset_at, expires_at, rollover, created_at = row[8:]
-            generated = old_id.startswith("cus_ent_")
+            generated = row["id"].startswith("cus_ent_")
             self.insert_balance(
                 Balance(
-                    pk=pk,
-                    id=old_id if generated else new_balance_id(),
-                    balance_id=None if generated else old_id,
-                    customer_id=customer,
-                    entity_id=entity,
-                    feature_id=feature,
-                    allowance=granted,
+                    pk=0,
+                    id=row["id"] if generated else new_balance_id(),
+                    balance_id=None if generated else row["id"],
+                    customer_id=row["customer_id"],
+                    entity_id=row["entity_id"],
+                    feature_id=row["feature_id"],
+                    allowance=row["granted"],
                     adjustment=0,
-                    balance=granted - usage,
-                    unlimited=bool(unlimited),
-                    interval=interval or "one_off",
-                    interval_count=count,
-                    next_reset_at=next_reset_at,
-                    expires_at=expires_at,
-                    rollover=rollover,
-                    created_at=created_at,
+                    balance=row["granted"] - row["usage"],
+                    unlimited=bool(row["unlimited"]),
+                    interval=row["interval"] or "one_off",
+                    interval_count=row["interval_count"],
+                    next_reset_at=row["next_reset_at"],
+                    expires_at=row["expires_at"],
+                    rollover=row["rollover"],
+                    created_at=row["created_at"],
                 )
             )
 
@@ -333,19 +329,20 @@ class Store:
     # -- features (cached: read on every balance call, written rarely) --
 
     def _load_features(self) -> None:
-        rows = self._db.execute(
+        cursor = self._db.execute(
             "SELECT id, name, type, consumable, event_names, archived FROM features ORDER BY rowid"
-        ).fetchall()
+        )
+        cursor.row_factory = sqlite3.Row
         self._features = {
-            r[0]: FeatureRow(
-                id=r[0],
-                name=r[1],
-                type=r[2],
-                consumable=bool(r[3]),
-                event_names=tuple(json.loads(r[4])),
-                archived=bool(r[5]),
+            r["id"]: FeatureRow(
+                id=r["id"],
+                name=r["name"],
+                type=r["type"],
+                consumable=bool(r["consumable"]),
+                event_names=tuple(json.loads(r["event_names"])),
+                archived=bool(r["archived"]),
             )
-            for r in rows
+            for r in cursor
         }
 
     def feature(self, feature_id: str) -> FeatureRow | None:
