@@ -33,6 +33,9 @@ def deduction_order(balances: Sequence[Balance], entity_id: str | None) -> list[
     non-resetting, shorter intervals first, earlier expiry first, older first.
     """
 
+    if len(balances) < 2:
+        return list(balances)
+
     def key(b: Balance) -> tuple[bool, bool, bool, int, float, int, int]:
         own_level = (b.entity_id != "") == (entity_id is not None)
         return (

@@ -10,8 +10,9 @@ transaction because there is no ``await`` inside one, which is what makes
 1,000 concurrent ``add_to_balance`` calls land exactly and makes the
 idempotency claim-then-apply atomic.
 
-Rows map to dataclasses by column name: each SELECT lists the dataclass's
-own field names, and ``_row_factory`` pairs them back up, so adding a column
+Rows map to dataclasses by column name: every SELECT of a row type is built
+by ``_select`` from that dataclass's own field names, in field order, so the
+row factory can hand the values straight to the constructor. Adding a column
 is one field, not a position to keep in step in three places.
 
 A balance keeps Autumn's three numbers: ``allowance`` (the grant it was
@@ -198,10 +199,33 @@ class Balance:
 
 
 _T = TypeVar("_T")
-_BALANCE_COLUMNS = tuple(
-    f.name for f in dataclasses.fields(Balance) if f.name not in ("rollovers", "changed")
-)
-_BALANCE_SELECT = ", ".join(_BALANCE_COLUMNS)
+
+
+def _columns(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of a row dataclass that are table columns: those without a default."""
+    return tuple(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+
+
+def _select(cls: type[Any], table: str, where: str) -> str:
+    """SELECT of ``cls``'s columns in field order (``where`` is constant SQL)."""
+    return f"SELECT {', '.join(_columns(cls))} FROM {table} WHERE {where}"  # noqa: S608
+
+
+def _row_factory(cls: Callable[..., _T]) -> Callable[[sqlite3.Cursor, tuple[Any, ...]], _T]:
+    """Rows of a ``_select(cls, ...)`` as ``cls`` instances."""
+    return lambda cursor, row: cls(*row)
+
+
+_BALANCE_COLUMNS = _columns(Balance)
+_balance_row = _row_factory(Balance)
+_customer_row = _row_factory(CustomerRow)
+_entity_row = _row_factory(EntityRow)
+_CUSTOMER_BY_ID = _select(CustomerRow, "customers", "id = ?")
+_ENTITY_BY_ID = _select(EntityRow, "entities", "customer_id = ? AND id = ?")
 _SAVED_COLUMNS = ("adjustment", "balance", "next_reset_at", "expires_at")
 _SAVE_BALANCE = (
     "UPDATE balances SET "  # noqa: S608 - constant SQL
@@ -214,23 +238,15 @@ _INSERT_BALANCE = (
 )
 # Unexpired balances of one customer and feature, at customer level and, when
 # a second entity id is given, of that entity ('' twice means customer level).
-_LIVE_BALANCES = (
-    f"SELECT {_BALANCE_SELECT} FROM balances"  # noqa: S608 - constant SQL
-    " WHERE customer_id = ? AND feature_id = ? AND entity_id IN (?, ?)"
-    " AND (expires_at IS NULL OR expires_at > ?)"
+_LIVE_BALANCES = _select(
+    Balance,
+    "balances",
+    "customer_id = ? AND feature_id = ? AND entity_id IN (?, ?)"
+    " AND (expires_at IS NULL OR expires_at > ?)",
 )
-
-
-def _row_factory(cls: Callable[..., _T]) -> Callable[[sqlite3.Cursor, tuple[Any, ...]], _T]:
-    def build(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> _T:
-        return cls(
-            **{column[0]: value for column, value in zip(cursor.description, row, strict=True)}
-        )
-
-    return build
-
-
-_balance_row = _row_factory(Balance)
+_CUSTOMER_BALANCES = _select(
+    Balance, "balances", "customer_id = ? AND (expires_at IS NULL OR expires_at > ?)"
+)
 
 
 class Store:
@@ -373,10 +389,8 @@ class Store:
     # -- customers and entities --
 
     def customer(self, customer_id: str) -> CustomerRow | None:
-        cursor = self._db.execute(
-            "SELECT id, name, email, created_at FROM customers WHERE id = ?", (customer_id,)
-        )
-        cursor.row_factory = _row_factory(CustomerRow)
+        cursor = self._db.execute(_CUSTOMER_BY_ID, (customer_id,))
+        cursor.row_factory = _customer_row
         found: CustomerRow | None = cursor.fetchone()
         return found
 
@@ -388,12 +402,8 @@ class Store:
         )
 
     def entity(self, customer_id: str, entity_id: str) -> EntityRow | None:
-        cursor = self._db.execute(
-            "SELECT customer_id, id, name, created_at FROM entities"
-            " WHERE customer_id = ? AND id = ?",
-            (customer_id, entity_id),
-        )
-        cursor.row_factory = _row_factory(EntityRow)
+        cursor = self._db.execute(_ENTITY_BY_ID, (customer_id, entity_id))
+        cursor.row_factory = _entity_row
         found: EntityRow | None = cursor.fetchone()
         return found
 
@@ -433,11 +443,7 @@ class Store:
 
     def customer_balances(self, customer_id: str, now_ms: int) -> list[Balance]:
         """Every unexpired balance of the customer, its entities' included."""
-        return self._balances(
-            f"SELECT {_BALANCE_SELECT} FROM balances"  # noqa: S608 - constant SQL
-            " WHERE customer_id = ? AND (expires_at IS NULL OR expires_at > ?)",
-            (customer_id, now_ms),
-        )
+        return self._balances(_CUSTOMER_BALANCES, (customer_id, now_ms))
 
     def balance_id_taken(self, customer_id: str, balance_id: str) -> bool:
         return (

@@ -20,6 +20,7 @@ the year 3000; ``interval_count`` a whole number from 1 to 1000.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,7 @@ FEATURE_TYPES = ("boolean", "metered", "credit_system")
 ROLLOVER_DURATIONS = ("month", "forever")
 # Fields a client may send meaning another one; strict mode names the real field.
 RENAMED = {"included": "included_grant"}
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def json_type_name(value: object) -> str:
@@ -126,7 +128,7 @@ class _Fields:
             raise invalid_inputs(f"{name} must not be empty")
         if len(value) > max_length:
             raise invalid_inputs(f"{name} must be at most {max_length} characters")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        if _CONTROL_CHARACTER.search(value):
             raise invalid_inputs(f"{name} must not contain control characters")
         return value
 

@@ -12,6 +12,7 @@ operation served here are the same from 2.1 to 2.5.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from autumn_local.errors import ApiError
 
@@ -39,6 +40,7 @@ _DOTTED = re.compile(r"\d+(?:\.\d+)*")
 _FLOAT_PREFIX = re.compile(r"\s*([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
 
 
+@lru_cache(maxsize=64)  # clients send the same few values on every request
 def _parse(text: str) -> str | None:
     date = _DATE.fullmatch(text)
     if date:
