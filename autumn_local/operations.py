@@ -212,9 +212,11 @@ def _apply_update(p: UpdateBalanceParams, matched: list[Balance], now_ms: int) -
     if p.included_grant is not None:
         if not matched:
             raise invalid_request(f"No balances to update for {where}", 404)
+        # The adjustment lands on the first balance and makes the matched
+        # balances' original grants add up to included_grant.
         first = matched[0]
-        others = sum(0 if b.unlimited else b.allowance for b in matched)
-        first.adjustment, first.changed = p.included_grant - others, True
+        allowances = sum(0 if b.unlimited else b.allowance for b in matched)
+        first.adjustment, first.changed = p.included_grant - allowances, True
     if p.next_reset_at is not None:
         if not matched:
             raise invalid_request(f"No balances found for {where}", 404)
