@@ -102,3 +102,14 @@ async def test_a_clock_moved_back_or_forward_opens_a_new_window(api: Api, back: 
         (await api.create(**KEY, included_grant=1)).ok()
     clock.set_ms(NOW - 5000 if back else NOW + 5000)
     (await api.create(**KEY, included_grant=1)).ok()
+
+
+async def test_a_rate_limited_request_claims_no_idempotency_key(api: Api) -> None:
+    clock = api.server.clock
+    clock.set_ms(NOW)
+    for _ in range(25):
+        (await api.create(**KEY, included_grant=1)).ok()
+    key = {"Idempotency-Key": "after-the-limit"}
+    assert (await api.create(headers=key, **KEY, included_grant=1)).status == 429
+    clock.advance(seconds=1)
+    (await api.create(headers=key, **KEY, included_grant=1)).ok()
