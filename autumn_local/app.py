@@ -4,9 +4,10 @@ One catch-all route and a dict of endpoints rather than aiohttp's router and
 middlewares: it keeps 404 / 405 answers in Autumn's JSON error shape and keeps
 per-request overhead to a dict lookup, which matters for the throughput goal.
 
-Pipeline for every endpoint, in order:
-route (404/405) -> fault draw -> auth (401) -> x-api-version (400) -> body
-(413/400) -> idempotency check (409) -> one transaction -> answer.
+Pipeline for every endpoint, in Autumn's order:
+route (404/405) -> injected fault -> auth (401) -> x-api-version (400) ->
+body read (413) -> rate limit (429) -> Idempotency-Key (409) -> body schema
+(400) -> one transaction -> answer.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from typing import Any
 from aiohttp import web
 
 from autumn_local import operations, views
-from autumn_local.auth import KeyRing, bearer_token, check_api_version, env_of
+from autumn_local.auth import KeyRing, bearer_token, env_of
 from autumn_local.body import MAX_BODY_BYTES, parse_json_object
 from autumn_local.clock import Clock
-from autumn_local.errors import ApiError, invalid_inputs
+from autumn_local.errors import ApiError, StepsApplied
 from autumn_local.faults import FaultInjector
-from autumn_local.store import Store
+from autumn_local.ratelimits import ROUTE_LIMITS, TOO_MANY_REQUESTS, Limit, RateLimited, RateLimiter
+from autumn_local.store import CustomerRow, Store
 from autumn_local.validation import (
     parse_create_balance,
     parse_create_feature,
@@ -34,13 +36,13 @@ from autumn_local.validation import (
     parse_entity,
     parse_update_balance,
 )
+from autumn_local.versions import parse_api_version
 
 __all__ = ["IDEMPOTENCY_WINDOW_MS", "ServerState", "build_app"]
 
 log = logging.getLogger("autumn_local")
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _SUCCESS = b'{"success":true}'
 
 
@@ -52,6 +54,7 @@ class ServerState:
     clock: Clock
     keys: KeyRing
     faults: FaultInjector
+    limiter: RateLimiter
     strict: bool = False
 
 
@@ -70,10 +73,16 @@ def _update_balance(s: ServerState, body: dict[str, Any], env: str, now: int) ->
     return _SUCCESS
 
 
+def _customer_view(s: ServerState, customer: CustomerRow, env: str, now: int) -> dict[str, Any]:
+    balances = s.store.customer_balances(customer.id, now)
+    operations.settled_balances(s.store, balances, now)
+    return views.customer_view(customer, balances, s.store.feature_map(), env, now)
+
+
 def _get_customer(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
     p = parse_customer(body, strict=s.strict)
-    customer = operations.require_customer(s.store, p.customer_id)
-    return views.customer_view(customer, s.store.balances_of(customer.id, ""), env, now)
+    customer, _ = operations.require_owner(s.store, p.customer_id, None)
+    return _customer_view(s, customer, env, now)
 
 
 def _get_or_create_customer(
@@ -82,14 +91,16 @@ def _get_or_create_customer(
     customer = operations.get_or_create_customer(
         s.store, parse_customer(body, strict=s.strict), now
     )
-    return views.customer_view(customer, s.store.balances_of(customer.id, ""), env, now)
+    return _customer_view(s, customer, env, now)
 
 
 def _get_entity(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
     p = parse_entity(body, strict=s.strict)
-    operations.require_customer(s.store, p.customer_id)
-    entity = operations.require_entity(s.store, p.customer_id, p.entity_id)
-    return views.entity_view(entity, s.store.balances_of(p.customer_id, entity.id), env, now)
+    customer, entity = operations.require_owner(s.store, p.customer_id, p.entity_id)
+    assert entity is not None
+    balances = s.store.customer_balances(customer.id, now)
+    operations.settled_balances(s.store, balances, now)
+    return views.entity_view(entity, balances, s.store.feature_map(), env, now)
 
 
 def _create_feature(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
@@ -105,19 +116,26 @@ def _list_features(s: ServerState, body: dict[str, Any], env: str, now: int) -> 
 class Endpoint:
     handler: Handler
     # "balances": faulted by default; "mutating": faulted with scope=all;
-    # "read": never faulted and takes no idempotency key.
-    group: str
+    # "read": never faulted, so a test can always check the state.
+    fault_group: str
+    limits: tuple[Limit, ...]
 
 
-ENDPOINTS: dict[str, Endpoint] = {
-    "/v1/balances.create": Endpoint(_create_balance, "balances"),
-    "/v1/balances.update": Endpoint(_update_balance, "balances"),
-    "/v1/customers.get_or_create": Endpoint(_get_or_create_customer, "mutating"),
-    "/v1/customers.get": Endpoint(_get_customer, "read"),
-    "/v1/entities.get": Endpoint(_get_entity, "read"),
-    "/v1/features.create": Endpoint(_create_feature, "mutating"),
-    "/v1/features.list": Endpoint(_list_features, "read"),
-}
+def _endpoint(path: str, handler: Handler, fault_group: str) -> tuple[str, Endpoint]:
+    return path, Endpoint(handler, fault_group, ROUTE_LIMITS[path])
+
+
+ENDPOINTS: dict[str, Endpoint] = dict(
+    [
+        _endpoint("/v1/balances.create", _create_balance, "balances"),
+        _endpoint("/v1/balances.update", _update_balance, "balances"),
+        _endpoint("/v1/customers.get_or_create", _get_or_create_customer, "mutating"),
+        _endpoint("/v1/customers.get", _get_customer, "read"),
+        _endpoint("/v1/entities.get", _get_entity, "read"),
+        _endpoint("/v1/features.create", _create_feature, "mutating"),
+        _endpoint("/v1/features.list", _list_features, "read"),
+    ]
+)
 
 
 def _json(
@@ -127,10 +145,20 @@ def _json(
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 
-def _error(exc: ApiError, env: str) -> web.Response:
+def _error(exc: ApiError, env: str, headers: dict[str, str] | None = None) -> web.Response:
     return _json(
-        exc.status, {"message": exc.message, "code": exc.code, "env": env}, exc.headers or None
+        exc.status,
+        {"message": exc.message, "code": exc.code, "env": env},
+        {**(headers or {}), **exc.headers} or None,
     )
+
+
+def _too_many_requests(exc: RateLimited, env: str) -> web.Response:
+    if exc.json_answer:
+        return _error(
+            ApiError(429, "rate_limit_exceeded", "Rate limit exceeded."), env, exc.headers
+        )
+    return web.Response(status=429, text=TOO_MANY_REQUESTS, headers=exc.headers)
 
 
 def _drop_connection(request: web.Request) -> web.Response:
@@ -141,19 +169,11 @@ def _drop_connection(request: web.Request) -> web.Response:
     return web.Response(status=499)
 
 
-def _fault_error(kind: str, retry_after: int) -> ApiError:
+def _fault_error(kind: str, endpoint: Endpoint, retry_after: int) -> ApiError | RateLimited:
     if kind == "429":
-        return ApiError(
-            429,
-            "rate_limit_exceeded",
-            "rate limit exceeded (injected fault)",
-            {
-                "Retry-After": str(retry_after),
-                "RateLimit-Limit": "100",
-                "RateLimit-Remaining": "0",
-                "RateLimit-Reset": str(retry_after),
-            },
-        )
+        headers = endpoint.limits[-1].headers(0, retry_after)
+        headers["Retry-After"] = str(retry_after)
+        return RateLimited(headers)
     if kind == "503":
         return ApiError(
             503,
@@ -164,25 +184,11 @@ def _fault_error(kind: str, retry_after: int) -> ApiError:
     return ApiError(500, "internal_error", "internal error (injected fault)")
 
 
-def _idempotency_key(request: web.Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not key.strip():
-        raise invalid_inputs("Idempotency-Key header must not be empty")
-    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise invalid_inputs(
-            f"Idempotency-Key header must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
-        )
-    return key
-
-
 def _run(
     state: ServerState,
     endpoint: Endpoint,
-    body: dict[str, Any],
+    body: dict[str, Any] | ApiError,
     env: str,
-    scope: str,
     idem_key: str | None,
 ) -> bytes | dict[str, Any]:
     """Check the idempotency key, then claim it and run the handler in one transaction.
@@ -191,26 +197,60 @@ def _run(
     event loop the claim is atomic: a concurrent duplicate sees it. A failure
     rolls back the claim with the change, which is what "a failed request
     releases its key" means -- except a 409, which keeps the key claimed.
+    Keys are scoped to the organisation and environment, as Autumn's are.
     """
     store, now = state.store, state.clock.now_ms()
     if idem_key is not None and store.idempotency_claimed_since(
-        scope, idem_key, now - IDEMPOTENCY_WINDOW_MS + 1
+        env, idem_key, now - IDEMPOTENCY_WINDOW_MS + 1
     ):
         raise ApiError(
             409,
             "duplicate_idempotency_key",
-            "a request with this Idempotency-Key was already accepted in the last 24 hours",
+            f"Another request with idempotency key {idem_key} has already been received",
         )
+    failure: ApiError
     try:
         with store.transaction():
             if idem_key is not None:
-                store.claim_idempotency_key(scope, idem_key, now, IDEMPOTENCY_WINDOW_MS)
-            return endpoint.handler(state, body, env, now)
+                store.claim_idempotency_key(env, idem_key, now, IDEMPOTENCY_WINDOW_MS)
+            if isinstance(body, ApiError):
+                raise body
+            try:
+                return endpoint.handler(state, body, env, now)
+            except StepsApplied as applied:
+                failure = applied.error
+                if idem_key is not None and failure.status != 409:
+                    store.release_idempotency_key(env, idem_key)
     except ApiError as exc:
         if exc.status == 409 and idem_key is not None:
             with store.transaction():
-                store.claim_idempotency_key(scope, idem_key, now, IDEMPOTENCY_WINDOW_MS)
+                store.claim_idempotency_key(env, idem_key, now, IDEMPOTENCY_WINDOW_MS)
         raise
+    raise failure
+
+
+async def _read_body(request: web.Request) -> bytes | None:
+    """The request body, or None when the client left before sending all of it."""
+    too_large = ApiError(413, "payload_too_large", f"body is larger than {MAX_BODY_BYTES} bytes")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+    except ConnectionResetError:
+        # Nothing was applied and nobody is left to answer. Not a server bug.
+        return None
+
+
+def _parsed(raw: bytes) -> dict[str, Any] | ApiError:
+    """The body, or the error to answer once the idempotency key was checked."""
+    try:
+        return parse_json_object(raw)
+    except ApiError as exc:
+        if exc.status == 413:
+            raise
+        return exc
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
@@ -230,40 +270,42 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             ),
             env,
         )
-    fault = state.faults.draw() if state.faults.applies_to(endpoint.group) else None
+    faults = state.faults
+    fault = faults.draw() if faults.applies_to(endpoint.fault_group) else None
+    limit_headers: dict[str, str] = {}
     try:
         if fault == "reset":
             return _drop_connection(request)
         if fault == "delay":
-            await asyncio.sleep(state.faults.spec.delay_ms / 1000)
+            await asyncio.sleep(faults.spec.delay_ms / 1000)
         elif fault in ("429", "503", "500"):
-            raise _fault_error(fault, state.faults.spec.retry_after)
+            raise _fault_error(fault, endpoint, faults.spec.retry_after)
 
-        scope = state.keys.authenticate(token)
-        check_api_version(request.headers.get("x-api-version"))
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            raise ApiError(413, "payload_too_large", f"body is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise ApiError(
-                413, "payload_too_large", f"body is larger than {MAX_BODY_BYTES} bytes"
-            ) from None
-        except ConnectionResetError:
-            # The client left before sending its whole body (gave up waiting, say):
-            # nothing was applied and nobody is left to answer. Not a server bug.
+        state.keys.authenticate(token)
+        parse_api_version(request.headers.get("x-api-version"))
+        raw = await _read_body(request)
+        if raw is None:
             return _drop_connection(request)
-        body = parse_json_object(raw)
-        idem_key = _idempotency_key(request) if endpoint.group != "read" else None
-        result = _run(state, endpoint, body, env, scope, idem_key)
+        body = _parsed(raw)
+        customer_id = body.get("customer_id") if isinstance(body, dict) else None
+        limit_headers = state.limiter.check(
+            endpoint.limits,
+            env,
+            customer_id if isinstance(customer_id, str) else None,
+            state.clock.now_ms(),
+        )
+        idem_key = request.headers.get("Idempotency-Key") or None
+        result = _run(state, endpoint, body, env, idem_key)
         if fault == "lost-response":
             return _drop_connection(request)
-        return _json(200, result)
+        return _json(200, result, limit_headers or None)
+    except RateLimited as exc:
+        return _too_many_requests(exc, env)
     except ApiError as exc:
         if fault == "lost-response":
             # The answer is lost whatever it was; a failure committed nothing.
             return _drop_connection(request)
-        return _error(exc, env)
+        return _error(exc, env, limit_headers)
     except Exception:
         # A bug, not a client error: say so in Autumn's shape and log the cause.
         log.exception("unhandled error in %s", request.path)

@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         'delay-ms=200,retry-after=1,seed=7,scope=balances"',
     )
     serve.add_argument("--strict", action="store_true", help="refuse unknown body fields")
+    serve.add_argument(
+        "--no-rate-limits",
+        dest="rate_limits",
+        action="store_false",
+        help="do not apply Autumn's rate limits (e.g. 25 balances.create per second)",
+    )
     serve.add_argument("--access-log", action="store_true", help="log every request")
 
     sub.add_parser("demo", help="start a server in-process and walk through the SDK")
@@ -64,6 +70,7 @@ async def _serve(args: argparse.Namespace) -> int:
         config=args.config,
         faults=FaultSpec.parse(args.faults),
         strict=args.strict,
+        rate_limits=args.rate_limits,
         access_log=args.access_log,
     )
     stop = asyncio.Event()
@@ -77,6 +84,8 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"autumn-local serving at {server.url}", flush=True)
         print(f"  secret key: {server.secret_key}", flush=True)
         print(f"  database:   {db_path or ':memory: (lost on exit)'}", flush=True)
+        if not args.rate_limits:
+            print("  rate limits: off", flush=True)
         if server.faults.spec.rates:
             print(f"  faults:     {server.faults.spec}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)

@@ -29,7 +29,7 @@ A config file (or dict) adds to that::
     [[balances]]                      # same body as POST /v1/balances.create
     customer_id = "cus_456"
     feature_id = "credits"
-    included = 500
+    included_grant = 500
 
 Features, customers and entities are added on every start if missing (so a
 config can grow); balances only when the database is new, since adding them

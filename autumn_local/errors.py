@@ -1,10 +1,10 @@
-"""The one exception the request pipeline raises to answer with an Autumn error."""
+"""The exceptions the request pipeline raises to answer with an Autumn error."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["ApiError", "invalid_inputs"]
+__all__ = ["ApiError", "StepsApplied", "invalid_inputs", "invalid_request"]
 
 
 class ApiError(Exception):
@@ -32,6 +32,23 @@ class ApiError(Exception):
         return f"ApiError({self.status}, {self.code!r}, {self.message!r})"
 
 
+class StepsApplied(Exception):
+    """``error`` is the answer, but the steps that ran before it stay applied.
+
+    Autumn runs the steps of ``balances.update`` one after another, not in one
+    transaction: when a later step fails, the earlier ones are kept.
+    """
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def invalid_inputs(message: str) -> ApiError:
-    """400 ``invalid_inputs``: the body fails the schema or a rule; ``message`` names the field."""
+    """400 ``invalid_inputs``: the body fails the schema; ``message`` names the field."""
     return ApiError(400, "invalid_inputs", message)
+
+
+def invalid_request(message: str, status: int = 400) -> ApiError:
+    """``invalid_request``, Autumn's code for a rule broken by otherwise valid input."""
+    return ApiError(status, "invalid_request", message)

@@ -4,7 +4,8 @@ A spec string such as ``"429=0.05,503=0.05,500=0.02,reset=0.02,delay=0.1,
 lost-response=0.02,delay-ms=200,retry-after=0,seed=7"`` gives a rate per kind
 plus options. Each eligible request draws at most one fault:
 
-- ``429``: rate_limit_exceeded with ``Retry-After`` and ``RateLimit-*`` headers.
+- ``429``: Autumn's rate-limit answer: the plain-text body ``Too many
+  requests, please try again later.`` with ``Retry-After`` and ``RateLimit-*``.
 - ``503``: service_unavailable with ``Retry-After``.
 - ``500``: internal_error.
 - ``reset``: the connection is closed before the request is handled.
@@ -24,13 +25,15 @@ always check the state.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 __all__ = ["FAULT_KINDS", "FaultInjector", "FaultSpec"]
 
 FAULT_KINDS = ("429", "503", "500", "reset", "delay", "lost-response")
 _SCOPES = ("balances", "all")
+_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True)
@@ -83,22 +86,17 @@ class FaultSpec:
             name, value = name.strip().lower(), value.strip()
             if not sep:
                 raise ValueError(f"fault spec item {item!r} must look like name=value")
-            try:
-                if name in FAULT_KINDS:
-                    rates[name] = float(value)
-                elif name in ("delay-ms", "retry-after", "seed"):
-                    options[name] = int(value)
-                elif name == "scope":
-                    scope = value
-                else:
-                    raise ValueError(
-                        f"unknown fault spec item {name!r}; known: "
-                        f"{', '.join(FAULT_KINDS)}, delay-ms, retry-after, seed, scope"
-                    )
-            except ValueError as exc:
-                if "unknown" in str(exc):
-                    raise
-                raise ValueError(f"fault spec item {item!r}: {value!r} is not a number") from None
+            if name in FAULT_KINDS:
+                rates[name] = _number(item, value, float)
+            elif name in ("delay-ms", "retry-after", "seed"):
+                options[name] = _number(item, value, int)
+            elif name == "scope":
+                scope = value
+            else:
+                raise ValueError(
+                    f"unknown fault spec item {name!r}; known: "
+                    f"{', '.join(FAULT_KINDS)}, delay-ms, retry-after, seed, scope"
+                )
         return cls(
             rates=rates,
             delay_ms=options.get("delay-ms", 200),
@@ -114,6 +112,13 @@ class FaultSpec:
             parts.append(f"seed={self.seed}")
         parts.append(f"scope={self.scope}")
         return ",".join(parts)
+
+
+def _number(item: str, value: str, kind: Callable[[str], _N]) -> _N:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"fault spec item {item!r}: {value!r} is not a number") from None
 
 
 class FaultInjector:

@@ -1,30 +1,38 @@
 """What each endpoint does to the state, with the rules that need stored data.
 
 Each function runs inside one store transaction opened by the caller; raising
-``ApiError`` rolls everything back.
+``ApiError`` rolls everything back. Statuses and codes are Autumn's, in
+Autumn's order of checks: the feature first, then the customer and entity.
 
-Update semantics (one balance, picked by ``balance_id`` / ``interval``):
+``balances.update`` works on every unexpired balance of the feature that the
+optional selectors match (``interval``, ``balance_id``), at customer level
+and, with ``entity_id``, the entity's; see ``deduction.py`` for the order and
+the spreading. Its steps run in Autumn's order:
 
-- ``remaining`` sets remaining exactly; usage becomes ``granted - remaining``.
-- ``add_to_balance`` is a grant adjustment: granted and remaining both move by
-  the amount and usage is untouched, so a top-up survives the next reset.
-- ``usage`` sets usage; remaining becomes ``granted - usage``.
-- ``included_grant`` sets the granted amount (applied before the three above).
-- ``next_reset_at`` / ``expires_at`` move those dates (future only).
+1. ``remaining`` sets the total remaining (it wins over ``add_to_balance``);
+   else ``add_to_balance`` adds to it (usage goes down, the grant stays).
+2. ``usage`` sets the total usage: remaining becomes grant - usage.
+3. ``included_grant`` sets the total grant by adjusting the first balance;
+   remaining stays, so usage moves.
+4. ``next_reset_at`` moves the soonest-resetting balance's next reset.
+5. ``expires_at`` sets the soonest-expiring balance's expiry.
 
-Remaining may not go below zero: standalone balances allow no overage.
+Matching nothing is a no-op for steps 1-2 and a 404 for 3-5. Nothing is
+refused for going negative: Autumn applies updates with overage allowed.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-import string
-from dataclasses import replace
+import math
+from dataclasses import asdict
+from datetime import datetime, timezone
 
-from autumn_local.errors import ApiError, invalid_inputs
-from autumn_local.resets import RESETTING_INTERVALS, boundary
-from autumn_local.store import BalanceRow, CustomerRow, EntityRow, FeatureRow, Store
+from autumn_local.deduction import deduct, deduction_order, set_remaining
+from autumn_local.errors import ApiError, StepsApplied, invalid_request
+from autumn_local.ids import new_balance_id
+from autumn_local.resets import LIFETIME, add_interval, apply_due_reset
+from autumn_local.store import Balance, CustomerRow, EntityRow, FeatureRow, Store
 from autumn_local.validation import (
     CreateBalanceParams,
     CreateFeatureParams,
@@ -36,40 +44,29 @@ __all__ = [
     "create_balance",
     "create_feature",
     "get_or_create_customer",
-    "new_balance_id",
-    "require_customer",
-    "require_entity",
+    "require_feature",
+    "require_owner",
+    "settled_balances",
     "update_balance",
 ]
 
-_ID_ALPHABET = string.ascii_letters + string.digits
-_ID_LENGTH = 27
-# One random byte per character, by rejection sampling: bytes below 248
-# (= 4 * 62) map to ``_ID_ALPHABET[b % 62]``, which is uniform; the 8 higher
-# values are deleted. ``bytes.translate`` does both in C, so an id costs one
-# os.urandom call instead of 27. 36 bytes leave fewer than 27 usable ones
-# about once in ten million ids; then we simply draw again.
-_ID_DRAW = 36
-_ID_TABLE = bytes(ord(_ID_ALPHABET[b % 62]) if b < 248 else 0 for b in range(256))
-_ID_REJECT = bytes(range(248, 256))
+
+def require_feature(store: Store, feature_id: str) -> FeatureRow:
+    feature = store.feature(feature_id)
+    if feature is None:
+        raise ApiError(404, "feature_not_found", f"feature {feature_id!r} not found")
+    return feature
 
 
-def new_balance_id() -> str:
-    """An id shaped like Autumn's own (``cus_ent_`` + 27 base62 characters)."""
-    while True:
-        chars = secrets.token_bytes(_ID_DRAW).translate(_ID_TABLE, _ID_REJECT)
-        if len(chars) >= _ID_LENGTH:
-            return "cus_ent_" + chars[:_ID_LENGTH].decode("ascii")
-
-
-def require_customer(store: Store, customer_id: str) -> CustomerRow:
+def require_owner(
+    store: Store, customer_id: str, entity_id: str | None
+) -> tuple[CustomerRow, EntityRow | None]:
+    """The customer, and the entity when one is named; neither is ever created here."""
     customer = store.customer(customer_id)
     if customer is None:
         raise ApiError(404, "customer_not_found", f"customer {customer_id!r} not found")
-    return customer
-
-
-def require_entity(store: Store, customer_id: str, entity_id: str) -> EntityRow:
+    if entity_id is None:
+        return customer, None
     entity = store.entity(customer_id, entity_id)
     if entity is None:
         raise ApiError(
@@ -77,248 +74,180 @@ def require_entity(store: Store, customer_id: str, entity_id: str) -> EntityRow:
             "entity_not_found",
             f"entity {entity_id!r} not found for customer {customer_id!r}",
         )
-    return entity
+    return customer, entity
 
 
-def _require_feature(store: Store, feature_id: str) -> FeatureRow:
-    feature = store.feature(feature_id)
-    if feature is None:
-        raise ApiError(404, "feature_not_found", f"feature {feature_id!r} not found")
-    return feature
+def settled_balances(store: Store, balances: list[Balance], now_ms: int) -> list[Balance]:
+    """``balances`` with the resets that fell due applied, and saved."""
+    for b in balances:
+        apply_due_reset(b, now_ms)
+    store.save_balances(balances)
+    return balances
 
 
-def _require_future(field: str, value: int, now_ms: int) -> None:
-    if value <= now_ms:
-        raise invalid_inputs(f"{field} must be in the future (now is {now_ms}, got {value})")
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
-def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> BalanceRow:
-    """``balances.create``: a standalone balance (a "breakdown") for one feature."""
-    if not store.customer_exists(p.customer_id):
-        raise ApiError(404, "customer_not_found", f"customer {p.customer_id!r} not found")
-    feature = _require_feature(store, p.feature_id)
-    if p.entity_id is not None:
-        require_entity(store, p.customer_id, p.entity_id)
-    entity_key = p.entity_id or ""
-
+def _broken_create_rule(feature: FeatureRow, p: CreateBalanceParams) -> str | None:
+    """The grant rules Autumn checks after the request counted as valid (hence its 500)."""
     if feature.type == "boolean":
-        for field, given in (
-            ("included", p.included is not None),
-            ("unlimited", p.unlimited),
-            ("reset", p.reset is not None),
-            ("rollover", p.rollover is not None),
-        ):
-            if given:
-                raise invalid_inputs(f"{field} cannot be set for boolean feature {feature.id!r}")
-        if store.live_balances(p.customer_id, feature.id, entity_key, now_ms, limit=1):
-            raise ApiError(
-                409,
-                "invalid_request",
-                f"customer {p.customer_id!r} already has boolean feature {feature.id!r}",
+        if p.included_grant is not None or p.unlimited or p.reset is not None:
+            return f"boolean feature {feature.id!r} takes no included_grant, unlimited or reset"
+    elif feature.type == "metered":
+        if p.included_grant is None and not p.unlimited:
+            return (
+                f"metered feature {feature.id!r} needs included_grant or unlimited: true"
+                " (a field named 'included' is not read: send included_grant)"
             )
-    else:
-        if p.included is None and not p.unlimited:
-            raise invalid_inputs(
-                f"included is required for metered feature {feature.id!r} (or set unlimited: true)"
-            )
-        if p.rollover is not None and not feature.consumable:
-            raise invalid_inputs(
-                f"rollover requires a consumable feature; {feature.id!r} is not consumable"
-            )
+        if p.included_grant is not None and p.unlimited:
+            return "included_grant and unlimited cannot be combined"
+        if p.unlimited and p.reset is not None:
+            return "an unlimited balance cannot have reset.interval"
+    return None
 
-    if p.expires_at is not None:
-        _require_future("expires_at", p.expires_at, now_ms)
-    if p.next_reset_at is not None:
-        _require_future("next_reset_at", p.next_reset_at, now_ms)
-    if p.balance_id is not None and store.balance_id_taken(p.customer_id, p.balance_id):
-        raise ApiError(
+
+def _check_create_rules(
+    store: Store, feature: FeatureRow, p: CreateBalanceParams, now_ms: int
+) -> None:
+    broken = _broken_create_rule(feature, p)
+    if broken is not None:
+        raise ApiError(500, "invalid_inputs", f"input: Invalid input ({broken})")
+    if feature.type == "boolean" and store.live_balances(
+        p.customer_id, feature.id, p.entity_id or "", now_ms
+    ):
+        raise invalid_request(
+            f"A boolean entitlement {feature.id} already exists for customer {p.customer_id}",
             409,
-            "invalid_request",
-            f"balance_id {p.balance_id!r} is already used for customer {p.customer_id!r}",
+        )
+    if p.rollover is not None:
+        if feature.type == "metered" and not feature.consumable:
+            raise invalid_request("Rollover is not supported for continuous use features")
+        if p.reset is None:
+            raise invalid_request("Rollover cannot be provided for one-time balances")
+        if p.expires_at and p.reset.interval != LIFETIME:
+            first_reset = add_interval(now_ms, p.reset.interval, p.reset.interval_count)
+            if first_reset > p.expires_at:
+                raise invalid_request(
+                    f"expires_at ({_iso(p.expires_at)}) occurs before the next rollover"
+                    f" event ({_iso(first_reset)})"
+                )
+    if p.next_reset_at is not None:
+        if p.reset is None:
+            raise invalid_request("next_reset_at requires a reset interval to be provided")
+        if p.next_reset_at <= now_ms:
+            raise invalid_request("next_reset_at must be in the future")
+        if p.expires_at and p.next_reset_at >= p.expires_at:
+            raise invalid_request(
+                f"next_reset_at ({_iso(p.next_reset_at)}) must occur before"
+                f" expires_at ({_iso(p.expires_at)})"
+            )
+    if p.balance_id is not None and store.balance_id_taken(p.customer_id, p.balance_id):
+        raise invalid_request(
+            f"balance_id '{p.balance_id}' is already in use for this customer", 409
         )
 
-    interval = p.reset.interval if p.reset else None
-    count = p.reset.interval_count if p.reset else 1
-    # Boundaries are anchor + n intervals. The anchor is the creation time, or
-    # the custom first boundary; computing every boundary from it keeps a
-    # balance created on the 31st resetting on month ends, not drifting.
+
+def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance:
+    """``balances.create``: a standalone balance (a "breakdown") for one feature."""
+    feature = require_feature(store, p.feature_id)
+    require_owner(store, p.customer_id, p.entity_id)
+    _check_create_rules(store, feature, p, now_ms)
+
+    interval = LIFETIME if p.reset is None else p.reset.interval
+    count = 1 if p.reset is None else p.reset.interval_count
+    unlimited = p.unlimited and feature.type != "boolean"
+    allowance = 0 if unlimited or p.included_grant is None else p.included_grant
     next_reset_at: int | None = None
-    anchor: int | None = None
-    if interval in RESETTING_INTERVALS:
-        assert interval is not None
-        if p.next_reset_at is not None:
-            anchor = next_reset_at = p.next_reset_at
-        else:
-            anchor, next_reset_at = now_ms, boundary(now_ms, interval, count, 1)
-    rollover = None
-    if p.rollover is not None:
-        r = p.rollover
-        rollover = json.dumps(
-            {
-                "max": r.max,
-                "max_percentage": r.max_percentage,
-                "duration": r.duration,
-                "length": r.length,
-            }
-        )
-    balance = BalanceRow(
+    if interval != LIFETIME and not unlimited and not p.expires_at:
+        next_reset_at = add_interval(now_ms, interval, count)
+    if p.next_reset_at is not None:
+        next_reset_at = p.next_reset_at
+    balance = Balance(
         pk=0,
-        id=p.balance_id or new_balance_id(),
+        id=new_balance_id(),
+        balance_id=p.balance_id,
         customer_id=p.customer_id,
-        entity_id=entity_key,
+        entity_id=p.entity_id or "",
         feature_id=feature.id,
-        granted=0 if p.unlimited or p.included is None else p.included,
-        usage=0,
-        unlimited=p.unlimited,
+        allowance=allowance,
+        adjustment=0,
+        balance=allowance,
+        unlimited=unlimited,
         interval=interval,
         interval_count=count,
-        anchor_ms=anchor,
         next_reset_at=next_reset_at,
         expires_at=p.expires_at,
-        rollover=rollover,
+        rollover=None if p.rollover is None else json.dumps(asdict(p.rollover)),
         created_at=now_ms,
     )
     store.insert_balance(balance)
     return balance
 
 
-def _pick_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> BalanceRow:
-    """The one unexpired balance the update names, rolled forward to ``now_ms``.
-
-    Reads only what it needs: the row for ``balance_id``, or at most two rows
-    of the wanted interval; counting and existence checks run only to word an
-    error. Only the picked balance is rolled forward (``at`` changes neither
-    its id nor its interval, so filtering first picks the same one).
-    """
-    where = f"customer {p.customer_id!r}" + (
-        f" entity {p.entity_id!r}" if p.entity_id is not None else ""
-    )
-    entity_key = p.entity_id or ""
-
-    def has_any() -> bool:
-        return bool(store.live_balances(p.customer_id, p.feature_id, entity_key, now_ms, limit=1))
-
-    def none_for_feature() -> ApiError:
-        return ApiError(
-            404, "balance_not_found", f"{where} has no balance for feature {p.feature_id!r}"
-        )
-
-    def none_with_interval() -> ApiError:
-        return ApiError(
-            404,
-            "balance_not_found",
-            f"{where} has no {p.feature_id!r} balance with interval {p.interval!r}",
-        )
-
+def _matching(p: UpdateBalanceParams, balances: list[Balance]) -> list[Balance]:
+    """The balances an update selects, in deduction order."""
+    matched = deduction_order(balances, p.entity_id)
+    if p.customer_entitlement_id is not None:
+        matched = [b for b in matched if b.id == p.customer_entitlement_id]
+    if p.interval is not None:
+        matched = [b for b in matched if b.interval == p.interval]
     if p.balance_id is not None:
-        b = store.balance_by_id(p.customer_id, p.balance_id)
-        if (
-            b is None
-            or b.feature_id != p.feature_id
-            or b.entity_id != entity_key
-            or b.expired(now_ms)
-        ):
-            if not has_any():
-                raise none_for_feature()
-            raise ApiError(
-                404,
-                "balance_not_found",
-                f"balance_id {p.balance_id!r} not found for {where} and feature {p.feature_id!r}",
-            )
-        if p.interval is not None and (b.interval or "one_off") != p.interval:
-            raise none_with_interval()
-        return b.at(now_ms)
-
-    candidates = store.live_balances(
-        p.customer_id, p.feature_id, entity_key, now_ms, p.interval, limit=2
-    )
-    if not candidates:
-        if p.interval is not None and has_any():
-            raise none_with_interval()
-        raise none_for_feature()
-    if len(candidates) > 1:
-        count = store.count_live_balances(
-            p.customer_id, p.feature_id, entity_key, now_ms, p.interval
-        )
-        hint = "balance_id" if p.interval is not None else "balance_id or interval"
-        raise invalid_inputs(
-            f"{where} has {count} balances for feature {p.feature_id!r}; pick one with {hint}"
-        )
-    return candidates[0].at(now_ms)
+        matched = [b for b in matched if b.api_id == p.balance_id]
+    return matched
 
 
-def update_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> BalanceRow:
-    """``balances.update``: change one balance; see the module docstring for semantics."""
-    if not store.customer_exists(p.customer_id):
-        raise ApiError(404, "customer_not_found", f"customer {p.customer_id!r} not found")
-    feature = _require_feature(store, p.feature_id)
-    if p.entity_id is not None:
-        require_entity(store, p.customer_id, p.entity_id)
-    if feature.type == "boolean":
-        raise invalid_inputs(
-            f"feature_id {feature.id!r} is a boolean feature; it has no balance to update"
-        )
-    b = _pick_balance(store, p, now_ms)
+def _first_by(balances: list[Balance], field: str) -> Balance:
+    return min(balances, key=lambda b: getattr(b, field) or math.inf)
 
-    if b.unlimited:
-        for field, value in (
-            ("remaining", p.remaining),
-            ("add_to_balance", p.add_to_balance),
-            ("included_grant", p.included_grant),
-        ):
-            if value is not None:
-                raise invalid_inputs(f"{field} cannot be set on an unlimited balance")
 
-    granted, usage = b.granted, b.usage
-    if p.included_grant is not None:
-        granted = p.included_grant
+def _apply_update(p: UpdateBalanceParams, matched: list[Balance], now_ms: int) -> None:
     if p.remaining is not None:
-        usage = granted - p.remaining
+        set_remaining(matched, p.remaining, now_ms)
     elif p.add_to_balance is not None:
-        granted = granted + p.add_to_balance
-        if granted < 0:
-            raise invalid_inputs(
-                f"add_to_balance {p.add_to_balance} would make the granted amount negative"
-            )
-    elif p.usage is not None:
-        usage = p.usage
-    if not b.unlimited and granted - usage < 0:
-        cause = next(
-            name
-            for name, v in (
-                ("add_to_balance", p.add_to_balance),
-                ("usage", p.usage),
-                ("included_grant", p.included_grant),
-            )
-            if v is not None
-        )
-        raise invalid_inputs(
-            f"{cause} would make remaining negative ({granted - usage}); "
-            "this balance allows no overage"
-        )
-
-    anchor, next_reset_at, expires_at = b.anchor_ms, b.next_reset_at, b.expires_at
-    if p.expires_at is not None:
-        _require_future("expires_at", p.expires_at, now_ms)
-        expires_at = p.expires_at
+        deduct(matched, -p.add_to_balance, now_ms)
+    if p.usage is not None:
+        set_remaining(matched, sum(b.grant for b in matched) - p.usage, now_ms)
+    where = f"feature {p.feature_id}, customer {p.customer_id}"
+    if p.included_grant is not None:
+        if not matched:
+            raise invalid_request(f"No balances to update for {where}", 404)
+        # The adjustment lands on the first balance and makes the matched
+        # balances' original grants add up to included_grant.
+        first = matched[0]
+        allowances = sum(0 if b.unlimited else b.allowance for b in matched)
+        first.adjustment, first.changed = p.included_grant - allowances, True
     if p.next_reset_at is not None:
-        _require_future("next_reset_at", p.next_reset_at, now_ms)
-        if b.interval not in RESETTING_INTERVALS:
-            raise invalid_inputs("next_reset_at can only be set on a balance that resets")
-        if expires_at is not None and p.next_reset_at >= expires_at:
-            raise invalid_inputs("next_reset_at must be before expires_at")
-        anchor = next_reset_at = p.next_reset_at
+        if not matched:
+            raise invalid_request(f"No balances found for {where}", 404)
+        target = _first_by(matched, "next_reset_at")
+        if target.interval == LIFETIME:
+            raise invalid_request(f"Cannot update next reset at for lifetime balance ({where})")
+        target.next_reset_at, target.changed = p.next_reset_at, True
+    if p.expires_at is not None:
+        if not matched:
+            raise invalid_request(f"No balances found for {where}", 404)
+        target = _first_by(matched, "expires_at")
+        target.expires_at, target.changed = p.expires_at, True
 
-    updated = replace(
-        b,
-        granted=granted,
-        usage=usage,
-        anchor_ms=anchor,
-        next_reset_at=next_reset_at,
-        expires_at=expires_at,
+
+def update_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> None:
+    """``balances.update``: see the module docstring for what each field does."""
+    require_feature(store, p.feature_id)
+    if p.expires_at is not None and p.expires_at <= now_ms:
+        raise invalid_request("expires_at must be in the future")
+    require_owner(store, p.customer_id, p.entity_id)
+    balances = settled_balances(
+        store, store.live_balances(p.customer_id, p.feature_id, p.entity_id or "", now_ms), now_ms
     )
-    store.save_balance(updated)
-    return updated
+    try:
+        _apply_update(p, _matching(p, balances), now_ms)
+    except ApiError as exc:
+        if any(b.changed for b in balances):
+            store.save_balances(balances)
+            raise StepsApplied(exc) from None
+        raise
+    store.save_balances(balances)
 
 
 def get_or_create_customer(store: Store, p: CustomerParams, now_ms: int) -> CustomerRow:
@@ -332,7 +261,7 @@ def get_or_create_customer(store: Store, p: CustomerParams, now_ms: int) -> Cust
 
 def create_feature(store: Store, p: CreateFeatureParams, now_ms: int) -> FeatureRow:
     if store.feature(p.id) is not None:
-        raise ApiError(409, "invalid_request", f"feature {p.id!r} already exists")
+        raise invalid_request(f"feature {p.id!r} already exists", 409)
     feature = FeatureRow(
         id=p.id,
         name=p.name,

@@ -31,6 +31,11 @@ except ImportError:  # pragma: no cover - depends on the user's environment
 
 @_async_fixture
 async def local_autumn() -> AsyncIterator[LocalAutumn]:
-    """A running LocalAutumn (free port, in-memory db, default key, no faults)."""
+    """A running LocalAutumn (free port, in-memory db, default key, no faults).
+
+    Autumn's rate limits apply, as in production: more than 25 balances.create
+    calls in a second get 429. Advance ``local_autumn.clock`` to open the next
+    window, or start ``LocalAutumn(rate_limits=False)`` for bulk set-ups.
+    """
     async with LocalAutumn() as server:
         yield server

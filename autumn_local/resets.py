@@ -1,23 +1,31 @@
-"""Reset intervals and the calendar arithmetic behind them.
+"""Reset intervals, the calendar arithmetic behind them, and applying a due reset.
 
-A resetting balance has an *anchor* (its first reset boundary); boundary ``n``
-is ``anchor + n * interval_count`` intervals. Boundaries are always computed
-from the anchor rather than from the previous boundary so that a monthly
-balance anchored on the 31st resets on Jan 31, Feb 28, Mar 31 -- it does not
-drift to the 28th forever after February.
+Autumn adds intervals with date-fns in UTC: months are clamped to the end of a
+shorter month (Jan 31 + 1 month = Feb 28), and each reset steps from the
+*previous* boundary, so a balance created on Jan 31 resets on Feb 28, then
+Mar 28, Apr 28, ... (the day never grows back). The first boundary is one
+interval after creation.
+
+Resets are lazy, as on Autumn: nothing runs at the boundary; the next request
+that loads the balance finds it due (boundary strictly in the past) and
+resets it before doing anything else.
 """
 
 from __future__ import annotations
 
 import calendar
+import math
 from datetime import datetime, timezone
+
+from autumn_local.store import Balance, Rollover, RolloverConfig
 
 __all__ = [
     "INTERVALS",
-    "RESETTING_INTERVALS",
-    "boundary",
-    "first_boundary_after",
-    "interval_length_ms",
+    "LIFETIME",
+    "add_interval",
+    "apply_due_reset",
+    "interval_rank",
+    "next_boundary_after",
 ]
 
 INTERVALS = (
@@ -32,8 +40,8 @@ INTERVALS = (
     "year",
 )
 
-# ``one_off`` is a reset configuration that never resets (a lifetime grant).
-RESETTING_INTERVALS = frozenset(INTERVALS) - {"one_off"}
+# A balance without a reset, and one with reset.interval "one_off", never resets.
+LIFETIME = "one_off"
 
 _FIXED_MS = {
     "minute": 60_000,
@@ -43,49 +51,103 @@ _FIXED_MS = {
 }
 _MONTHS = {"month": 1, "quarter": 3, "semi_annual": 6, "year": 12}
 
+# Autumn orders balances by these (minutes per interval); a lifetime balance
+# counts as the longest of all.
+_RANK = {
+    "minute": 1,
+    "hour": 60,
+    "day": 1440,
+    "week": 10_080,
+    "month": 43_200,
+    "quarter": 129_600,
+    "semi_annual": 259_200,
+    "year": 525_600,
+    LIFETIME: 1_000_000_000,
+}
 
-def _add_months(anchor_ms: int, months: int) -> int:
-    """``anchor_ms`` plus calendar months in UTC, clamping the day to the month's length."""
-    dt = datetime.fromtimestamp(anchor_ms / 1000, tz=timezone.utc)
+
+def interval_rank(interval: str, interval_count: int) -> int:
+    """The length Autumn sorts balances by: shorter intervals are used first."""
+    return _RANK[interval] * interval_count
+
+
+def _add_months(at_ms: int, months: int) -> int:
+    dt = datetime.fromtimestamp(at_ms // 1000, tz=timezone.utc)
     total = dt.year * 12 + (dt.month - 1) + months
     year, month0 = divmod(total, 12)
     day = min(dt.day, calendar.monthrange(year, month0 + 1)[1])
     moved = dt.replace(year=year, month=month0 + 1, day=day)
-    # Keep the sub-second part exact: datetime round-trips through float seconds.
-    return int(moved.replace(microsecond=0).timestamp()) * 1000 + anchor_ms % 1000
+    return int(moved.timestamp()) * 1000 + at_ms % 1000
 
 
-def boundary(anchor_ms: int, interval: str, interval_count: int, n: int) -> int:
-    """The ``n``-th reset boundary (``n == 0`` is the anchor itself)."""
+def add_interval(at_ms: int, interval: str, interval_count: int) -> int:
+    """``at_ms`` plus ``interval_count`` intervals (raises ValueError for ``one_off``).
+
+    Raises ValueError or OverflowError beyond the calendar (year 9999).
+    """
     if interval in _FIXED_MS:
-        return anchor_ms + n * interval_count * _FIXED_MS[interval]
+        return at_ms + interval_count * _FIXED_MS[interval]
     if interval in _MONTHS:
-        return _add_months(anchor_ms, n * interval_count * _MONTHS[interval])
+        return _add_months(at_ms, interval_count * _MONTHS[interval])
     raise ValueError(f"interval {interval!r} does not reset")
 
 
-def first_boundary_after(anchor_ms: int, interval: str, interval_count: int, now_ms: int) -> int:
-    """The earliest boundary strictly later than ``now_ms``.
-
-    Computed directly rather than by stepping, so a clock moved a year ahead
-    on a per-minute balance costs the same as one moved a minute.
-    """
-    if now_ms < anchor_ms:
-        return anchor_ms
+def next_boundary_after(previous_ms: int, interval: str, interval_count: int, now_ms: int) -> int:
+    """The first boundary after ``now_ms``, stepping from the boundary that just passed."""
     if interval in _FIXED_MS:
         step = interval_count * _FIXED_MS[interval]
-        n = (now_ms - anchor_ms) // step + 1
-        return anchor_ms + n * step
-    step_months = interval_count * _MONTHS[interval]
-    # Estimate from average month length, then correct by at most a few steps.
-    n = max(1, int((now_ms - anchor_ms) / (step_months * 2_629_746_000)))
-    while n > 1 and boundary(anchor_ms, interval, interval_count, n - 1) > now_ms:
-        n -= 1
-    while boundary(anchor_ms, interval, interval_count, n) <= now_ms:
-        n += 1
-    return boundary(anchor_ms, interval, interval_count, n)
+        return previous_ms + ((now_ms - previous_ms) // step + 1) * step
+    boundary = add_interval(previous_ms, interval, interval_count)
+    while boundary <= now_ms:
+        boundary = add_interval(boundary, interval, interval_count)
+    return boundary
 
 
-def interval_length_ms(interval: str, interval_count: int, from_ms: int) -> int:
-    """Length of one period starting at ``from_ms`` (used for a first boundary)."""
-    return boundary(from_ms, interval, interval_count, 1) - from_ms
+def apply_due_reset(b: Balance, now_ms: int) -> None:
+    """Reset ``b`` if its boundary has passed: back to its original grant, adjustments dropped.
+
+    What remained rolls over when the balance has a rollover configuration
+    (capped by its ``max`` / ``max_percentage``). One reset covers every
+    boundary that passed; the next one is stepped forward past ``now_ms``.
+    """
+    boundary = b.next_reset_at
+    if b.unlimited or b.interval == LIFETIME or not boundary or boundary >= now_ms:
+        return
+    config = b.rollover_config()
+    if config is not None:
+        kept = [r for r in b.rollovers if r.expires_at is None or r.expires_at > now_ms]
+        if b.balance > 0:
+            expires_at = (
+                None if config.duration == "forever" else _add_months(boundary, int(config.length))
+            )
+            kept.append(Rollover(balance=b.balance, usage=0, expires_at=expires_at))
+        b.rollovers = _within_rollover_max(kept, config, b.allowance)
+    b.balance = b.allowance
+    b.adjustment = 0
+    try:
+        b.next_reset_at = next_boundary_after(boundary, b.interval, b.interval_count, now_ms)
+    except (ValueError, OverflowError):
+        b.next_reset_at = None  # beyond the calendar; no more resets
+    b.changed = True
+
+
+def _within_rollover_max(
+    rollovers: list[Rollover], config: RolloverConfig, allowance: float
+) -> list[Rollover]:
+    """Trim rollovers to the configured maximum, taking from the soonest to expire."""
+    if config.max_percentage is not None:
+        cap: float | None = math.floor(allowance * config.max_percentage / 100)
+    else:
+        cap = config.max
+    ordered = sorted(rollovers, key=lambda r: math.inf if r.expires_at is None else r.expires_at)
+    excess = sum(r.balance for r in ordered) - cap if cap is not None else 0
+    kept = []
+    for r in ordered:
+        if excess > 0:
+            taken = min(r.balance, excess)
+            r.balance -= taken
+            excess -= taken
+            if r.balance == 0:
+                continue
+        kept.append(r)
+    return kept

@@ -15,6 +15,7 @@ from autumn_local.auth import DEFAULT_SECRET_KEY, KeyRing
 from autumn_local.clock import Clock
 from autumn_local.config import apply_config, load_config
 from autumn_local.faults import FaultInjector, FaultSpec
+from autumn_local.ratelimits import RateLimiter
 from autumn_local.store import Store
 
 __all__ = ["LocalAutumn"]
@@ -41,6 +42,8 @@ class LocalAutumn:
             None for no faults.
         clock: a ``Clock`` to share; by default a new one following wall time.
         strict: refuse unknown body fields instead of ignoring them.
+        rate_limits: apply Autumn's rate limits (see ``autumn_local.ratelimits``);
+            False for load tests and suites that create balances in bulk.
         access_log: log each request on the ``aiohttp.access`` logger.
     """
 
@@ -55,6 +58,7 @@ class LocalAutumn:
         faults: str | FaultSpec | None = None,
         clock: Clock | None = None,
         strict: bool = False,
+        rate_limits: bool = True,
         access_log: bool = False,
     ) -> None:
         self.host = host
@@ -66,6 +70,7 @@ class LocalAutumn:
         self._config = load_config(config)
         self._keys = KeyRing([secret_key, *self._config.secret_keys])
         self.faults = FaultInjector(_fault_spec(faults))
+        self.rate_limiter = RateLimiter(enabled=rate_limits)
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
         self._store: Store | None = None
@@ -108,6 +113,7 @@ class LocalAutumn:
                 clock=self.clock,
                 keys=self._keys,
                 faults=self.faults,
+                limiter=self.rate_limiter,
                 strict=self.strict,
             )
             runner = web.AppRunner(

@@ -10,35 +10,45 @@ transaction because there is no ``await`` inside one, which is what makes
 1,000 concurrent ``add_to_balance`` calls land exactly and makes the
 idempotency claim-then-apply atomic.
 
-Measured on a file database (20,000 add_to_balance transactions, each with an
-idempotency claim): p50 26 us, p99 94 us, p99.9 4 ms, worst 8 ms -- the
-outliers are SQLite's automatic WAL checkpoints (an fsync every ~1,000
-pages). Moving checkpoints to a background thread was tried and rejected:
-passive checkpoints could not keep up under constant writes, the WAL grew
-without bound, and the worst case got worse.
+Rows map to dataclasses by column name: every SELECT of a row type is built
+by ``_select`` from that dataclass's own field names, in field order, so the
+row factory can hand the values straight to the constructor. Adding a column
+is one field, not a position to keep in step in three places.
 
-``sqlite3`` caches prepared statements per connection (``cached_statements``),
-so the fixed SQL below is parsed once.
+A balance keeps Autumn's three numbers: ``allowance`` (the grant it was
+created with, what a reset returns to), ``adjustment`` (what ``included_grant``
+changed since the last reset) and ``balance`` (what remains, possibly
+negative). The grant is allowance + adjustment; usage is grant - balance.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from autumn_local.resets import RESETTING_INTERVALS, first_boundary_after
+from autumn_local.ids import new_balance_id
 
-__all__ = ["BalanceRow", "CustomerRow", "EntityRow", "FeatureRow", "Store"]
+__all__ = [
+    "Balance",
+    "CustomerRow",
+    "EntityRow",
+    "FeatureRow",
+    "Number",
+    "Rollover",
+    "RolloverConfig",
+    "Store",
+]
 
 Number = int | float
 
+# Statements are split on ";": keep that character out of the comments.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS features (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -62,31 +72,35 @@ CREATE TABLE IF NOT EXISTS entities (
     PRIMARY KEY (customer_id, id)
 );
 -- entity_id is '' for a customer-level balance so it can sit in an index.
+-- id is Autumn's own (cus_ent_...), balance_id the caller's if one was given.
 CREATE TABLE IF NOT EXISTS balances (
     pk INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
+    balance_id TEXT,
     customer_id TEXT NOT NULL REFERENCES customers(id),
     entity_id TEXT NOT NULL DEFAULT '',
     feature_id TEXT NOT NULL REFERENCES features(id),
-    granted NUMERIC NOT NULL,
-    usage NUMERIC NOT NULL,
+    allowance NUMERIC NOT NULL,
+    adjustment NUMERIC NOT NULL,
+    balance NUMERIC NOT NULL,
     unlimited INTEGER NOT NULL,
-    interval TEXT,
-    interval_count INTEGER NOT NULL DEFAULT 1,
-    anchor_ms INTEGER,
+    interval TEXT NOT NULL,
+    interval_count INTEGER NOT NULL,
     next_reset_at INTEGER,
     expires_at INTEGER,
     rollover TEXT,
-    created_at INTEGER NOT NULL,
-    UNIQUE (customer_id, id)
+    created_at INTEGER NOT NULL
 );
--- Picking the balance to update filters by owner, feature and interval. The
--- interval column extends the first index this table had (owner and feature
--- only), which is dropped so an insert maintains one index, not two.
--- Lookups by balance_id use the UNIQUE (customer_id, id) index.
-CREATE INDEX IF NOT EXISTS balances_by_owner_interval
-    ON balances (customer_id, feature_id, entity_id, interval);
-DROP INDEX IF EXISTS balances_by_owner;
+CREATE INDEX IF NOT EXISTS balances_by_owner ON balances (customer_id, feature_id, entity_id);
+CREATE UNIQUE INDEX IF NOT EXISTS balances_by_balance_id ON balances (customer_id, balance_id);
+CREATE TABLE IF NOT EXISTS rollovers (
+    pk INTEGER PRIMARY KEY,
+    balance_pk INTEGER NOT NULL REFERENCES balances(pk),
+    balance NUMERIC NOT NULL,
+    usage NUMERIC NOT NULL,
+    expires_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS rollovers_by_balance ON rollovers (balance_pk);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -94,11 +108,6 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (scope, key)
 );
 """
-
-_BALANCE_COLUMNS = (
-    "pk, id, customer_id, entity_id, feature_id, granted, usage, unlimited, interval, "
-    "interval_count, anchor_ms, next_reset_at, expires_at, rollover, created_at"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,104 +137,116 @@ class EntityRow:
 
 
 @dataclass(frozen=True, slots=True)
-class BalanceRow:
+class RolloverConfig:
+    max: Number | None
+    max_percentage: Number | None
+    duration: str  # "month" | "forever"
+    length: Number
+
+
+@dataclass(slots=True)
+class Rollover:
+    """Leftover balance carried past a reset; used before the balance itself."""
+
+    balance: Number
+    usage: Number
+    expires_at: int | None
+
+
+@dataclass(slots=True)
+class Balance:
+    """One balance ("breakdown" / customer entitlement), mutable while an update runs."""
+
     pk: int
     id: str
+    balance_id: str | None
     customer_id: str
     entity_id: str
     feature_id: str
-    granted: Number
-    usage: Number
+    allowance: Number
+    adjustment: Number
+    balance: Number
     unlimited: bool
-    interval: str | None
+    interval: str
     interval_count: int
-    anchor_ms: int | None
     next_reset_at: int | None
     expires_at: int | None
     rollover: str | None
     created_at: int
+    # Not columns: loaded from the rollovers table when ``rollover`` is set.
+    rollovers: list[Rollover] = field(default_factory=list)
+    changed: bool = False
+
+    def __post_init__(self) -> None:
+        self.unlimited = bool(self.unlimited)
 
     @property
-    def remaining(self) -> Number:
-        return self.granted - self.usage
+    def grant(self) -> Number:
+        """What the balance is granted now (Autumn counts no grant for an unlimited one)."""
+        return 0 if self.unlimited else self.allowance + self.adjustment
 
-    def expired(self, now_ms: int) -> bool:
-        return self.expires_at is not None and now_ms >= self.expires_at
+    @property
+    def usage(self) -> Number:
+        return self.grant - self.balance
 
-    def at(self, now_ms: int) -> BalanceRow:
-        """This balance as it stands at ``now_ms``: resets past due are applied.
+    @property
+    def api_id(self) -> str:
+        """The id the API shows: the caller's ``balance_id`` if set, else Autumn's own."""
+        return self.balance_id or self.id
 
-        Resets are lazy: nothing runs at the boundary; whoever reads the
-        balance next sees it reset. Pure, so reads never write.
-        """
-        if (
-            self.next_reset_at is None
-            or now_ms < self.next_reset_at
-            or self.interval not in RESETTING_INTERVALS
-            or self.anchor_ms is None
-        ):
-            return self
-        try:
-            following = first_boundary_after(
-                self.anchor_ms, self.interval, self.interval_count, now_ms
-            )
-        except (OverflowError, ValueError):
-            following = None  # beyond the calendar; no more resets
-        return replace(self, usage=0, next_reset_at=following)
+    def rollover_config(self) -> RolloverConfig | None:
+        return None if self.rollover is None else RolloverConfig(**json.loads(self.rollover))
 
 
-def _balance(row: tuple[Any, ...]) -> BalanceRow:
-    return BalanceRow(
-        pk=row[0],
-        id=row[1],
-        customer_id=row[2],
-        entity_id=row[3],
-        feature_id=row[4],
-        granted=row[5],
-        usage=row[6],
-        unlimited=bool(row[7]),
-        interval=row[8],
-        interval_count=row[9],
-        anchor_ms=row[10],
-        next_reset_at=row[11],
-        expires_at=row[12],
-        rollover=row[13],
-        created_at=row[14],
+_T = TypeVar("_T")
+
+
+def _columns(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of a row dataclass that are table columns: those without a default."""
+    return tuple(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     )
 
 
-_OWNER_LIVE = (
-    "customer_id = ? AND feature_id = ? AND entity_id = ?"
-    " AND (expires_at IS NULL OR expires_at > ?)"
+def _select(cls: type[Any], table: str, where: str) -> str:
+    """SELECT of ``cls``'s columns in field order (``where`` is constant SQL)."""
+    return f"SELECT {', '.join(_columns(cls))} FROM {table} WHERE {where}"  # noqa: S608
+
+
+def _row_factory(cls: Callable[..., _T]) -> Callable[[sqlite3.Cursor, tuple[Any, ...]], _T]:
+    """Rows of a ``_select(cls, ...)`` as ``cls`` instances."""
+    return lambda cursor, row: cls(*row)
+
+
+_BALANCE_COLUMNS = _columns(Balance)
+_balance_row = _row_factory(Balance)
+_customer_row = _row_factory(CustomerRow)
+_entity_row = _row_factory(EntityRow)
+_CUSTOMER_BY_ID = _select(CustomerRow, "customers", "id = ?")
+_ENTITY_BY_ID = _select(EntityRow, "entities", "customer_id = ? AND id = ?")
+_SAVED_COLUMNS = ("adjustment", "balance", "next_reset_at", "expires_at")
+_SAVE_BALANCE = (
+    "UPDATE balances SET "  # noqa: S608 - constant SQL
+    + ", ".join(f"{c} = :{c}" for c in _SAVED_COLUMNS)
+    + " WHERE pk = :pk"
 )
-
-
-def _live_select(
-    columns: str,
-    customer_id: str,
-    feature_id: str,
-    entity_id: str,
-    now_ms: int,
-    interval: str | None,
-) -> tuple[str, tuple[str | int, ...]]:
-    """SELECT and arguments for unexpired balances (``BalanceRow.expired`` in SQL).
-
-    Each branch is an equality seek on ``balances_by_owner_interval``. A
-    balance without an interval counts as ``one_off``: that is two seeks
-    (``IS NULL`` and ``= 'one_off'``) joined by UNION ALL, because SQLite
-    answers ``(interval IS NULL OR interval = 'one_off')`` by scanning every
-    balance of the owner.
-    """
-    owner: tuple[str | int, ...] = (customer_id, feature_id, entity_id, now_ms)
-    head = f"SELECT {columns} FROM balances WHERE {_OWNER_LIVE}"  # noqa: S608 - constant SQL
-    if interval is None:
-        return head, owner
-    if interval == "one_off":
-        return (
-            f"{head} AND interval IS NULL UNION ALL {head} AND interval = 'one_off'",
-            owner * 2,
-        )
-    return f"{head} AND interval = ?", (*owner, interval)
+_INSERT_BALANCE = (
+    f"INSERT INTO balances ({', '.join(_BALANCE_COLUMNS[1:])})"  # noqa: S608 - constant SQL
+    f" VALUES ({', '.join(':' + c for c in _BALANCE_COLUMNS[1:])})"
+)
+# Unexpired balances of one customer and feature, at customer level and, when
+# a second entity id is given, of that entity ('' twice means customer level).
+_LIVE_BALANCES = _select(
+    Balance,
+    "balances",
+    "customer_id = ? AND feature_id = ? AND entity_id IN (?, ?)"
+    " AND (expires_at IS NULL OR expires_at > ?)",
+)
+_CUSTOMER_BALANCES = _select(
+    Balance, "balances", "customer_id = ? AND (expires_at IS NULL OR expires_at > ?)"
+)
 
 
 class Store:
@@ -249,18 +270,64 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
-        row = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        self.created = row is None
-        self._db.executescript(_SCHEMA)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '1')")
+        tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master")}
+        self.created = "features" not in tables
+        with self.transaction():
+            if "balances" in tables and "granted" in self._columns("balances"):
+                self._migrate_granted_usage_balances()
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
         self._features: dict[str, FeatureRow] = {}
         self._load_features()
         self._claims_since_sweep = 0
 
     def close(self) -> None:
         self._db.close()
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def _migrate_granted_usage_balances(self) -> None:
+        """Convert the first layout (granted + usage, the caller's id as the only id).
+
+        A top-up used to raise ``granted``; it is carried over as the grant the
+        balance resets to, with what remained kept as its balance.
+        """
+        cursor = self._db.execute("SELECT * FROM balances")
+        cursor.row_factory = sqlite3.Row
+        old = cursor.fetchall()
+        for statement in (
+            "DROP INDEX IF EXISTS balances_by_owner_interval",
+            "DROP INDEX IF EXISTS balances_by_owner",
+            "DROP TABLE balances",
+            "DROP TABLE IF EXISTS meta",
+            *_SCHEMA.split(";"),
+        ):
+            if statement.strip():
+                self._db.execute(statement)
+        for row in old:
+            generated = row["id"].startswith("cus_ent_")
+            self.insert_balance(
+                Balance(
+                    pk=0,
+                    id=row["id"] if generated else new_balance_id(),
+                    balance_id=None if generated else row["id"],
+                    customer_id=row["customer_id"],
+                    entity_id=row["entity_id"],
+                    feature_id=row["feature_id"],
+                    allowance=row["granted"],
+                    adjustment=0,
+                    balance=row["granted"] - row["usage"],
+                    unlimited=bool(row["unlimited"]),
+                    interval=row["interval"] or "one_off",
+                    interval_count=row["interval_count"],
+                    next_reset_at=row["next_reset_at"],
+                    expires_at=row["expires_at"],
+                    rollover=row["rollover"],
+                    created_at=row["created_at"],
+                )
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -278,19 +345,20 @@ class Store:
     # -- features (cached: read on every balance call, written rarely) --
 
     def _load_features(self) -> None:
-        rows = self._db.execute(
+        cursor = self._db.execute(
             "SELECT id, name, type, consumable, event_names, archived FROM features ORDER BY rowid"
-        ).fetchall()
+        )
+        cursor.row_factory = sqlite3.Row
         self._features = {
-            r[0]: FeatureRow(
-                id=r[0],
-                name=r[1],
-                type=r[2],
-                consumable=bool(r[3]),
-                event_names=tuple(json.loads(r[4])),
-                archived=bool(r[5]),
+            r["id"]: FeatureRow(
+                id=r["id"],
+                name=r["name"],
+                type=r["type"],
+                consumable=bool(r["consumable"]),
+                event_names=tuple(json.loads(r["event_names"])),
+                archived=bool(r["archived"]),
             )
-            for r in rows
+            for r in cursor
         }
 
     def feature(self, feature_id: str) -> FeatureRow | None:
@@ -298,6 +366,9 @@ class Store:
 
     def features(self) -> list[FeatureRow]:
         return list(self._features.values())
+
+    def feature_map(self) -> Mapping[str, FeatureRow]:
+        return self._features
 
     def insert_feature(self, feature: FeatureRow, now_ms: int) -> None:
         self._db.execute(
@@ -318,136 +389,90 @@ class Store:
     # -- customers and entities --
 
     def customer(self, customer_id: str) -> CustomerRow | None:
-        r = self._db.execute(
-            "SELECT id, name, email, created_at FROM customers WHERE id = ?", (customer_id,)
-        ).fetchone()
-        return None if r is None else CustomerRow(id=r[0], name=r[1], email=r[2], created_at=r[3])
-
-    def customer_exists(self, customer_id: str) -> bool:
-        return (
-            self._db.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone()
-            is not None
-        )
+        cursor = self._db.execute(_CUSTOMER_BY_ID, (customer_id,))
+        cursor.row_factory = _customer_row
+        found: CustomerRow | None = cursor.fetchone()
+        return found
 
     def insert_customer(self, customer: CustomerRow) -> None:
         self._db.execute(
-            "INSERT INTO customers (id, name, email, created_at) VALUES (?, ?, ?, ?)",
-            (customer.id, customer.name, customer.email, customer.created_at),
+            "INSERT INTO customers (id, name, email, created_at)"
+            " VALUES (:id, :name, :email, :created_at)",
+            dataclasses.asdict(customer),
         )
 
     def entity(self, customer_id: str, entity_id: str) -> EntityRow | None:
-        r = self._db.execute(
-            "SELECT customer_id, id, name, created_at FROM entities"
-            " WHERE customer_id = ? AND id = ?",
-            (customer_id, entity_id),
-        ).fetchone()
-        if r is None:
-            return None
-        return EntityRow(customer_id=r[0], id=r[1], name=r[2], created_at=r[3])
+        cursor = self._db.execute(_ENTITY_BY_ID, (customer_id, entity_id))
+        cursor.row_factory = _entity_row
+        found: EntityRow | None = cursor.fetchone()
+        return found
 
     def insert_entity(self, entity: EntityRow) -> None:
         self._db.execute(
-            "INSERT INTO entities (customer_id, id, name, created_at) VALUES (?, ?, ?, ?)",
-            (entity.customer_id, entity.id, entity.name, entity.created_at),
+            "INSERT INTO entities (customer_id, id, name, created_at)"
+            " VALUES (:customer_id, :id, :name, :created_at)",
+            dataclasses.asdict(entity),
         )
 
     # -- balances --
 
-    def _balances(self, where: str, args: tuple[Any, ...]) -> list[BalanceRow]:
-        """Balances matching a constant SQL condition (`where` never holds input)."""
-        sql = f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE {where}"  # noqa: S608
-        return [_balance(r) for r in self._db.execute(sql, args).fetchall()]
+    def _balances(self, sql: str, args: tuple[Any, ...]) -> list[Balance]:
+        cursor = self._db.execute(sql, args)
+        cursor.row_factory = _balance_row
+        found: list[Balance] = cursor.fetchall()
+        with_rollovers = [b for b in found if b.rollover is not None]
+        if with_rollovers:
+            self._load_rollovers(with_rollovers)
+        return found
 
-    def balances_for(self, customer_id: str, feature_id: str, entity_id: str) -> list[BalanceRow]:
-        return self._balances(
-            "customer_id = ? AND feature_id = ? AND entity_id = ? ORDER BY pk",
-            (customer_id, feature_id, entity_id),
-        )
-
-    def balance_by_id(self, customer_id: str, balance_id: str) -> BalanceRow | None:
-        found = self._balances("customer_id = ? AND id = ?", (customer_id, balance_id))
-        return found[0] if found else None
+    def _load_rollovers(self, balances: list[Balance]) -> None:
+        by_pk = {b.pk: b for b in balances}
+        marks = ", ".join("?" * len(by_pk))
+        for balance_pk, amount, usage, expires_at in self._db.execute(
+            "SELECT balance_pk, balance, usage, expires_at FROM rollovers"  # noqa: S608
+            f" WHERE balance_pk IN ({marks}) ORDER BY pk",
+            tuple(by_pk),
+        ):
+            by_pk[balance_pk].rollovers.append(Rollover(amount, usage, expires_at))
 
     def live_balances(
-        self,
-        customer_id: str,
-        feature_id: str,
-        entity_id: str,
-        now_ms: int,
-        interval: str | None = None,
-        limit: int = -1,
-    ) -> list[BalanceRow]:
-        """Unexpired balances of one owner and feature, in no set order, at most ``limit``.
+        self, customer_id: str, feature_id: str, entity_id: str, now_ms: int
+    ) -> list[Balance]:
+        """Unexpired balances of the customer's feature: customer-level, plus the entity's."""
+        return self._balances(_LIVE_BALANCES, (customer_id, feature_id, "", entity_id, now_ms))
 
-        With ``interval``, only balances with that reset interval; a balance
-        without one counts as ``one_off``.
-        """
-        sql, args = _live_select(
-            _BALANCE_COLUMNS, customer_id, feature_id, entity_id, now_ms, interval
-        )
-        rows = self._db.execute(sql + " LIMIT ?", (*args, limit)).fetchall()
-        return [_balance(r) for r in rows]
-
-    def count_live_balances(
-        self,
-        customer_id: str,
-        feature_id: str,
-        entity_id: str,
-        now_ms: int,
-        interval: str | None = None,
-    ) -> int:
-        """How many balances ``live_balances`` would return without a limit."""
-        sql, args = _live_select("1", customer_id, feature_id, entity_id, now_ms, interval)
-        r = self._db.execute(
-            f"SELECT count(*) FROM ({sql})",  # noqa: S608 - constant SQL
-            args,
-        ).fetchone()
-        return int(r[0])
-
-    def balances_of(self, customer_id: str, entity_id: str) -> list[BalanceRow]:
-        return self._balances(
-            "customer_id = ? AND entity_id = ? ORDER BY feature_id, pk", (customer_id, entity_id)
-        )
+    def customer_balances(self, customer_id: str, now_ms: int) -> list[Balance]:
+        """Every unexpired balance of the customer, its entities' included."""
+        return self._balances(_CUSTOMER_BALANCES, (customer_id, now_ms))
 
     def balance_id_taken(self, customer_id: str, balance_id: str) -> bool:
         return (
             self._db.execute(
-                "SELECT 1 FROM balances WHERE customer_id = ? AND id = ?",
+                "SELECT 1 FROM balances WHERE customer_id = ? AND balance_id = ?",
                 (customer_id, balance_id),
             ).fetchone()
             is not None
         )
 
-    def insert_balance(self, b: BalanceRow) -> None:
-        self._db.execute(
-            "INSERT INTO balances (id, customer_id, entity_id, feature_id, granted, usage,"
-            " unlimited, interval, interval_count, anchor_ms, next_reset_at, expires_at,"
-            " rollover, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                b.id,
-                b.customer_id,
-                b.entity_id,
-                b.feature_id,
-                b.granted,
-                b.usage,
-                int(b.unlimited),
-                b.interval,
-                b.interval_count,
-                b.anchor_ms,
-                b.next_reset_at,
-                b.expires_at,
-                b.rollover,
-                b.created_at,
-            ),
-        )
+    def insert_balance(self, b: Balance) -> None:
+        values = {c: getattr(b, c) for c in _BALANCE_COLUMNS}
+        values["unlimited"] = int(b.unlimited)
+        b.pk = self._db.execute(_INSERT_BALANCE, values).lastrowid or 0
 
-    def save_balance(self, b: BalanceRow) -> None:
-        """Write back the mutable state of an existing balance."""
-        self._db.execute(
-            "UPDATE balances SET granted = ?, usage = ?, anchor_ms = ?, next_reset_at = ?,"
-            " expires_at = ? WHERE pk = ?",
-            (b.granted, b.usage, b.anchor_ms, b.next_reset_at, b.expires_at, b.pk),
-        )
+    def save_balances(self, balances: Iterable[Balance]) -> None:
+        """Write back what changed of existing balances: numbers, dates and rollovers."""
+        for b in balances:
+            if not b.changed:
+                continue
+            self._db.execute(_SAVE_BALANCE, {c: getattr(b, c) for c in ("pk", *_SAVED_COLUMNS)})
+            if b.rollover is not None:
+                self._db.execute("DELETE FROM rollovers WHERE balance_pk = ?", (b.pk,))
+                self._db.executemany(
+                    "INSERT INTO rollovers (balance_pk, balance, usage, expires_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(b.pk, r.balance, r.usage, r.expires_at) for r in b.rollovers],
+                )
+            b.changed = False
 
     # -- idempotency keys --
 
@@ -470,3 +495,6 @@ class Store:
             self._db.execute(
                 "DELETE FROM idempotency_keys WHERE created_at < ?", (now_ms - window_ms,)
             )
+
+    def release_idempotency_key(self, scope: str, key: str) -> None:
+        self._db.execute("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key))

@@ -1,18 +1,26 @@
-"""Schema checks for request bodies: types, ranges, and the rules that need no state.
+"""Schema checks for request bodies: the types Autumn's request schemas declare.
 
-Rules that depend on stored data (the feature's type, whether an entity
-exists, "in the future" against the server clock) live in ``operations.py``.
 Every refusal is a 400 ``invalid_inputs`` whose message starts with the field
-name, e.g. ``"reset.interval must be one of ..."``.
+name, e.g. ``"reset.interval must be one of ..."``. Rules that need the
+feature or stored data (Autumn checks them after the schema, with other
+statuses) live in ``operations.py``.
 
-Unknown fields are ignored, as Autumn's own request schemas (zod objects,
-which strip unknown keys) do; pass ``strict=True`` to refuse them instead,
-which catches a client that misspells a field.
+Unknown fields are ignored, as Autumn's schemas (zod objects, which strip
+unknown keys) do -- including ``included`` on ``balances.create``, which
+Autumn renamed ``included_grant``. ``strict=True`` refuses unknown fields
+instead, naming the field to send when the intent is clear.
+
+Beyond Autumn's schemas, input that only a hostile or broken client sends
+is refused here too, so nothing absurd reaches the calendar or the database:
+ids must be non-empty, at most 256 characters and free of control
+characters; numbers at most 2^53-1 in magnitude; timestamps between 1 ms and
+the year 3000; ``interval_count`` a whole number from 1 to 1000.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +60,9 @@ MAX_INTERVAL_COUNT = 1000
 
 FEATURE_TYPES = ("boolean", "metered", "credit_system")
 ROLLOVER_DURATIONS = ("month", "forever")
+# Fields a client may send meaning another one; strict mode names the real field.
+RENAMED = {"included": "included_grant"}
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def json_type_name(value: object) -> str:
@@ -93,9 +104,6 @@ class _Fields:
             raise invalid_inputs(f"{self._name(key)} must not be null (omit the field instead)")
         return value
 
-    def has(self, key: str) -> bool:
-        return key in self._body
-
     def string(
         self,
         key: str,
@@ -103,8 +111,11 @@ class _Fields:
         required: bool = False,
         max_length: int = MAX_ID_LENGTH,
         nullable: bool = False,
+        empty_is_absent: bool = False,
     ) -> str | None:
-        if nullable and self._body.get(key, 0) is None:
+        if (nullable and self._body.get(key, 0) is None) or (
+            empty_is_absent and self._body.get(key) == ""
+        ):
             self._seen.add(key)
             return None
         value = self._get(key, required)
@@ -117,18 +128,11 @@ class _Fields:
             raise invalid_inputs(f"{name} must not be empty")
         if len(value) > max_length:
             raise invalid_inputs(f"{name} must be at most {max_length} characters")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        if _CONTROL_CHARACTER.search(value):
             raise invalid_inputs(f"{name} must not contain control characters")
         return value
 
-    def number(
-        self,
-        key: str,
-        *,
-        required: bool = False,
-        minimum: Number | None = None,
-        nullable: bool = False,
-    ) -> Number | None:
+    def number(self, key: str, *, required: bool = False, nullable: bool = False) -> Number | None:
         if nullable and self._body.get(key, 0) is None:
             self._seen.add(key)
             return None
@@ -141,9 +145,16 @@ class _Fields:
             raise invalid_inputs(f"{name} must be a number, got {json_type_name(value)}")
         if not math.isfinite(value) or abs(value) > MAX_SAFE_NUMBER:
             raise invalid_inputs(f"{name} must be a finite number of magnitude at most 2^53-1")
-        if minimum is not None and value < minimum:
-            raise invalid_inputs(f"{name} must be at least {minimum}, got {value}")
         return value
+
+    def first_of(self, *keys: str) -> Number | None:
+        """A number that may be sent under several names: the first name present wins.
+
+        Autumn reads ``included_grant ?? granted_balance`` and ``remaining ??
+        current_balance`` this way; every name sent is still type-checked.
+        """
+        values = [self.number(key) for key in keys]
+        return next((v for v in values if v is not None), None)
 
     def integer(self, key: str, *, minimum: int, maximum: int) -> int | None:
         value = self.number(key)
@@ -219,9 +230,11 @@ class _Fields:
         if not self._strict:
             return
         unknown = sorted(k for k in self._body if k not in self._seen)
-        if unknown:
-            names = ", ".join(self._name(k) for k in unknown[:5])
-            raise invalid_inputs(f"unknown field(s): {names}")
+        if not unknown:
+            return
+        hints = [f"send {RENAMED[k]!r} instead of {k!r}" for k in unknown if k in RENAMED]
+        names = ", ".join(self._name(k) for k in unknown[:5])
+        raise invalid_inputs(f"unknown field(s): {names}" + "".join(f"; {h}" for h in hints))
 
 
 def _show(value: object) -> str:
@@ -248,7 +261,7 @@ class CreateBalanceParams:
     customer_id: str
     feature_id: str
     entity_id: str | None
-    included: Number | None
+    included_grant: Number | None
     unlimited: bool
     reset: ResetParams | None
     rollover: RolloverParams | None
@@ -268,6 +281,7 @@ class UpdateBalanceParams:
     interval: str | None
     included_grant: Number | None
     balance_id: str | None
+    customer_entitlement_id: str | None
     next_reset_at: int | None
     expires_at: int | None
 
@@ -277,7 +291,6 @@ class CustomerParams:
     customer_id: str
     name: str | None
     email: str | None
-    entity_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,19 +314,6 @@ def _required_id(fields: _Fields, key: str) -> str:
     return value
 
 
-def _grant_field(fields: _Fields) -> Number | None:
-    """``included`` (2.1), ``included_grant`` (later) and ``granted_balance`` name one amount."""
-    names = [k for k in ("included", "included_grant", "granted_balance") if fields.has(k)]
-    if len(names) > 1:
-        raise invalid_inputs(f"{' and '.join(names)} name the same amount; send only one")
-    amount: Number | None = None
-    for key in ("included", "included_grant", "granted_balance"):
-        value = fields.number(key, minimum=0)
-        if value is not None:
-            amount = value
-    return amount
-
-
 def _reset(fields: _Fields) -> ResetParams | None:
     reset = fields.object("reset")
     if reset is None:
@@ -329,135 +329,89 @@ def _rollover(fields: _Fields) -> RolloverParams | None:
     rollover = fields.object("rollover")
     if rollover is None:
         return None
-    maximum = rollover.number("max", minimum=0, nullable=True)
-    percentage = rollover.number("max_percentage", minimum=0, nullable=True)
-    if percentage is not None and percentage > 100:
-        raise invalid_inputs(f"rollover.max_percentage must be at most 100, got {percentage}")
+    maximum = rollover.number("max", nullable=True)
+    percentage = rollover.number("max_percentage", nullable=True)
     duration = rollover.choice("duration", ROLLOVER_DURATIONS) or "month"
-    length = rollover.number("length", required=True, minimum=0)
+    length = rollover.number("length", required=True)
     assert length is not None
     rollover.finish()
     return RolloverParams(max=maximum, max_percentage=percentage, duration=duration, length=length)
 
 
 def parse_create_balance(body: dict[str, Any], *, strict: bool = False) -> CreateBalanceParams:
-    """Schema and stateless rules of ``POST /v1/balances.create``."""
+    """The schema of ``POST /v1/balances.create`` (its rules are checked later)."""
     fields = _Fields(body, strict=strict)
-    customer_id = _required_id(fields, "customer_id")
-    feature_id = _required_id(fields, "feature_id")
-    entity_id = fields.string("entity_id")
-    included = _grant_field(fields)
-    unlimited = fields.boolean("unlimited")
-    reset = _reset(fields)
-    rollover = _rollover(fields)
-    expires_at = fields.timestamp("expires_at")
-    next_reset_at = fields.timestamp("next_reset_at")
-    balance_id = fields.string("balance_id")
-    fields.finish()
-
-    if unlimited and included is not None:
-        raise invalid_inputs("included and unlimited cannot be combined; send one of them")
-    if unlimited and reset is not None:
-        raise invalid_inputs("reset cannot be set on an unlimited balance")
-    if next_reset_at is not None and reset is None:
-        raise invalid_inputs("next_reset_at requires reset")
-    if next_reset_at is not None and reset is not None and reset.interval == "one_off":
-        raise invalid_inputs("next_reset_at requires a resetting reset.interval, not one_off")
-    if next_reset_at is not None and expires_at is not None and next_reset_at >= expires_at:
-        raise invalid_inputs("next_reset_at must be before expires_at")
-    if expires_at is not None and reset is not None:
-        raise invalid_inputs("expires_at and reset are mutually exclusive")
-    if rollover is not None and reset is None:
-        raise invalid_inputs("rollover requires reset")
-    return CreateBalanceParams(
-        customer_id=customer_id,
-        feature_id=feature_id,
-        entity_id=entity_id,
-        included=included,
-        unlimited=bool(unlimited),
-        reset=reset,
-        rollover=rollover,
-        expires_at=expires_at,
-        next_reset_at=next_reset_at,
-        balance_id=balance_id,
+    params = CreateBalanceParams(
+        customer_id=_required_id(fields, "customer_id"),
+        feature_id=_required_id(fields, "feature_id"),
+        entity_id=fields.string("entity_id"),
+        included_grant=fields.first_of("included_grant", "granted_balance"),
+        unlimited=bool(fields.boolean("unlimited")),
+        reset=_reset(fields),
+        rollover=_rollover(fields),
+        expires_at=fields.timestamp("expires_at"),
+        next_reset_at=fields.timestamp("next_reset_at"),
+        # Autumn ignores an empty balance_id ("if (params.balance_id)").
+        balance_id=fields.string("balance_id", empty_is_absent=True),
     )
+    fields.finish()
+    return params
 
 
 def parse_update_balance(body: dict[str, Any], *, strict: bool = False) -> UpdateBalanceParams:
-    """Schema and stateless rules of ``POST /v1/balances.update``."""
-    fields = _Fields(body, strict=strict)
-    customer_id = _required_id(fields, "customer_id")
-    feature_id = _required_id(fields, "feature_id")
-    entity_id = fields.string("entity_id")
-    remaining = fields.number("remaining", minimum=0)
-    add_to_balance = fields.number("add_to_balance")
-    usage = fields.number("usage", minimum=0)
-    interval = fields.choice("interval", INTERVALS)
-    # ``included`` is accepted here too: some clients send the 2.1 name.
-    if fields.has("included") and fields.has("included_grant"):
-        raise invalid_inputs("included and included_grant name the same amount; send only one")
-    included_grant = fields.number("included_grant", minimum=0)
-    if included_grant is None:
-        included_grant = fields.number("included", minimum=0)
-    balance_id = fields.string("balance_id")
-    next_reset_at = fields.timestamp("next_reset_at")
-    expires_at = fields.timestamp("expires_at")
-    fields.finish()
+    """The schema of ``POST /v1/balances.update``.
 
-    if remaining is not None and add_to_balance is not None:
-        raise invalid_inputs("remaining and add_to_balance cannot be combined")
-    if usage is not None and remaining is not None:
-        raise invalid_inputs("usage and remaining cannot be combined")
-    if usage is not None and add_to_balance is not None:
-        raise invalid_inputs("usage and add_to_balance cannot be combined")
-    if all(
-        v is None
-        for v in (remaining, add_to_balance, usage, included_grant, next_reset_at, expires_at)
-    ):
-        raise invalid_inputs(
-            "nothing to update: send one of remaining, add_to_balance, usage, "
-            "included_grant, next_reset_at, expires_at"
-        )
-    return UpdateBalanceParams(
-        customer_id=customer_id,
-        feature_id=feature_id,
-        entity_id=entity_id,
-        remaining=remaining,
-        add_to_balance=add_to_balance,
-        usage=usage,
-        interval=interval,
-        included_grant=included_grant,
-        balance_id=balance_id,
-        next_reset_at=next_reset_at,
-        expires_at=expires_at,
+    Autumn's schema declares ``remaining`` exclusive with ``add_to_balance``
+    and with ``usage``, but its route drops those checks, so every
+    combination is accepted here too; ``operations.update_balance`` says
+    how they combine.
+    """
+    fields = _Fields(body, strict=strict)
+    params = UpdateBalanceParams(
+        customer_id=_required_id(fields, "customer_id"),
+        feature_id=_required_id(fields, "feature_id"),
+        entity_id=fields.string("entity_id"),
+        remaining=fields.first_of("remaining", "current_balance"),
+        add_to_balance=fields.number("add_to_balance"),
+        usage=fields.number("usage"),
+        interval=fields.choice("interval", INTERVALS),
+        included_grant=fields.number("included_grant"),
+        balance_id=fields.string("balance_id"),
+        customer_entitlement_id=fields.string("customer_entitlement_id"),
+        next_reset_at=fields.timestamp("next_reset_at"),
+        expires_at=fields.timestamp("expires_at"),
     )
+    fields.finish()
+    return params
 
 
 def parse_customer(body: dict[str, Any], *, strict: bool = False) -> CustomerParams:
     """``customers.get`` / ``customers.get_or_create``: ``{customer_id, name?, email?}``."""
     fields = _Fields(body, strict=strict)
-    customer_id = _required_id(fields, "customer_id")
-    name = fields.string("name", max_length=MAX_TEXT_LENGTH, nullable=True)
-    email = fields.string("email", max_length=MAX_TEXT_LENGTH, nullable=True)
+    params = CustomerParams(
+        customer_id=_required_id(fields, "customer_id"),
+        name=fields.string("name", max_length=MAX_TEXT_LENGTH, nullable=True),
+        email=fields.string("email", max_length=MAX_TEXT_LENGTH, nullable=True),
+    )
     fields.finish()
-    return CustomerParams(customer_id=customer_id, name=name, email=email)
+    return params
 
 
 def parse_entity(body: dict[str, Any], *, strict: bool = False) -> EntityParams:
     """``entities.get``: ``{customer_id, entity_id}``."""
     fields = _Fields(body, strict=strict)
-    customer_id = _required_id(fields, "customer_id")
-    entity_id = _required_id(fields, "entity_id")
+    params = EntityParams(
+        customer_id=_required_id(fields, "customer_id"),
+        entity_id=_required_id(fields, "entity_id"),
+    )
     fields.finish()
-    return EntityParams(customer_id=customer_id, entity_id=entity_id)
+    return params
 
 
 def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> CreateFeatureParams:
     """``features.create``: ``{id | feature_id, name?, type, consumable?, event_names?}``."""
     fields = _Fields(body, strict=strict)
-    if fields.has("id") and fields.has("feature_id"):
-        raise invalid_inputs("id and feature_id name the same thing; send only one")
-    feature_id = fields.string("feature_id") or fields.string("id")
+    feature_id = next((i for i in (fields.string("id"), fields.string("feature_id")) if i), None)
     if feature_id is None:
         raise invalid_inputs("id is required")
     name = fields.string("name", max_length=MAX_TEXT_LENGTH) or feature_id

@@ -110,6 +110,9 @@ def local_server(storage: list[str]) -> Iterator[tuple[int, int]]:
         str(port),
         "--secret-key",
         SECRET_KEY,
+        # Autumn's limits would answer creates beyond 25/s with 429: this measures
+        # what the server itself sustains.
+        "--no-rate-limits",
     ]
     with server_process([*argv, *storage], port) as proc:
         yield port, proc.pid
@@ -206,6 +209,7 @@ def run(server_error: str | None) -> Section:
         f"Each row: a fresh server (seeded customer `cus_123`, feature `api_calls`, one "
         f"balance created first so updates have exactly one to act on), {SECONDS:g} s of "
         f"load after a {WARMUP:g} s warm-up; every call carries a fresh Idempotency-Key. "
+        "Rate limits are off (`--no-rate-limits`), or creates would stop at Autumn's 25/s. "
         "Updates all add 1 to that one balance. Server CPU = its user+system time / wall "
         "time (a single process, so at most 100%); calls/server CPU-s is what one "
         "fully busy core would sustain. Probe = latency in ms of "

@@ -101,6 +101,24 @@ class Api:
         balances: dict[str, Any] = (await self.customer(customer_id))["balances"]
         return balances.get(feature_id)
 
+    async def totals(
+        self, feature_id: str = "api_calls", customer_id: str = "cus_123"
+    ) -> tuple[Any, Any, Any]:
+        """(granted, remaining, usage) of one feature in the customer view."""
+        entry = await self.balance(feature_id, customer_id)
+        assert entry is not None, f"{customer_id} has no {feature_id} balance"
+        return entry["granted"], entry["remaining"], entry["usage"]
+
+    async def parts(
+        self, feature_id: str = "api_calls", customer_id: str = "cus_123"
+    ) -> dict[str, tuple[Any, Any, Any]]:
+        """(included_grant, remaining, usage) of each breakdown entry, by id."""
+        entry = await self.balance(feature_id, customer_id)
+        assert entry is not None, f"{customer_id} has no {feature_id} balance"
+        return {
+            b["id"]: (b["included_grant"], b["remaining"], b["usage"]) for b in entry["breakdown"]
+        }
+
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
@@ -117,9 +135,34 @@ async def api(
     return Api(http, local_autumn)
 
 
+ENTITIES = {
+    "entities": [
+        {"id": "seat_1", "customer_id": "cus_123", "name": "Seat 1"},
+        {"id": "seat_2", "customer_id": "cus_123"},
+    ]
+}
+
+
+@pytest.fixture
+async def ents(http: aiohttp.ClientSession) -> AsyncIterator[Api]:
+    """A server whose cus_123 has entities seat_1 and seat_2."""
+    async with LocalAutumn(config=ENTITIES) as server:
+        yield Api(http, server)
+
+
+@pytest.fixture
+async def bulk(http: aiohttp.ClientSession) -> AsyncIterator[Api]:
+    """A server without rate limits, for tests that create balances in bulk."""
+    async with LocalAutumn(rate_limits=False, config=ENTITIES) as server:
+        yield Api(http, server)
+
+
 MONTHLY = {
     "customer_id": "cus_123",
     "feature_id": "api_calls",
-    "included": 1000,
+    "included_grant": 1000,
     "reset": {"interval": "month"},
 }
+KEY = {"customer_id": "cus_123", "feature_id": "api_calls"}
+NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+DAY = 86_400_000

@@ -1,4 +1,4 @@
-"""balances.update: every field, rule, status and code."""
+"""balances.update on one balance: the arithmetic, the field combinations, the errors."""
 
 from __future__ import annotations
 
@@ -6,79 +6,114 @@ from typing import Any
 
 import pytest
 
-from tests.local.conftest import MONTHLY, Api
-
-DAY = 86_400_000
-KEY = {"customer_id": "cus_123", "feature_id": "api_calls"}
+from tests.local.conftest import DAY, KEY, MONTHLY, NOW, Api
 
 
 @pytest.fixture
-async def monthly(api: Api) -> Api:
-    (await api.create(**MONTHLY)).ok()
+async def hundred(api: Api) -> Api:
+    """One monthly balance of 100 (grant/remaining/usage 100/100/0), clock at NOW."""
+    api.server.clock.set_ms(NOW)
+    (await api.create(**KEY, included_grant=100, reset={"interval": "month"})).ok()
     return api
 
 
-async def state(api: Api) -> tuple[Any, Any, Any]:
-    entry = await api.balance()
+async def test_worked_example(hundred: Api) -> None:
+    api = hundred
+    (await api.update(**KEY, add_to_balance=50)).ok()
+    assert await api.totals() == (100, 150, -50)
+    (await api.update(**KEY, included_grant=200)).ok()
+    assert await api.totals() == (200, 150, 50)
+    api.server.clock.set_ms(NOW + 31 * DAY + 1)  # past the Feb 1 boundary
+    assert await api.totals() == (100, 100, 0)
+
+
+async def test_remaining_sets_remaining_and_moves_usage(hundred: Api) -> None:
+    (await hundred.update(**KEY, remaining=5)).ok()
+    assert await hundred.totals() == (100, 5, 95)
+    (await hundred.update(**KEY, remaining=150)).ok()
+    assert await hundred.totals() == (100, 150, -50)
+
+
+async def test_current_balance_is_an_alias_of_remaining(hundred: Api) -> None:
+    (await hundred.update(**KEY, current_balance=30)).ok()
+    assert await hundred.totals() == (100, 30, 70)
+    (await hundred.update(**KEY, remaining=40, current_balance=30)).ok()  # remaining wins
+    assert await hundred.totals() == (100, 40, 60)
+
+
+async def test_add_to_balance_raises_remaining_and_lowers_usage(hundred: Api) -> None:
+    (await hundred.update(**KEY, add_to_balance=-30)).ok()
+    assert await hundred.totals() == (100, 70, 30)
+    (await hundred.update(**KEY, add_to_balance=50)).ok()
+    assert await hundred.totals() == (100, 120, -20)
+
+
+async def test_usage_sets_usage(hundred: Api) -> None:
+    (await hundred.update(**KEY, usage=30)).ok()
+    assert await hundred.totals() == (100, 70, 30)
+
+
+async def test_included_grant_keeps_remaining_and_moves_usage(hundred: Api) -> None:
+    (await hundred.update(**KEY, usage=30)).ok()
+    (await hundred.update(**KEY, included_grant=500)).ok()
+    assert await hundred.totals() == (500, 70, 430)
+    (await hundred.update(**KEY, included_grant=10)).ok()
+    assert await hundred.totals() == (10, 70, -60)
+
+
+async def test_negative_remaining_and_usage_above_the_grant_are_allowed(hundred: Api) -> None:
+    (await hundred.update(**KEY, remaining=-20)).ok()
+    entry = await hundred.balance()
     assert entry is not None
-    return entry["granted"], entry["remaining"], entry["usage"]
+    # remaining is floored at 0 in the view; usage is not.
+    assert (entry["granted"], entry["remaining"], entry["usage"]) == (100, 0, 120)
+    assert entry["breakdown"][0]["remaining"] == 0
+    (await hundred.update(**KEY, usage=250)).ok()
+    assert await hundred.totals() == (100, 0, 250)
+    (await hundred.update(**KEY, add_to_balance=-1000)).ok()
+    assert await hundred.totals() == (100, 0, 1250)
 
 
-async def test_example_remaining(monthly: Api) -> None:
-    (await monthly.update(**KEY, remaining=5)).ok()
-    assert await state(monthly) == (1000, 5, 995)
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # The schema declares these pairs exclusive; the real route accepts them.
+        ({"remaining": 40, "add_to_balance": 5}, (100, 40, 60)),  # remaining wins
+        ({"remaining": 40, "usage": 10}, (100, 90, 10)),  # both run, usage last
+        ({"add_to_balance": 5, "usage": 10}, (100, 90, 10)),  # add, then usage
+        ({"included_grant": 200, "remaining": 150}, (200, 150, 50)),
+        ({"included_grant": 200, "usage": 30}, (200, 70, 130)),  # usage before grant
+    ],
+)
+async def test_field_combinations(
+    hundred: Api, fields: dict[str, Any], expected: tuple[int, int, int]
+) -> None:
+    (await hundred.update(**KEY, **fields)).ok()
+    assert await hundred.totals() == expected
 
 
-async def test_add_to_balance_moves_grant_and_remaining(monthly: Api) -> None:
-    (await monthly.update(**KEY, remaining=900)).ok()
-    (await monthly.update(**KEY, add_to_balance=50)).ok()
-    assert await state(monthly) == (1050, 950, 100)
-    (await monthly.update(**KEY, add_to_balance=-950)).ok()
-    assert await state(monthly) == (100, 0, 100)
-    (await monthly.update(**KEY, add_to_balance=-1)).error(
-        400, "invalid_inputs", mentions="add_to_balance"
-    )
-    assert await state(monthly) == (100, 0, 100)
+async def test_nothing_to_change_is_200(hundred: Api) -> None:
+    (await hundred.update(**KEY)).ok()
+    (await hundred.update(**KEY, interval="month")).ok()
+    assert await hundred.totals() == (100, 100, 0)
 
 
-async def test_usage_sets_usage(monthly: Api) -> None:
-    (await monthly.update(**KEY, usage=30)).ok()
-    assert await state(monthly) == (1000, 970, 30)
-    (await monthly.update(**KEY, usage=1001)).error(400, "invalid_inputs", mentions="usage")
-
-
-async def test_included_grant_sets_grant(monthly: Api) -> None:
-    (await monthly.update(**KEY, usage=30)).ok()
-    (await monthly.update(**KEY, included_grant=500)).ok()
-    assert await state(monthly) == (500, 470, 30)
-    (await monthly.update(**KEY, included_grant=10)).error(
-        400, "invalid_inputs", mentions="included_grant"
-    )
-    # 2.1 clients may say "included".
-    (await monthly.update(**KEY, included=40)).ok()
-    assert await state(monthly) == (40, 10, 30)
-    # Combined: the grant is applied first, then remaining.
-    (await monthly.update(**KEY, included_grant=200, remaining=150)).ok()
-    assert await state(monthly) == (200, 150, 50)
+async def test_included_is_not_an_update_field(hundred: Api) -> None:
+    (await hundred.update(**KEY, included=5)).ok()  # dropped, nothing to change
+    assert await hundred.totals() == (100, 100, 0)
 
 
 @pytest.mark.parametrize(
     ("fields", "mentions"),
     [
-        ({"remaining": 1, "add_to_balance": 1}, "add_to_balance"),
-        ({"remaining": 1, "usage": 1}, "usage"),
-        ({"usage": 1, "add_to_balance": 1}, "add_to_balance"),
-        ({}, "nothing to update"),
-        ({"remaining": -1}, "remaining"),
         ({"remaining": "5"}, "remaining"),
         ({"remaining": True}, "remaining"),
         ({"remaining": None}, "remaining"),
+        ({"current_balance": "5"}, "current_balance"),
         ({"add_to_balance": 1e16}, "add_to_balance"),
         ({"add_to_balance": False}, "add_to_balance"),
-        ({"usage": -3}, "usage"),
         ({"usage": [1]}, "usage"),
-        ({"included_grant": -1}, "included_grant"),
-        ({"included_grant": 1, "included": 1}, "included"),
+        ({"included_grant": "1"}, "included_grant"),
         ({"remaining": 1, "interval": "weekly"}, "interval"),
         ({"remaining": 1, "balance_id": ""}, "balance_id"),
         ({"remaining": 1, "entity_id": 3}, "entity_id"),
@@ -87,116 +122,104 @@ async def test_included_grant_sets_grant(monthly: Api) -> None:
     ],
 )
 async def test_schema_errors_name_the_field(
-    monthly: Api, fields: dict[str, Any], mentions: str
+    hundred: Api, fields: dict[str, Any], mentions: str
 ) -> None:
-    (await monthly.update(**KEY, **fields)).error(400, "invalid_inputs", mentions=mentions)
-    assert await state(monthly) == (1000, 1000, 0)
+    (await hundred.update(**KEY, **fields)).error(400, "invalid_inputs", mentions=mentions)
+    assert await hundred.totals() == (100, 100, 0)
 
 
 @pytest.mark.parametrize("field", ["customer_id", "feature_id"])
-async def test_required_ids(monthly: Api, field: str) -> None:
-    body = {**KEY, "remaining": 1}
-    del body[field]
-    (await monthly.update(**body)).error(400, "invalid_inputs", mentions=field)
+async def test_required_ids(hundred: Api, field: str) -> None:
+    sent = {**KEY, "remaining": 1}
+    del sent[field]
+    (await hundred.update(**sent)).error(400, "invalid_inputs", mentions=field)
 
 
-async def test_not_found_codes(monthly: Api) -> None:
-    (await monthly.update(customer_id="cus_x", feature_id="api_calls", remaining=1)).error(
-        404, "customer_not_found"
-    )
-    (await monthly.update(customer_id="cus_123", feature_id="x", remaining=1)).error(
+async def test_not_found_codes_check_the_feature_first(ents: Api) -> None:
+    api = ents
+    (await api.update(customer_id="cus_x", feature_id="x", remaining=1)).error(
         404, "feature_not_found"
     )
-    (await monthly.update(**KEY, entity_id="ent_x", remaining=1)).error(404, "entity_not_found")
-    (await monthly.update(customer_id="cus_123", feature_id="seats", remaining=1)).error(
-        404, "balance_not_found"
+    (await api.update(customer_id="cus_x", feature_id="api_calls", remaining=1)).error(
+        404, "customer_not_found"
     )
-    (await monthly.update(**KEY, balance_id="nope", remaining=1)).error(
-        404, "balance_not_found", mentions="nope"
+    (await api.update(**KEY, entity_id="ent_x", remaining=1)).error(404, "entity_not_found")
+    # Not an error: there is simply no balance to change.
+    (await api.update(**KEY, remaining=1)).ok()
+
+
+async def test_expires_at_must_be_in_the_future(hundred: Api) -> None:
+    api = hundred
+    (await api.update(**KEY, expires_at=NOW)).error(
+        400, "invalid_request", mentions="expires_at must be in the future"
     )
-    (await monthly.update(**KEY, interval="day", remaining=1)).error(404, "balance_not_found")
-
-
-async def test_boolean_feature_has_nothing_to_update(api: Api) -> None:
-    (await api.create(customer_id="cus_123", feature_id="premium")).ok()
-    (await api.update(customer_id="cus_123", feature_id="premium", remaining=1)).error(
-        400, "invalid_inputs", mentions="feature_id"
+    # Checked before the customer is looked up.
+    (await api.update(customer_id="nobody", feature_id="api_calls", expires_at=NOW - 1)).error(
+        400, "invalid_request"
     )
+    (await api.update(**KEY, expires_at=NOW + 5 * DAY)).ok()
+    entry = await api.balance()
+    assert entry is not None and entry["breakdown"][0]["expires_at"] == NOW + 5 * DAY
 
 
-async def test_unlimited_refuses_remaining(api: Api) -> None:
+async def test_next_reset_at_moves_the_next_reset(hundred: Api) -> None:
+    api = hundred
+    (await api.update(**KEY, next_reset_at=NOW + DAY)).ok()
+    entry = await api.balance()
+    assert entry is not None
+    assert entry["next_reset_at"] == entry["breakdown"][0]["reset"]["resets_at"] == NOW + DAY
+    (await api.update(**KEY, usage=10)).ok()
+    api.server.clock.set_ms(NOW + DAY + 1)
+    entry = await api.balance()
+    assert entry is not None and entry["usage"] == 0
+    # The following reset is one interval after the moved boundary.
+    assert entry["next_reset_at"] == NOW + DAY + 31 * DAY
+
+
+async def test_next_reset_at_on_a_lifetime_balance_is_refused(api: Api) -> None:
+    api.server.clock.set_ms(NOW)
+    (await api.create(**KEY, included_grant=10)).ok()
+    reply = await api.update(**KEY, next_reset_at=NOW + DAY)
+    reply.error(400, "invalid_request", mentions="Cannot update next reset at for lifetime")
+
+
+async def test_steps_before_a_refused_step_stay_applied(api: Api) -> None:
+    # Autumn runs the steps one after another, not in one transaction.
+    api.server.clock.set_ms(NOW)
+    (await api.create(**KEY, included_grant=10)).ok()
+    (await api.update(**KEY, remaining=3, next_reset_at=NOW + DAY)).error(400, "invalid_request")
+    assert await api.totals() == (10, 3, 7)
+
+
+async def test_unlimited_balance_absorbs_updates(api: Api) -> None:
     (await api.create(**KEY, unlimited=True)).ok()
-    for field in ("remaining", "add_to_balance", "included_grant"):
-        (await api.update(**KEY, **{field: 1})).error(400, "invalid_inputs", mentions=field)
     (await api.update(**KEY, usage=12)).ok()
     entry = await api.balance()
-    assert entry is not None and entry["usage"] == 12 and entry["unlimited"] is True
+    assert entry is not None and entry["unlimited"] is True
+    assert (entry["granted"], entry["remaining"], entry["usage"]) == (0, 0, 12)
+    (await api.update(**KEY, add_to_balance=2)).ok()
+    assert await api.totals() == (0, 0, 10)
+    (await api.update(**KEY, remaining=-30)).ok()
+    assert await api.totals() == (0, 0, 30)
+    (await api.update(**KEY, included_grant=100)).ok()  # accepted, changes nothing visible
+    assert await api.totals() == (0, 0, 30)
 
 
-async def test_targeting_by_interval_and_balance_id(api: Api) -> None:
-    (await api.create(**KEY, included=100, reset={"interval": "month"}, balance_id="m1")).ok()
-    (await api.create(**KEY, included=100, reset={"interval": "month"}, balance_id="m2")).ok()
-    (await api.create(**KEY, included=10, reset={"interval": "day"}, balance_id="d")).ok()
-    (await api.create(**KEY, included=5, balance_id="once")).ok()
-
-    (await api.update(**KEY, remaining=1)).error(400, "invalid_inputs", mentions="balance_id")
-    (await api.update(**KEY, interval="month", remaining=1)).error(
-        400, "invalid_inputs", mentions="balance_id"
-    )
-    (await api.update(**KEY, interval="day", remaining=3)).ok()
-    (await api.update(**KEY, interval="one_off", remaining=4)).ok()
-    (await api.update(**KEY, balance_id="m2", remaining=50)).ok()
-    (await api.update(**KEY, balance_id="m2", interval="day", remaining=50)).error(
-        404, "balance_not_found"
-    )
-    entry = await api.balance()
-    assert entry is not None
-    remaining = {b["id"]: b["remaining"] for b in entry["breakdown"]}
-    assert remaining == {"m1": 100, "m2": 50, "d": 3, "once": 4}
-    assert entry["remaining"] == 157 and entry["granted"] == 215 and entry["usage"] == 58
+async def test_a_boolean_feature_update_changes_nothing_visible(api: Api) -> None:
+    (await api.create(customer_id="cus_123", feature_id="premium")).ok()
+    before = (await api.customer())["flags"]
+    (await api.update(customer_id="cus_123", feature_id="premium", remaining=1)).ok()
+    assert (await api.customer())["flags"] == before
 
 
-async def test_single_balance_needs_no_target(monthly: Api) -> None:
-    (await monthly.update(**KEY, interval="month", remaining=7)).ok()
-    assert await state(monthly) == (1000, 7, 993)
+async def test_fractional_amounts(hundred: Api) -> None:
+    (await hundred.update(**KEY, add_to_balance=-0.1)).ok()
+    (await hundred.update(**KEY, add_to_balance=-0.2)).ok()
+    granted, remaining, usage = await hundred.totals()
+    assert (granted, remaining, usage) == (100, 99.7, 0.3)
 
 
-async def test_move_next_reset_at_and_expires_at(api: Api) -> None:
-    clock = api.server.clock
-    clock.set_ms(1_767_225_600_000)
-    now = clock.now_ms()
-    (await api.create(**KEY, included=10, reset={"interval": "month"}, balance_id="m")).ok()
-    (await api.create(**KEY, included=10, balance_id="plain")).ok()
-    (await api.update(**KEY, balance_id="m", next_reset_at=now + DAY)).ok()
-    (await api.update(**KEY, balance_id="m", next_reset_at=now)).error(
-        400, "invalid_inputs", mentions="next_reset_at"
-    )
-    (await api.update(**KEY, balance_id="plain", next_reset_at=now + DAY)).error(
-        400, "invalid_inputs", mentions="next_reset_at"
-    )
-    (await api.update(**KEY, balance_id="plain", expires_at=now + 5 * DAY)).ok()
-    (await api.update(**KEY, balance_id="plain", expires_at=now - 1)).error(
-        400, "invalid_inputs", mentions="expires_at"
-    )
-    entry = await api.balance()
-    assert entry is not None
-    by_id = {b["id"]: b for b in entry["breakdown"]}
-    assert by_id["m"]["reset"]["resets_at"] == now + DAY
-    assert by_id["plain"]["expires_at"] == now + 5 * DAY
-    assert entry["next_reset_at"] == now + DAY
-    # A moved boundary becomes the new anchor: the following reset is a month later.
-    clock.advance(days=1)
-    entry = await api.balance()
-    assert entry is not None
-    assert entry["next_reset_at"] == 1_767_225_600_000 + DAY + 31 * DAY
-
-
-async def test_next_reset_at_must_precede_expiry(api: Api) -> None:
-    clock = api.server.clock
-    clock.set_ms(1_767_225_600_000)
-    now = clock.now_ms()
-    (await api.create(**KEY, included=10, reset={"interval": "month"})).ok()
-    (await api.update(**KEY, expires_at=now + 2 * DAY)).ok()
-    (await api.update(**KEY, next_reset_at=now + 3 * DAY)).error(
-        400, "invalid_inputs", mentions="expires_at"
-    )
+async def test_monthly_example_from_the_docs(api: Api) -> None:
+    (await api.create(**MONTHLY)).ok()
+    (await api.update(**KEY, remaining=5)).ok()
+    assert await api.totals() == (1000, 5, 995)

@@ -149,6 +149,21 @@ async def test_serve_with_faults_and_port_in_use() -> None:
         assert proc.returncode == 1 and b"cannot serve" in err
     async with serve("--memory", "--port", "0", "--faults", "500=0.5,seed=1") as (_, banner):
         assert "faults:" in banner and "500=0.5" in banner
+        assert "rate limits" not in banner
+
+
+async def test_serve_without_rate_limits() -> None:
+    port = _free_port()
+    async with serve("--memory", "--port", str(port), "--no-rate-limits") as (_, banner):
+        assert "rate limits: off" in banner
+        async with aiohttp.ClientSession() as http:
+            for _ in range(30):  # beyond Autumn's 25 creates a second
+                async with http.post(
+                    f"http://127.0.0.1:{port}/v1/balances.create",
+                    json={"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 1},
+                    headers={"Authorization": "Bearer am_sk_test_local"},
+                ) as resp:
+                    assert resp.status == 200
 
 
 def test_demo_command() -> None:

@@ -1,4 +1,4 @@
-"""customers.*, features.*, seed data and configuration files."""
+"""features.*, seed data and configuration files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from autumn_local import LocalAutumn
 from autumn_local.config import ConfigError
-from tests.local.conftest import MONTHLY, Api
+from tests.local.conftest import Api
 
 
 async def test_seed_data(api: Api) -> None:
@@ -25,36 +25,6 @@ async def test_seed_data(api: Api) -> None:
     customer = await api.customer()
     assert customer["id"] == "cus_123" and customer["balances"] == {}
     assert customer["env"] == "sandbox"
-
-
-async def test_customers_get_unknown(api: Api) -> None:
-    (await api.post("/v1/customers.get", {"customer_id": "nobody"})).error(
-        404, "customer_not_found"
-    )
-    (await api.post("/v1/customers.get", {})).error(400, "invalid_inputs", mentions="customer_id")
-
-
-async def test_get_or_create(api: Api) -> None:
-    body = {"customer_id": "cus_9", "name": "Nine", "email": "nine@example.com"}
-    created = (await api.post("/v1/customers.get_or_create", body)).ok()
-    assert (created["id"], created["name"], created["email"]) == (
-        "cus_9",
-        "Nine",
-        "nine@example.com",
-    )
-    assert created["balances"] == {}
-    # Existing customers come back unchanged.
-    again = (
-        await api.post("/v1/customers.get_or_create", {"customer_id": "cus_9", "name": "Other"})
-    ).ok()
-    assert again["name"] == "Nine" and again["created_at"] == created["created_at"]
-    (await api.create(**{**MONTHLY, "customer_id": "cus_9"})).ok()
-    got = (await api.post("/v1/customers.get_or_create", {"customer_id": "cus_9"})).ok()
-    assert got["balances"]["api_calls"]["granted"] == 1000
-    (await api.post("/v1/customers.get_or_create", {"customer_id": "x", "name": 5})).error(
-        400, "invalid_inputs", mentions="name"
-    )
-    (await api.post("/v1/customers.get_or_create", {"customer_id": "x", "email": None})).ok()
 
 
 async def test_features_create(api: Api) -> None:
@@ -77,7 +47,7 @@ async def test_features_create(api: Api) -> None:
     (
         await api.post("/v1/features.create", {"id": "b", "type": "boolean", "consumable": True})
     ).error(400, "invalid_inputs", mentions="consumable")
-    (await api.create(customer_id="cus_123", feature_id="credits", included=5)).ok()
+    (await api.create(customer_id="cus_123", feature_id="credits", included_grant=5)).ok()
     (await api.create(customer_id="cus_123", feature_id="flag")).ok()
     ids = [f["id"] for f in (await api.post("/v1/features.list", {})).ok()["list"]]
     assert ids[-2:] == ["credits", "flag"]
@@ -101,7 +71,7 @@ customer_id = "cus_456"
 [[balances]]
 customer_id = "cus_456"
 feature_id = "credits"
-included = 500
+included_grant = 500
 reset = { interval = "week" }
 """
 
@@ -144,8 +114,12 @@ async def test_json_config_without_defaults(http: aiohttp.ClientSession, tmp_pat
         ({"features": [{"id": "x", "type": "metered", "extra": 1}]}, "extra"),
         ({"entities": [{"id": "e", "customer_id": "missing"}]}, "entities[0]"),
         (
-            {"balances": [{"customer_id": "cus_123", "feature_id": "nope", "included": 1}]},
+            {"balances": [{"customer_id": "cus_123", "feature_id": "nope", "included_grant": 1}]},
             "balances[0]",
+        ),
+        (
+            {"balances": [{"customer_id": "cus_123", "feature_id": "api_calls", "included": 1}]},
+            "included_grant",
         ),
         ({"secret_keys": ["sk_x"]}, "secret_keys"),
         ({"seed_defaults": "yes"}, "seed_defaults"),

@@ -1,37 +1,64 @@
-"""Idempotency-Key: claimed before running, 24 h window, released on failure, per secret key."""
+"""Idempotency-Key: on every route, claimed before the body is validated, 24 h, per environment."""
 
 from __future__ import annotations
 
 import asyncio
 
-from autumn_local import LocalAutumn
-from tests.local.conftest import MONTHLY, Api
+import pytest
 
-KEY = {"customer_id": "cus_123", "feature_id": "api_calls"}
+from autumn_local import LocalAutumn
+from tests.local.conftest import KEY, MONTHLY, Api
+
 HOUR = 3_600_000
+ROUTES = {
+    "/v1/balances.create": MONTHLY,
+    "/v1/balances.update": {**KEY, "add_to_balance": 1},
+    "/v1/customers.get": {"customer_id": "cus_123"},
+    "/v1/customers.get_or_create": {"customer_id": "cus_new"},
+    "/v1/features.list": {},
+}
 
 
 def idem(value: str) -> dict[str, str]:
     return {"Idempotency-Key": value}
 
 
-async def test_duplicate_is_refused_and_not_applied(api: Api) -> None:
+async def test_a_duplicate_is_refused_with_autumns_message_and_not_applied(api: Api) -> None:
     (await api.create(**MONTHLY)).ok()
     (await api.update(headers=idem("k1"), **KEY, add_to_balance=10)).ok()
-    (await api.update(headers=idem("k1"), **KEY, add_to_balance=10)).error(
-        409, "duplicate_idempotency_key"
+    reply = await api.update(headers=idem("k1"), **KEY, add_to_balance=10)
+    reply.error(409, "duplicate_idempotency_key")
+    assert reply.body["message"].startswith(
+        "Another request with idempotency key k1 has already been received"
     )
-    entry = await api.balance()
-    assert entry is not None and entry["granted"] == 1010
-    # A different key is a different call.
+    assert await api.totals() == (1000, 1010, -10)
     (await api.update(headers=idem("k2"), **KEY, add_to_balance=10)).ok()
 
 
-async def test_duplicate_is_refused_even_with_a_different_body(api: Api) -> None:
+@pytest.mark.parametrize("path", sorted(ROUTES))
+async def test_every_route_checks_the_key_reads_included(api: Api, path: str) -> None:
+    (await api.post(path, ROUTES[path], headers=idem("once"))).ok()
+    (await api.post(path, ROUTES[path], headers=idem("once"))).error(
+        409, "duplicate_idempotency_key"
+    )
+
+
+async def test_the_key_is_checked_before_the_body(api: Api) -> None:
     (await api.create(headers=idem("c1"), **MONTHLY)).ok()
+    # Bodies are not compared, and a broken body meets the 409 first.
     (await api.create(headers=idem("c1"), customer_id="oops")).error(
         409, "duplicate_idempotency_key"
     )
+    (await api.post("/v1/balances.create", data=b"{", headers=idem("c1"))).error(
+        409, "duplicate_idempotency_key"
+    )
+
+
+async def test_an_empty_key_is_no_key_and_long_keys_are_fine(api: Api) -> None:
+    for _ in range(2):
+        (await api.create(headers=idem(""), **MONTHLY)).ok()
+    (await api.create(headers=idem("k" * 4000), **MONTHLY)).ok()
+    (await api.create(headers=idem("k" * 4000), **MONTHLY)).error(409, "duplicate_idempotency_key")
 
 
 async def test_window_is_24_hours_of_server_clock(api: Api) -> None:
@@ -50,11 +77,22 @@ async def test_window_is_24_hours_of_server_clock(api: Api) -> None:
     )
 
 
-async def test_failed_request_releases_its_key(api: Api) -> None:
-    (await api.update(headers=idem("f"), **KEY, remaining=1)).error(404, "balance_not_found")
-    (await api.create(headers=idem("f"), **MONTHLY, unlimited=True)).error(400, "invalid_inputs")
-    (await api.create(headers=idem("f"), **MONTHLY)).ok()
+async def test_a_failed_request_releases_its_key(api: Api) -> None:
+    (await api.update(headers=idem("f"), customer_id="nobody", feature_id="api_calls")).error(
+        404, "customer_not_found"
+    )
+    (await api.create(headers=idem("f"), customer_id="cus_123", feature_id="api_calls")).error(
+        500, "invalid_inputs"
+    )
+    (await api.create(headers=idem("f"), **MONTHLY, included=1, remaining="x")).ok()
     (await api.create(headers=idem("f"), **MONTHLY)).error(409, "duplicate_idempotency_key")
+
+
+async def test_a_read_that_failed_releases_its_key(api: Api) -> None:
+    (await api.post("/v1/customers.get", {"customer_id": "x"}, headers=idem("r"))).error(
+        404, "customer_not_found"
+    )
+    (await api.post("/v1/customers.get", {"customer_id": "cus_123"}, headers=idem("r"))).ok()
 
 
 async def test_a_409_keeps_its_key(api: Api) -> None:
@@ -65,25 +103,35 @@ async def test_a_409_keeps_its_key(api: Api) -> None:
     )
 
 
+async def test_a_partly_applied_update_releases_its_key(api: Api) -> None:
+    (await api.create(**KEY, included_grant=10)).ok()
+    far = api.server.clock.now_ms() + 86_400_000
+    (await api.update(headers=idem("p"), **KEY, remaining=3, next_reset_at=far)).error(
+        400, "invalid_request"
+    )
+    (await api.update(headers=idem("p"), **KEY, remaining=4)).ok()
+    assert await api.totals() == (10, 4, 6)
+
+
 async def test_auth_failures_touch_no_key(api: Api) -> None:
     reply = await api.post("/v1/balances.create", MONTHLY, key="am_sk_test_bad", headers=idem("a"))
     reply.error(401, "invalid_secret_key")
     (await api.create(headers=idem("a"), **MONTHLY)).ok()
 
 
-async def test_keys_are_scoped_per_secret_key(http) -> None:  # type: ignore[no-untyped-def]
-    config = {"secret_keys": ["am_sk_test_second"]}
+async def test_keys_are_scoped_per_environment_not_per_secret_key(http) -> None:  # type: ignore[no-untyped-def]
+    config = {"secret_keys": ["am_sk_test_second", "am_sk_live_third"]}
     async with LocalAutumn(config=config) as server:
         api = Api(http, server)
         (await api.create(headers=idem("shared"), **MONTHLY)).ok()
-        other = await api.post(
+        same_env = await api.post(
             "/v1/balances.create", MONTHLY, key="am_sk_test_second", headers=idem("shared")
         )
-        other.ok()
-        again = await api.post(
-            "/v1/balances.create", MONTHLY, key="am_sk_test_second", headers=idem("shared")
+        same_env.error(409, "duplicate_idempotency_key")
+        other_env = await api.post(
+            "/v1/balances.create", MONTHLY, key="am_sk_live_third", headers=idem("shared")
         )
-        again.error(409, "duplicate_idempotency_key")
+        other_env.ok()
 
 
 async def test_concurrent_duplicates_apply_once(api: Api) -> None:
@@ -93,21 +141,4 @@ async def test_concurrent_duplicates_apply_once(api: Api) -> None:
     )
     statuses = sorted(r.status for r in replies)
     assert statuses == [200] + [409] * 49
-    entry = await api.balance()
-    assert entry is not None and entry["granted"] == 1001
-
-
-async def test_bad_idempotency_key_headers(api: Api) -> None:
-    (await api.create(headers=idem(" "), **MONTHLY)).error(
-        400, "invalid_inputs", mentions="Idempotency-Key"
-    )
-    (await api.create(headers=idem("k" * 256), **MONTHLY)).error(
-        400, "invalid_inputs", mentions="Idempotency-Key"
-    )
-    (await api.create(headers=idem("k" * 255), **MONTHLY)).ok()
-
-
-async def test_reads_ignore_idempotency_keys(api: Api) -> None:
-    for _ in range(2):
-        reply = await api.post("/v1/customers.get", {"customer_id": "cus_123"}, headers=idem("r"))
-        reply.ok()
+    assert await api.totals() == (1000, 1001, -1)

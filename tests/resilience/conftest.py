@@ -91,8 +91,12 @@ def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 @pytest.fixture
 async def server() -> AsyncIterator[LocalAutumn]:
-    """A LocalAutumn accepting SECRET, no faults yet, Retry-After 0 once faults are set."""
-    async with LocalAutumn(secret_key=SECRET) as local:
+    """A LocalAutumn accepting SECRET, no faults yet, Retry-After 0 once faults are set.
+
+    Its rate limits are off: these tests inject their own 429s, and some create
+    more balances in a second than Autumn's limit of 25 allows.
+    """
+    async with LocalAutumn(secret_key=SECRET, rate_limits=False) as local:
         yield local
 
 

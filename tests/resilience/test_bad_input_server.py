@@ -1,8 +1,9 @@
 """Promise 6, server side: LocalAutumn refuses hostile bodies with a clear 4xx.
 
-Raw HTTP from a plain aiohttp client, never the SDK. For every body: never a
-5xx, an Autumn error shape with a message, and the state unchanged (read back
-through customers.get). One server per test function, not per example.
+Raw HTTP from a plain aiohttp client, never the SDK. For every body: an Autumn
+error shape with a message, and the state unchanged (read back through
+customers.get); never a 5xx, except the 500 invalid_inputs Autumn itself gives a
+create that breaks a grant rule. One server per test function, not per example.
 """
 
 from __future__ import annotations
@@ -76,7 +77,11 @@ class Raw:
 
 @pytest.fixture
 async def raw() -> AsyncIterator[Raw]:
-    async with LocalAutumn(secret_key=SECRET) as server, aiohttp.ClientSession() as http:
+    # Rate limits off: the property tests below send hundreds of creates a second.
+    async with (
+        LocalAutumn(secret_key=SECRET, rate_limits=False) as server,
+        aiohttp.ClientSession() as http,
+    ):
         raw = Raw(http, server)
         # One balance to update, so update's refusals are about the body, not a 404.
         assert (await raw.post(CREATE, json.dumps(GOOD_CREATE).encode()))[0] == 200
@@ -149,7 +154,6 @@ async def test_malformed_bodies_are_refused(
         (CREATE, {**GOOD_CREATE, "included_grant": "10"}, "included"),
         (CREATE, {**GOOD_CREATE, "included_grant": True}, "included"),
         (CREATE, {**GOOD_CREATE, "included_grant": 2**60}, "included"),
-        (CREATE, {**GOOD_CREATE, "included_grant": -1}, "included"),
         (CREATE, {**GOOD_CREATE, "unlimited": "yes"}, "unlimited"),
         (CREATE, {**GOOD_CREATE, "reset": "month"}, "reset"),
         (CREATE, {**GOOD_CREATE, "reset": {"interval": "fortnight"}}, "reset.interval"),
@@ -165,11 +169,8 @@ async def test_malformed_bodies_are_refused(
         (CREATE, {"feature_id": "api_calls", "included_grant": 1}, "customer_id"),
         (UPDATE, {**GOOD_UPDATE, "add_to_balance": "1"}, "add_to_balance"),
         (UPDATE, {**GOOD_UPDATE, "add_to_balance": 1e300}, "add_to_balance"),
-        (UPDATE, {**GOOD_UPDATE, "remaining": 5}, "remaining"),
         (UPDATE, {**GOOD_UPDATE, "interval": 3}, "interval"),
         (UPDATE, {**GOOD_UPDATE, "balance_id": ["b"]}, "balance_id"),
-        (UPDATE, {"customer_id": "cus_123", "feature_id": "api_calls"}, "nothing to update"),
-        (UPDATE, {**GOOD_UPDATE, "add_to_balance": -(10**6)}, "add_to_balance"),
     ],
 )
 async def test_wrong_types_and_ranges_are_refused_by_field(
@@ -238,6 +239,11 @@ async def test_arbitrary_bodies_never_break_the_server(
 ) -> None:
     before = await raw.state()
     status, answer = await raw.post(path, json.dumps(body).encode())
+    if status == 500:
+        # Autumn's own answer to a create that breaks a grant rule, never a crash.
+        assert path == CREATE and answer["code"] == "invalid_inputs", (answer, body)
+        assert await raw.state() == before
+        return
     assert status < 500, (status, answer, body)
     if status != 200:
         assert 400 <= status < 500

@@ -74,7 +74,7 @@ async def test_lost_responses_on_top_ups_add_each_amount_once(server: LocalAutum
             res = await balances_update(core, {**base, "add_to_balance": 3})
             assert applied_once(res)
     balance = (await customer(server))["balances"]["api_calls"]
-    assert balance["granted"] == 3 * N and balance["remaining"] == 3 * N
+    assert balance["remaining"] == 3 * N
 
 
 async def test_lost_response_then_more_faults_still_applies_once(server: LocalAutumn) -> None:
@@ -85,7 +85,7 @@ async def test_lost_response_then_more_faults_still_applies_once(server: LocalAu
         server.faults.inject_next("lost-response", "503", "reset", "lost-response", "429")
         res = await balances_update(core, {**base, "add_to_balance": 7})
         assert applied_once(res) and res.error.attempts == 6
-    assert (await customer(server))["balances"]["api_calls"]["granted"] == 7
+    assert (await customer(server))["balances"]["api_calls"]["remaining"] == 7
 
 
 async def test_timed_out_attempts_apply_once_on_disk(tmp_path: Any) -> None:
@@ -104,7 +104,7 @@ async def test_timed_out_attempts_apply_once_on_disk(tmp_path: Any) -> None:
             assert applied_once(await balances_update(core, {**base, "add_to_balance": 1}))
     # Stopping waited for every delayed attempt to finish; read what they left.
     async with LocalAutumn(secret_key=SECRET, db_path=db) as server:
-        assert (await customer(server))["balances"]["api_calls"]["granted"] == 5
+        assert (await customer(server))["balances"]["api_calls"]["remaining"] == 5
 
 
 async def test_concurrent_grants_with_lost_responses_apply_once(server: LocalAutumn) -> None:
@@ -130,7 +130,7 @@ async def test_concurrent_grants_with_lost_responses_apply_once(server: LocalAut
     balances = (await customer(server))["balances"]
     grants = sorted(b["included_grant"] for b in balances["api_calls"]["breakdown"])
     assert grants == [5000 + i for i in range(N)]
-    assert balances["seats"]["granted"] == 2 * N
+    assert balances["seats"]["remaining"] == 2 * N
     assert server.fault_counts["lost-response"] > 0
 
 
@@ -157,4 +157,4 @@ async def test_a_call_out_of_retries_can_be_resumed_by_its_key(server: LocalAutu
             attempts=1,
             key=error.idempotency_key,
         )
-    assert (await customer(server))["balances"]["api_calls"]["granted"] == 7
+    assert (await customer(server))["balances"]["api_calls"]["remaining"] == 7

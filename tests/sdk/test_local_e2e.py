@@ -87,7 +87,7 @@ async def test_standalone_functions_end_to_end(
     [
         ({**CREATE_EXAMPLE, "feature_id": "no_such_feature"}, 404, "feature_not_found"),
         ({**CREATE_EXAMPLE, "customer_id": "cus_nobody"}, 404, "customer_not_found"),
-        ({**CREATE_EXAMPLE, "unlimited": True}, 400, "invalid_inputs"),
+        ({**CREATE_EXAMPLE, "next_reset_at": 1}, 400, "invalid_request"),
     ],
 )
 async def test_autumn_errors_end_to_end(
