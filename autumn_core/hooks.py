@@ -10,17 +10,28 @@
 Each may be a plain function or a coroutine function. An exception from an
 after-hook is logged and otherwise ignored: a metrics hook must never turn an
 applied grant into a reported failure.
+
+The call pipeline runs them through a `HookRunner`; a core without hooks gets
+`NO_HOOKS`, which does nothing and builds no context.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import attrs
+import yarl
 
 from autumn_core.errors import AutumnSDKError
+from autumn_core.outcome import Outcome
+from autumn_core.result import Err
+
+logger = logging.getLogger("autumn")
 
 
 @attrs.frozen(kw_only=True)
@@ -29,7 +40,7 @@ class HookContext:
 
     operation_id: str
     base_url: str
-    idempotency_key: str
+    idempotency_key: str | None  # None for a read, which sends no key
     attempt: int
 
 
@@ -79,3 +90,99 @@ class Hooks:
 
     def __bool__(self) -> bool:
         return bool(self.before_request or self.after_success or self.after_error)
+
+
+class AttemptTarget(Protocol):
+    """What a hook runner reads of the call being attempted."""
+
+    @property
+    def operation_id(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> yarl.URL: ...
+    @property
+    def idempotency_key(self) -> str | None: ...
+    @property
+    def headers(self) -> MutableMapping[str, str]: ...
+    @property
+    def body(self) -> bytes: ...
+
+
+class HookRunner:
+    """Runs a core's `Hooks` around each attempt of a call."""
+
+    __slots__ = ("_hooks",)
+
+    def __init__(self, hooks: Hooks) -> None:
+        self._hooks = hooks
+
+    async def before_request(self, call: AttemptTarget, attempt: int) -> Exception | None:
+        """Run the before_request hooks in order; the exception of the one that
+        refused the attempt, or None to send it."""
+        context = _context(call, attempt)
+        request = PreparedRequest(
+            method=call.method, url=str(call.url), headers=call.headers, body=call.body
+        )
+        for hook in self._hooks.before_request:
+            try:
+                await _maybe_await(hook(context, request))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                return exc
+        return None
+
+    async def after_attempt(self, call: AttemptTarget, attempt: int, outcome: Outcome[Any]) -> None:
+        """Run after_success or after_error for a settled attempt; their failures are
+        logged and ignored."""
+        context = _context(call, attempt)
+        result = outcome.result
+        if isinstance(result, Err):
+            for error_hook in self._hooks.after_error:
+                await _observe(error_hook, context, outcome.response, result.error)
+        elif outcome.response is not None:
+            for hook in self._hooks.after_success:
+                await _observe(hook, context, outcome.response)
+
+
+class _NoHooks(HookRunner):
+    """The runner of a core without hooks: nothing to build, nothing to run."""
+
+    __slots__ = ()
+
+    async def before_request(self, call: AttemptTarget, attempt: int) -> Exception | None:
+        return None
+
+    async def after_attempt(self, call: AttemptTarget, attempt: int, outcome: Outcome[Any]) -> None:
+        return None
+
+
+NO_HOOKS: HookRunner = _NoHooks(Hooks())
+
+
+def hook_runner(hooks: Hooks) -> HookRunner:
+    return HookRunner(hooks) if hooks else NO_HOOKS
+
+
+def _context(call: AttemptTarget, attempt: int) -> HookContext:
+    return HookContext(
+        operation_id=call.operation_id,
+        base_url=str(call.url.origin()),
+        idempotency_key=call.idempotency_key,
+        attempt=attempt,
+    )
+
+
+async def _maybe_await(value: object) -> None:
+    if inspect.isawaitable(value):
+        await value
+
+
+async def _observe(hook: Callable[..., object], *args: object) -> None:
+    try:
+        await _maybe_await(hook(*args))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.warning("an after-hook of the Autumn SDK failed; ignored", exc_info=True)

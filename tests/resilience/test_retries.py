@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from autumn_core import (
+    APIConnectionError,
     AutumnCore,
     AutumnDefaultError,
     BackoffStrategy,
-    ConnectionError,
     RequestTimeoutError,
     RetryConfig,
 )
@@ -176,7 +176,7 @@ async def test_connection_errors_retried_only_when_configured(
     if enabled:
         assert res.ok and len(hostile.requests) == 2
     else:
-        assert_typed(res.error, ConnectionError, attempts=1)
+        assert_typed(res.error, APIConnectionError, attempts=1)
         assert len(hostile.requests) == 1
 
 

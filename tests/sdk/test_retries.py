@@ -13,10 +13,10 @@ from email.utils import format_datetime
 import pytest
 
 from autumn_core import (
+    APIConnectionError,
     AutumnCore,
     AutumnDefaultError,
     BackoffStrategy,
-    ConnectionError,
     RequestOptions,
     RequestTimeoutError,
     RetryConfig,
@@ -279,7 +279,7 @@ async def test_connection_errors_are_retried_by_default(
 ) -> None:
     res = await balances_create(core, CREATE_EXAMPLE, {"server_url": refused_url})
     assert not res.ok
-    assert isinstance(res.error, ConnectionError)
+    assert isinstance(res.error, APIConnectionError)
     assert res.error.attempts == 3
     assert len(fake_time.sleeps) == 2
 
@@ -290,7 +290,7 @@ async def test_connection_errors_not_retried_when_disabled(
     core = make_core(server_url=refused_url, retry_config=retries(retry_connection_errors=False))
     res = await balances_create(core, CREATE_EXAMPLE)
     assert not res.ok
-    assert isinstance(res.error, ConnectionError)
+    assert isinstance(res.error, APIConnectionError)
     assert res.error.attempts == 1
     assert fake_time.sleeps == []
 
