@@ -15,9 +15,9 @@ from autumn_core import (
     RequestOptions,
     Result,
     SDKValidationError,
+    tolerate_unknown_fields,
 )
-from autumn_core.serde import tolerate_unknown_fields
-from autumn_funcs.reset_interval import ResetInterval
+from autumn_funcs._reset_interval import ResetInterval
 
 
 @attrs.frozen(kw_only=True)
@@ -101,7 +101,11 @@ class CreateBalanceResponse:
 
 
 CREATE_BALANCE = Operation(
-    "createBalance", "/v1/balances.create", CreateBalanceParams, CreateBalanceResponse
+    "createBalance",
+    "/v1/balances.create",
+    CreateBalanceParams,
+    CreateBalanceResponse,
+    fixed_response=CreateBalanceResponse(success=True),
 )
 
 
