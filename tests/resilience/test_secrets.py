@@ -48,6 +48,9 @@ def everything_about(error: AutumnSDKError) -> str:
     parts = [error_text(error)]
     for name in ("message", "code", "env", "body", "content_type"):
         parts.append(str(getattr(error, name, "")))
+    # Every header the error keeps, by name and value (a proxy's repr may elide some).
+    headers = getattr(error, "headers", {})
+    parts.extend(f"{name}: {value}" for name, value in headers.items())
     return "\n".join(parts)
 
 
