@@ -34,7 +34,7 @@ from autumn_core.responses import (
 )
 from autumn_core.result import Err, Ok
 from autumn_core.retries import RetryConfig, retry_after_seconds
-from autumn_core.serde import validation_error
+from autumn_core.serde import WrongShape, validation_error
 
 R = TypeVar("R")
 
@@ -147,10 +147,12 @@ async def _read_success(
     else:
         try:
             return Outcome(Ok(operation.read_response(data)), status=status, response=response)
+        except WrongShape as exc:
+            reason = validation_error(exc.error, "response").message
         except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
             content_type = response.headers.get("Content-Type", "no content type")
             reason = f"not valid JSON ({content_type}): {exc}" if data else "empty body"
-        except Exception as exc:  # cattrs: wrong shape
+        except Exception as exc:
             reason = validation_error(exc, "response").message
     error = invalid_success(
         reason,

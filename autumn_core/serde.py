@@ -18,7 +18,13 @@ from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from autumn_core.errors import SDKValidationError
@@ -178,7 +184,7 @@ def _describe(t: object) -> str:
         str: "a string",
     }
     if isinstance(t, type) and attrs.has(t):
-        return "an object"
+        return t.__name__
     return names.get(t) or str(getattr(t, "__name__", t))
 
 
@@ -194,14 +200,34 @@ def _structure_union_factory(t: object) -> Callable[[object, type], Any]:
     def structure(value: object, _: type) -> Any:
         if value is None and nullable:
             return None
+        failures: list[tuple[object, Exception]] = []
         for member, hook in hooks:
             try:
                 return hook(value, member)
-            except Exception:  # noqa: S112 - the next member may fit
-                continue
-        raise ValueError(f"expected {expected}, got {_json_type(value)} {value!r:.60}")
+            except Exception as exc:  # the next member may fit
+                failures.append((member, exc))
+        raise _no_member_fits(value, expected, failures)
 
     return structure
+
+
+def _no_member_fits(
+    value: object, expected: str, failures: list[tuple[object, Exception]]
+) -> ValueError:
+    """Why `value` fits no member of a union; for an object, why it fits no model."""
+    text = f"expected {expected}, got {_json_type(value)}"
+    models = [
+        (member.__name__, exc)
+        for member, exc in failures
+        if isinstance(member, type) and attrs.has(member)
+    ]
+    if not (models and isinstance(value, Mapping)):
+        return ValueError(f"{text} {value!r:.60}")
+    why = "; ".join(
+        f"not {name}: " + ", ".join(f"{field}: {reason}" for field, reason in _problems(exc, ""))
+        for name, exc in models
+    )
+    return ValueError(f"{text} ({why})")
 
 
 def _is_literal(t: object) -> bool:
@@ -305,6 +331,14 @@ converter.register_unstructure_hook_factory(_is_enum, _unstructure_enum_factory)
 converter.register_unstructure_hook_factory(attrs.has, _unstructure_attrs_factory)
 
 
+class WrongShape(Exception):
+    """A JSON answer that does not fit its response model; `error` says where."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     """A function from a JSON body to the (frozen) response model `cls` (or a union of them).
 
@@ -312,7 +346,8 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     (`{"success":true}`), so the last small body read is remembered with its
     model: reading it again costs one bytes comparison instead of a JSON parse
     and a structuring. Sharing the instance is safe because models are frozen.
-    Raises ValueError for invalid JSON or UTF-8, cattrs' errors for a wrong shape.
+    Raises ValueError for invalid JSON or UTF-8, WrongShape for valid JSON that
+    does not fit the model.
     """
     hook: Callable[[object, object], T] = converter.get_structure_hook(cls)
     # One (body, model) pair, read and replaced whole, so that cores used from
@@ -324,7 +359,11 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
         if body == seen and seen:
             return cast("T", model)  # a body is remembered with the model read from it
         # Decoding first skips json's encoding detection, which runs in Python.
-        model = hook(json.loads(body.decode()), cls)
+        data = json.loads(body.decode())
+        try:
+            model = hook(data, cls)
+        except Exception as exc:
+            raise WrongShape(exc) from exc
         if len(body) <= 256:
             last[0] = (body, model)
         return model
@@ -381,11 +420,21 @@ def _unknown_fields(exc: ForbiddenExtraKeysError, path: str) -> list[tuple[str, 
     return found
 
 
+def _where(error: BaseException) -> object | None:
+    """The attribute name, list index or mapping key cattrs noted on `error`."""
+    for note in getattr(error, "__notes__", ()):
+        if isinstance(note, AttributeValidationNote):
+            return note.name
+        if isinstance(note, IterableValidationNote):
+            return cast("object", note.index)
+    return None
+
+
 def _grouped_problems(exceptions: list[BaseException], path: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for sub in exceptions:
-        notes = [n for n in getattr(sub, "__notes__", ()) if hasattr(n, "name")]
-        name = _join(path, notes[0].name) if notes else path
+        where = _where(sub)
+        name = path if where is None else _join(path, where)
         if isinstance(sub, KeyError):
             found.append((name, "required field missing"))
         else:
