@@ -108,3 +108,30 @@ def test_every_exported_name_resolves_from_its_module() -> None:
         "print(missing)"
     )
     assert out == "[]"
+
+
+def _imported_modules(package: str) -> dict[str, set[str]]:
+    """Every module each file of `package` imports, by file name."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((Path(autumn_funcs.__file__).parents[1] / package).glob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        found[path.name] = names
+    return found
+
+
+def test_operations_use_only_the_public_names_of_the_core() -> None:
+    # What an operation module needs from the core is exported by autumn_core
+    # itself; its submodules may change without notice.
+    for name, modules in _imported_modules("autumn_funcs").items():
+        private = sorted(m for m in modules if m.startswith("autumn_core."))
+        assert private == [], f"{name} imports {private}"
+
+
+def test_the_core_knows_no_operation() -> None:
+    for name, modules in _imported_modules("autumn_core").items():
+        assert not [m for m in modules if m.startswith(("autumn_funcs", "autumn_local"))], name
