@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any, Generic, TypeVar, cast
 
 import aiohttp
@@ -54,9 +55,7 @@ class PreparedCall(Generic[R]):
         "context",
         "headers",
         "idempotency_key",
-        "method",
         "operation",
-        "operation_id",
         "retry",
         "session",
         "timeout",
@@ -77,8 +76,6 @@ class PreparedCall(Generic[R]):
     ) -> None:
         self.context = context
         self.operation = operation
-        self.operation_id = operation.operation_id
-        self.method = operation.method
         self.session = session
         self.url = url
         self.headers = headers
@@ -88,60 +85,69 @@ class PreparedCall(Generic[R]):
         self.retry = retry
         self.attempts = 0
 
+    @property
+    def operation_id(self) -> str:
+        return self.operation.operation_id
 
-async def send_attempt(call: PreparedCall[R]) -> Outcome[R]:
-    """Make attempt number `call.attempts`, hooks around it, and return what it came to."""
-    attempt = call.attempts
-    hooks = call.context.hooks
-    debug = logger.isEnabledFor(logging.DEBUG)
-    started = time.perf_counter() if debug else 0.0
-    refusal = await hooks.before_request(call, attempt)
-    if refusal is None:
-        outcome = await _exchange(call, attempt)
-    else:
-        outcome = _refused(call, refusal, attempt)
-    if debug:
-        _log_attempt(call, outcome, attempt, started)
-    await hooks.after_attempt(call, attempt, outcome)
-    return outcome
+    @property
+    def method(self) -> str:
+        return self.operation.method
+
+
+def send_attempt(call: PreparedCall[R]) -> Awaitable[Outcome[R]]:
+    """Attempt number `call.attempts`, with the core's hooks around it, as an awaitable
+    of what it came to. (Without hooks and debug logging it is the exchange itself:
+    no extra coroutine on the hot path.)"""
+    send = _logged_exchange if logger.isEnabledFor(logging.DEBUG) else _exchange
+    return call.context.hooks.run(call, call.attempts, send)
 
 
 async def _exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
+    """Send the request, read the answer within bounds, say what happened."""
     try:
         async with call.session.request(
-            call.method,
+            call.operation.method,
             call.url,
             data=call.body,
             headers=call.headers,
             timeout=call.timeout,
             allow_redirects=False,
         ) as response:
-            if 200 <= response.status < 300:
-                return await _read_success(call, response, attempt)
-            return await _read_error(call, response, attempt)
+            succeeded = 200 <= response.status < 300
+            limit = MAX_SUCCESS_BODY_BYTES if succeeded else MAX_ERROR_BODY_BYTES
+            length = response.content_length
+            if length is not None and length <= limit:
+                data, truncated = await response.read(), False  # the usual case
+            else:
+                data, truncated = await read_bounded(response, limit)
+            if succeeded:
+                return _success(call, response, data, truncated, attempt)
+            return _error(call, response, data, truncated, attempt)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
         return _failed(call, exc, attempt)
 
 
-async def _read_body(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """The body and whether it was cut at `limit` bytes."""
-    length = response.content_length
-    if length is not None and length <= limit:
-        return await response.read(), False  # the usual case
-    return await read_bounded(response, limit)
+async def _logged_exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
+    started = time.perf_counter()
+    outcome = await _exchange(call, attempt)
+    _log_attempt(call, outcome, attempt, started)
+    return outcome
 
 
-async def _read_success(
-    call: PreparedCall[R], response: aiohttp.ClientResponse, attempt: int
+def _success(
+    call: PreparedCall[R],
+    response: aiohttp.ClientResponse,
+    data: bytes,
+    truncated: bool,
+    attempt: int,
 ) -> Outcome[R]:
     status = response.status
     operation = call.operation
     if status == 204 and operation.no_content:
         # Such an operation is typed `Operation[P, Model | None]`: None is one of its answers.
         return Outcome(Ok(cast("R", None)), status=status, response=response)
-    data, truncated = await _read_body(response, MAX_SUCCESS_BODY_BYTES)
     if truncated:
         reason = f"body larger than {MAX_SUCCESS_BODY_BYTES} bytes (not read further)"
     else:
@@ -165,10 +171,13 @@ async def _read_success(
     return Outcome(Err(error), status=status, response=response)
 
 
-async def _read_error(
-    call: PreparedCall[R], response: aiohttp.ClientResponse, attempt: int
+def _error(
+    call: PreparedCall[R],
+    response: aiohttp.ClientResponse,
+    data: bytes,
+    truncated: bool,
+    attempt: int,
 ) -> Outcome[R]:
-    data, truncated = await _read_body(response, MAX_ERROR_BODY_BYTES)
     error = error_from_response(
         response,
         data,
@@ -184,16 +193,6 @@ async def _read_error(
         retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         response=response,
     )
-
-
-def _refused(call: PreparedCall[R], cause: Exception, attempt: int) -> Outcome[R]:
-    error = InvalidRequestError(
-        f"refused by a before_request hook: {type(cause).__name__}: {cause}",
-        idempotency_key=call.idempotency_key,
-        attempts=attempt,
-    )
-    error.__cause__ = cause
-    return Outcome(Err(error), failure="refused_by_hook", may_have_reached_server=False)
 
 
 _TLS_ERRORS = (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)

@@ -1,7 +1,7 @@
 """One call, end to end: validate, send with retries, read the answer, return a Result.
 
     call_operation(context, operation, params, options)
-      -> _prepare: options and params checked, body encoded, headers built (no I/O)
+      -> options and params checked, body encoded, headers built (no I/O)
       -> _run: attempt = send_attempt(call)          (autumn_core.attempt: the only I/O)
                wait  = next_wait(outcome, ...)       (autumn_core.retries: a pure decision)
                until wait is None; then the last outcome's result
@@ -50,21 +50,25 @@ async def call_operation(
     params: P | Mapping[str, Any],
     options: RequestOptions | Mapping[str, Any] | None,
 ) -> Result[R, AutumnSDKError]:
-    prepared = await _prepare(context, operation, params, options)
-    if isinstance(prepared, AutumnSDKError):
-        return Err(prepared)
-    call, signal = prepared
-    if signal is None:
+    checked = _checked(operation, params, options)
+    if isinstance(checked, SDKValidationError):
+        return Err(checked)
+    opts, body = checked
+    key = _idempotency_key(operation, opts)
+    if isinstance(key, SDKValidationError):
+        return Err(key)
+    authorization = context.credentials.fixed_authorization
+    if authorization is None:  # the key comes from a callable, asked on every call
+        fetched = await _fetch_authorization(context, key)
+        if isinstance(fetched, AutumnSDKError):
+            return Err(fetched)
+        authorization = fetched
+    call = _prepared_call(context, operation, opts, body, key, authorization)
+    if isinstance(call, AutumnSDKError):
+        return Err(call)
+    if opts is None or opts.abort_signal is None:
         return await _run(call)
-    result = await _unless_aborted(_run(call), signal)
-    if result is None:
-        aborted = RequestAbortedError(
-            "aborted by the caller's abort_signal",
-            idempotency_key=call.idempotency_key,
-            attempts=call.attempts,
-        )
-        return Err(aborted)
-    return result
+    return await _run_unless_aborted(call, opts.abort_signal)
 
 
 async def _run(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
@@ -73,6 +77,8 @@ async def _run(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
     while True:
         call.attempts += 1
         outcome = await send_attempt(call)
+        if outcome.result.ok:  # a success ends the call; the policy judges failures
+            return outcome.result
         wait = next_wait(outcome, call.attempts, retry.clock() - started, retry)
         if wait is None:
             return outcome.result
@@ -87,44 +93,29 @@ async def _run(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
         call.headers["X-Retry-Count"] = str(call.attempts)
 
 
-_Prepared = tuple[PreparedCall[R], asyncio.Event | None]
-
-
-async def _prepare(
+def _prepared_call(
     context: CallContext,
-    operation: Operation[P, R],
-    params: P | Mapping[str, Any],
-    options: RequestOptions | Mapping[str, Any] | None,
-) -> _Prepared[R] | AutumnSDKError:
-    """The call ready to send, with the caller's abort signal; or why it cannot be sent."""
-    checked = _checked(operation, params, options)
-    if isinstance(checked, SDKValidationError):
-        return checked
-    opts, body = checked
-    key = _idempotency_key(operation, opts)
-    if isinstance(key, SDKValidationError):
-        return key
-    headers = await _headers(context, key)
-    if isinstance(headers, AutumnSDKError):
-        return headers
+    operation: Operation[Any, R],
+    opts: RequestOptions | None,
+    body: bytes,
+    key: str | None,
+    authorization: str,
+) -> PreparedCall[R] | AutumnSDKError:
+    """The call ready to send (no I/O), or why it cannot be."""
+    headers = dict(context.base_headers)
+    headers["Authorization"] = authorization
+    if key is not None:
+        headers["Idempotency-Key"] = key
     session = context.session()
     if session is None:
         return InvalidRequestError(
             "this AutumnCore is closed; create a new one to make calls", idempotency_key=key
         )
     if opts is None:  # the usual case: the core's settings
-        call = PreparedCall(
-            context,
-            operation,
-            session,
-            context.urls.url(operation.path),
-            headers,
-            body,
-            key,
-            context.timeout,
-            context.retry,
+        url = context.urls.url(operation.path)
+        return PreparedCall(
+            context, operation, session, url, headers, body, key, context.timeout, context.retry
         )
-        return call, None
     return _with_options(context, operation, session, opts, headers, body, key)
 
 
@@ -135,7 +126,7 @@ def _checked(
 ) -> tuple[RequestOptions | None, bytes] | SDKValidationError:
     """The options and the encoded body, or the first thing wrong with them."""
     try:
-        opts = request_options(options)
+        opts = None if options is None else request_options(options)
         model = operation.structure_params(params, operation.params_type)
     except SDKValidationError as exc:
         return exc
@@ -162,32 +153,20 @@ def _idempotency_key(
     return own or urandom(16).hex()
 
 
-async def _headers(context: CallContext, key: str | None) -> dict[str, str] | AutumnSDKError:
-    credentials = context.credentials
-    authorization = credentials.fixed_authorization
-    if authorization is None:
-        try:
-            authorization = await credentials.authorization()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            return _key_failure(exc, key)
-    headers = dict(context.base_headers)
-    headers["Authorization"] = authorization
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return headers
-
-
-def _key_failure(exc: Exception, key: str | None) -> AutumnSDKError:
-    if isinstance(exc, SDKValidationError):
+async def _fetch_authorization(context: CallContext, key: str | None) -> str | AutumnSDKError:
+    try:
+        return await context.credentials.authorization()
+    except asyncio.CancelledError:
+        raise
+    except SDKValidationError as exc:  # the callable returned something that is no key
         exc.idempotency_key = key
         return exc
-    error = InvalidRequestError(
-        f"the secret_key callable failed: {type(exc).__name__}", idempotency_key=key
-    )
-    error.__cause__ = exc
-    return error
+    except Exception as exc:
+        error = InvalidRequestError(
+            f"the secret_key callable failed: {type(exc).__name__}", idempotency_key=key
+        )
+        error.__cause__ = exc
+        return error
 
 
 def _with_options(
@@ -198,7 +177,7 @@ def _with_options(
     headers: dict[str, str],
     body: bytes,
     key: str | None,
-) -> _Prepared[R]:
+) -> PreparedCall[R]:
     if opts.headers:
         headers.update(opts.headers)
     url = (
@@ -214,8 +193,21 @@ def _with_options(
     retry = opts.retries or context.retry
     if opts.retry_codes is not None:  # an empty set is a choice: retry no status
         retry = attrs.evolve(retry, retry_codes=opts.retry_codes)
-    call = PreparedCall(context, operation, session, url, headers, body, key, timeout, retry)
-    return call, opts.abort_signal
+    return PreparedCall(context, operation, session, url, headers, body, key, timeout, retry)
+
+
+async def _run_unless_aborted(
+    call: PreparedCall[R], signal: asyncio.Event
+) -> Result[R, AutumnSDKError]:
+    result = await _unless_aborted(_run(call), signal)
+    if result is None:
+        aborted = RequestAbortedError(
+            "aborted by the caller's abort_signal",
+            idempotency_key=call.idempotency_key,
+            attempts=call.attempts,
+        )
+        return Err(aborted)
+    return result
 
 
 async def _unless_aborted(work: Awaitable[T], signal: asyncio.Event) -> T | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -121,15 +121,20 @@ class AutumnCore:
         if session is not None and not session.closed:
             await session.close()
 
-    async def call(
+    def call(
         self,
         operation: Operation[P, R],
         params: P | Mapping[str, Any],
         options: RequestOptions | Mapping[str, Any] | None = None,
-    ) -> Result[R, AutumnSDKError]:
+    ) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
         """Run one operation: validate, send with retries, read the answer. Never raises
-        for a failure; only task cancellation propagates."""
-        return await call_operation(self._context, operation, params, options)
+        for a failure; only task cancellation propagates. Await it:
+
+        >>> res = await core.call(CREATE_BALANCE, params)
+
+        (A plain method returning the pipeline's coroutine: one frame less on every
+        suspension of every call.)"""
+        return call_operation(self._context, operation, params, options)
 
     def _session_for_call(self) -> aiohttp.ClientSession | None:
         if self._closed:

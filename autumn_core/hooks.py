@@ -21,13 +21,13 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import attrs
 import yarl
 
-from autumn_core.errors import AutumnSDKError
+from autumn_core.errors import AutumnSDKError, InvalidRequestError
 from autumn_core.outcome import Outcome
 from autumn_core.result import Err
 
@@ -109,18 +109,39 @@ class AttemptTarget(Protocol):
     def body(self) -> bytes: ...
 
 
+C = TypeVar("C", bound=AttemptTarget)
+R = TypeVar("R")
+Send = Callable[[C, int], Awaitable[Outcome[R]]]
+
+
 class HookRunner:
-    """Runs a core's `Hooks` around each attempt of a call."""
+    """Runs a core's `Hooks` around each attempt of a call.
+
+    `run(call, attempt, send)` is the attempt as the pipeline awaits it:
+    before_request hooks, then `send(call, attempt)` unless one refused, then
+    after_success or after_error.
+    """
 
     __slots__ = ("_hooks",)
 
     def __init__(self, hooks: Hooks) -> None:
         self._hooks = hooks
 
-    async def before_request(self, call: AttemptTarget, attempt: int) -> Exception | None:
-        """Run the before_request hooks in order; the exception of the one that
-        refused the attempt, or None to send it."""
+    def run(self, call: C, attempt: int, send: Send[C, R]) -> Awaitable[Outcome[R]]:
+        return self._around(call, attempt, send)
+
+    async def _around(self, call: C, attempt: int, send: Send[C, R]) -> Outcome[R]:
         context = _context(call, attempt)
+        refusal = await self._before_request(call, context)
+        if refusal is None:
+            outcome = await send(call, attempt)
+        else:
+            outcome = _refused(call, refusal, attempt)
+        await self._after(context, outcome)
+        return outcome
+
+    async def _before_request(self, call: AttemptTarget, context: HookContext) -> Exception | None:
+        """The exception of the before_request hook that refused the attempt, if one did."""
         request = PreparedRequest(
             method=call.method, url=str(call.url), headers=call.headers, body=call.body
         )
@@ -133,10 +154,8 @@ class HookRunner:
                 return exc
         return None
 
-    async def after_attempt(self, call: AttemptTarget, attempt: int, outcome: Outcome[Any]) -> None:
-        """Run after_success or after_error for a settled attempt; their failures are
-        logged and ignored."""
-        context = _context(call, attempt)
+    async def _after(self, context: HookContext, outcome: Outcome[Any]) -> None:
+        # Failures of after-hooks are logged and ignored.
         result = outcome.result
         if isinstance(result, Err):
             for error_hook in self._hooks.after_error:
@@ -147,15 +166,12 @@ class HookRunner:
 
 
 class _NoHooks(HookRunner):
-    """The runner of a core without hooks: nothing to build, nothing to run."""
+    """The runner of a core without hooks: the attempt itself, with nothing around it."""
 
     __slots__ = ()
 
-    async def before_request(self, call: AttemptTarget, attempt: int) -> Exception | None:
-        return None
-
-    async def after_attempt(self, call: AttemptTarget, attempt: int, outcome: Outcome[Any]) -> None:
-        return None
+    def run(self, call: C, attempt: int, send: Send[C, R]) -> Awaitable[Outcome[R]]:
+        return send(call, attempt)
 
 
 NO_HOOKS: HookRunner = _NoHooks(Hooks())
@@ -163,6 +179,16 @@ NO_HOOKS: HookRunner = _NoHooks(Hooks())
 
 def hook_runner(hooks: Hooks) -> HookRunner:
     return HookRunner(hooks) if hooks else NO_HOOKS
+
+
+def _refused(call: AttemptTarget, cause: Exception, attempt: int) -> Outcome[Any]:
+    error = InvalidRequestError(
+        f"refused by a before_request hook: {type(cause).__name__}: {cause}",
+        idempotency_key=call.idempotency_key,
+        attempts=attempt,
+    )
+    error.__cause__ = cause
+    return Outcome(Err(error), failure="refused_by_hook", may_have_reached_server=False)
 
 
 def _context(call: AttemptTarget, attempt: int) -> HookContext:

@@ -74,6 +74,8 @@ class CreateBalanceParams:
     granted_balance: float | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.included is None and self.granted_balance is None:
+            return  # the usual case: the grant, if any, under its wire name
         given = [
             name for name in ("included_grant", *_GRANT_ALIASES) if getattr(self, name) is not None
         ]
