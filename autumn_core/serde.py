@@ -25,6 +25,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from autumn_core.errors import SDKValidationError
@@ -49,6 +50,7 @@ encode_json: Callable[[Any], str] = json.JSONEncoder(
 ).encode
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
 _JSON_TYPES: dict[type, str] = {
     bool: "boolean",
     int: "number",
@@ -296,6 +298,16 @@ def _structure_json_object_factory(_t: object) -> Callable[[object, type], dict[
     return _structure_json_object
 
 
+def _is_optional_scalar(t: object) -> bool:
+    return _is_optional(t) and all(arg in _JSON_SCALARS for arg in get_args(t))
+
+
+def _unstructure_as_is_factory(_t: object) -> Callable[[Any], Any]:
+    # cattrs writes `instance.field` for the identity hook instead of calling a
+    # function per field: `str | None`, `float | None` are already JSON.
+    return identity
+
+
 def _is_enum(t: object) -> bool:
     return isinstance(t, type) and issubclass(t, Enum)
 
@@ -327,6 +339,7 @@ converter.register_structure_hook_factory(_is_optional, _structure_optional_fact
 converter.register_structure_hook_factory(_is_union, _structure_union_factory)
 converter.register_structure_hook_factory(_is_literal, _structure_literal_factory)
 converter.register_structure_hook_factory(_is_json_object, _structure_json_object_factory)
+converter.register_unstructure_hook_factory(_is_optional_scalar, _unstructure_as_is_factory)
 converter.register_unstructure_hook_factory(_is_enum, _unstructure_enum_factory)
 converter.register_unstructure_hook_factory(attrs.has, _unstructure_attrs_factory)
 
