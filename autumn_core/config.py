@@ -9,6 +9,7 @@ import aiohttp
 import attrs
 
 from autumn_core.field_checks import (
+    instance_of,
     invalid,
     is_header_text,
     is_header_token,
@@ -46,15 +47,6 @@ def _user_agent(_inst: object, attribute: attrs.Attribute[Any], value: object) -
         raise invalid(attribute.name, "expected printable ASCII text (it is sent as a header)")
 
 
-def _instance_of(kind: type) -> Any:
-    # Named by the bare field (`hooks`): the fields are AutumnCore's keyword arguments.
-    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, kind):
-            raise invalid(attribute.name, f"expected a {kind.__name__}, got {type(value).__name__}")
-
-    return check
-
-
 @attrs.frozen(kw_only=True)
 class CoreConfig:
     """What an `AutumnCore` was built with (its secret key aside, which it never shows).
@@ -68,7 +60,7 @@ class CoreConfig:
     x_api_version: str = attrs.field(default="2.1", validator=_x_api_version)
     timeout_ms: float = attrs.field(default=DEFAULT_TIMEOUT_MS, validator=_timeout_ms)
     retry_config: RetryConfig = attrs.field(
-        factory=RetryConfig, validator=_instance_of(RetryConfig)
+        factory=RetryConfig, validator=instance_of(RetryConfig, prefix="")
     )
     user_agent: str = attrs.field(default=DEFAULT_USER_AGENT, validator=_user_agent)
-    hooks: Hooks = attrs.field(factory=Hooks, validator=_instance_of(Hooks))
+    hooks: Hooks = attrs.field(factory=Hooks, validator=instance_of(Hooks, prefix=""))

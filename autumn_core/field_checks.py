@@ -59,16 +59,18 @@ def field_name(instance: object, attribute: attrs.Attribute[Any]) -> str:
     return f"{type(instance).__name__}.{attribute.name}"
 
 
-def instance_of(kind: type, *, optional: bool = False) -> AttrsValidator:
-    """An attrs validator refusing anything but a `kind` (or None when optional)."""
+def instance_of(kind: type, *, optional: bool = False, prefix: str | None = None) -> AttrsValidator:
+    """An attrs validator refusing anything but a `kind` (or None when optional).
+
+    The field is reported as `Class.field`, or as `prefix + field` when a prefix
+    is given ("" for the core's keyword arguments, "options." for the options).
+    """
 
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if (value is None and optional) or isinstance(value, kind):
             return
-        raise invalid(
-            field_name(instance, attribute),
-            f"expected {kind.__name__}, got {type(value).__name__}",
-        )
+        field = field_name(instance, attribute) if prefix is None else prefix + attribute.name
+        raise invalid(field, f"expected a {kind.__name__}, got {type(value).__name__}")
 
     return check
 

@@ -9,7 +9,13 @@ from typing import Any, cast
 import attrs
 
 from autumn_core.errors import SDKValidationError
-from autumn_core.field_checks import invalid, is_header_text, is_positive_ms, server_url
+from autumn_core.field_checks import (
+    instance_of,
+    invalid,
+    is_header_text,
+    is_positive_ms,
+    server_url,
+)
 from autumn_core.retries import RetryConfig, parse_retry_codes
 
 
@@ -42,14 +48,6 @@ def _server_url(value: object) -> str | None:
     return None if value is None else server_url(value, "options.server_url")
 
 
-def _instance_of(kind: type) -> Any:
-    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None and not isinstance(value, kind):
-            raise _invalid(attribute, f"expected {kind.__name__}, got {type(value).__name__}")
-
-    return check
-
-
 def _codes(value: object) -> frozenset[str] | None:
     return None if value is None else parse_retry_codes(value, "options.retry_codes")
 
@@ -68,14 +66,16 @@ class RequestOptions:
     event to stop the call (it ends in RequestAbortedError).
     """
 
-    retries: RetryConfig | None = attrs.field(default=None, validator=_instance_of(RetryConfig))
+    retries: RetryConfig | None = attrs.field(
+        default=None, validator=instance_of(RetryConfig, optional=True, prefix="options.")
+    )
     retry_codes: frozenset[str] | None = attrs.field(default=None, converter=_codes)
     timeout_ms: float | None = attrs.field(default=None, validator=_timeout_ms)
     server_url: str | None = attrs.field(default=None, converter=_server_url)
     headers: Mapping[str, str] | None = attrs.field(default=None, validator=_headers)
     idempotency_key: str | None = attrs.field(default=None, validator=_idempotency_key)
     abort_signal: asyncio.Event | None = attrs.field(
-        default=None, validator=_instance_of(asyncio.Event)
+        default=None, validator=instance_of(asyncio.Event, optional=True, prefix="options.")
     )
 
 
