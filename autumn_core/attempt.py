@@ -98,8 +98,11 @@ def send_attempt(call: PreparedCall[R]) -> Awaitable[Outcome[R]]:
     """Attempt number `call.attempts`, with the core's hooks around it, as an awaitable
     of what it came to. (Without hooks and debug logging it is the exchange itself:
     no extra coroutine on the hot path.)"""
-    send = _logged_exchange if logger.isEnabledFor(logging.DEBUG) else _exchange
-    return call.context.hooks.run(call, call.attempts, send)
+    attempt = call.attempts
+    outcome = call.context.hooks.run(call, attempt, _exchange)
+    if logger.isEnabledFor(logging.DEBUG):
+        return _logged(call, attempt, outcome)
+    return outcome
 
 
 async def _exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
@@ -129,9 +132,11 @@ async def _exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
         return _failed(call, exc, attempt)
 
 
-async def _logged_exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
+async def _logged(
+    call: PreparedCall[R], attempt: int, attempted: Awaitable[Outcome[R]]
+) -> Outcome[R]:
     started = time.perf_counter()
-    outcome = await _exchange(call, attempt)
+    outcome = await attempted
     _log_attempt(call, outcome, attempt, started)
     return outcome
 
