@@ -6,8 +6,10 @@
 ...     res = await balances_create(core, {"customer_id": "cus_123", ...})
 """
 
+from autumn_core.config import CoreConfig
 from autumn_core.core import AutumnCore
 from autumn_core.errors import (
+    APIConnectionError,
     AutumnDefaultError,
     AutumnError,
     AutumnSDKError,
@@ -25,15 +27,18 @@ from autumn_core.operation import Operation
 from autumn_core.options import RequestOptions
 from autumn_core.result import Err, Ok, Result, unwrap
 from autumn_core.retries import BackoffStrategy, RetryConfig
+from autumn_core.serde import tolerate_unknown_fields
 from autumn_core.version import __version__
 
 __all__ = [
+    "APIConnectionError",
     "AutumnCore",
     "AutumnDefaultError",
     "AutumnError",
     "AutumnSDKError",
     "BackoffStrategy",
     "ConnectionError",
+    "CoreConfig",
     "Err",
     "HTTPClientError",
     "HookContext",
@@ -51,5 +56,6 @@ __all__ = [
     "SDKValidationError",
     "UnexpectedClientError",
     "__version__",
+    "tolerate_unknown_fields",
     "unwrap",
 ]
