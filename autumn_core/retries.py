@@ -14,7 +14,7 @@ at `max_interval`.
 from __future__ import annotations
 
 import asyncio
-import math
+import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -22,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal, cast
 
 import attrs
+import backoff
 
 from autumn_core.field_checks import field_name, instance_of, invalid, is_callable, is_number
 from autumn_core.outcome import TRANSIENT_FAILURES, Outcome
@@ -139,12 +140,15 @@ def is_retried(outcome: Outcome[Any], config: RetryConfig) -> bool:
 
 def backoff_delay(strategy: BackoffStrategy, retry: int) -> float:
     """The ceiling in seconds of the wait before retry number `retry` (1, 2, ...),
-    before jitter: what `backoff.expo` yields for it."""
-    try:
-        delay = strategy.initial_interval * float(strategy.exponent) ** (retry - 1)
-    except OverflowError:  # far beyond any max_interval
-        delay = math.inf
-    return min(delay, strategy.max_interval) / 1000
+    before jitter: the `retry`-th value of `backoff.expo`. Only a retry pays for it."""
+    delays = backoff.expo(
+        base=strategy.exponent,
+        factor=strategy.initial_interval / 1000,
+        max_value=strategy.max_interval / 1000,
+    )
+    next(delays)  # backoff's generators yield None first, to be primed
+    # expo stops growing at max_value, so a huge retry number cannot overflow.
+    return float(next(itertools.islice(delays, retry - 1, None)))
 
 
 def next_wait(
