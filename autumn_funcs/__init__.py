@@ -1,4 +1,5 @@
-"""One standalone coroutine per Autumn operation, plus the raising `Autumn` facade.
+"""One standalone coroutine per Autumn operation, the raising `Autumn` facade, and its
+blocking twin `AutumnSync`.
 
 Names are loaded on first use (PEP 562), so `from autumn_funcs import
 balances_create` imports the create operation only.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autumn_funcs.autumn import Autumn, Balances
+    from autumn_funcs.autumn_sync import AutumnSync, BalancesSync
     from autumn_funcs.balances_create import (
         CreateBalanceParams,
         CreateBalanceResponse,
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 _MODULE_OF = {
     "Autumn": "autumn",
     "Balances": "autumn",
+    "AutumnSync": "autumn_sync",
+    "BalancesSync": "autumn_sync",
     "balances_create": "balances_create",
     "CreateBalanceParams": "balances_create",
     "CreateBalanceResponse": "balances_create",
@@ -45,7 +49,9 @@ _MODULE_OF = {
 
 __all__ = [
     "Autumn",
+    "AutumnSync",
     "Balances",
+    "BalancesSync",
     "CreateBalanceParams",
     "CreateBalanceResponse",
     "Reset",
