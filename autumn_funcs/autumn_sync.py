@@ -9,6 +9,12 @@ its error.
 ...     autumn.balances.create(customer_id="cus_123", feature_id="api_calls",
 ...                            included_grant=1000, reset={"interval": "month"})
 CreateBalanceResponse(success=True)
+
+An operation added to the facade gets its twin in one line, next to its
+siblings: `delete = BlockingMethod(Balances.delete)` in `BalancesSync`. A new
+namespace of the facade (`autumn.customers`) gets a `_Namespace` subclass of
+such lines and a property on `AutumnSync`. tests/blocking/test_twins.py fails
+for any operation of `Autumn` without a twin.
 """
 
 from __future__ import annotations
@@ -34,7 +40,17 @@ R = TypeVar("R")
 UNATTENDED_CLOSE_S = 5.0
 
 
-class AutumnSync:
+class _Operations:
+    """What a `BlockingMethod` reads from the object it is an attribute of: the async
+    object whose method it runs, and the loop thread to run it on."""
+
+    __slots__ = ("_runner", "_target")
+
+    _runner: LoopThread
+    _target: object
+
+
+class AutumnSync(_Operations):
     """The blocking client: `Autumn`'s operations, each returning its response or raising.
 
     >>> with AutumnSync() as autumn:  # AUTUMN_SECRET_KEY from the environment
@@ -53,7 +69,7 @@ class AutumnSync:
     never closed is closed at interpreter exit.
     """
 
-    __slots__ = ("__weakref__", "_autumn", "_closer", "_runner")
+    __slots__ = ("__weakref__", "_autumn", "_closer")
 
     def __init__(
         self,
@@ -85,6 +101,7 @@ class AutumnSync:
             user_agent=user_agent,
             hooks=hooks,
         )
+        self._target = self._autumn  # for operations defined on the facade itself
         self._runner = LoopThread(type(self).__name__, self._autumn.aclose)
         # Neither argument refers back to self, so a client nobody closes can still be
         # collected; atexit=True (the default) closes one still alive at exit.
@@ -139,14 +156,16 @@ class AutumnSync:
 _Client = TypeVar("_Client", bound=AutumnSync)
 
 
-class _Namespace:
+class _Namespace(_Operations):
     """A group of blocking operations (`autumn.balances`) over its async twin."""
 
-    __slots__ = ("_client", "_target")
+    __slots__ = ("_client",)
 
     def __init__(self, client: AutumnSync, target: object) -> None:
-        # The client, not just its runner: a namespace in use keeps the client alive.
+        # The client too, not just its runner: a namespace in use keeps the client alive,
+        # or collecting it would close the runner under the namespace's feet.
         self._client = client
+        self._runner = client._runner
         self._target = target
 
 
@@ -164,8 +183,9 @@ class BlockingMethod(Generic[P, R]):
     def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]) -> None:
         self.__wrapped__ = method
         self._qualname = getattr(method, "__qualname__", repr(method))
-        parameters = list(inspect.signature(method).parameters.values())[1:]  # without self
-        self._signature = inspect.signature(method).replace(parameters=parameters)
+        signature = inspect.signature(method)
+        without_self = list(signature.parameters.values())[1:]
+        self._signature = signature.replace(parameters=without_self)
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self._qualname = f"{owner.__qualname__}.{name}"
@@ -174,15 +194,15 @@ class BlockingMethod(Generic[P, R]):
     def __get__(self, instance: None, owner: type[Any] | None = None) -> BlockingMethod[P, R]: ...
 
     @overload
-    def __get__(self, instance: _Namespace, owner: type[Any] | None = None) -> Callable[P, R]: ...
+    def __get__(self, instance: _Operations, owner: type[Any] | None = None) -> Callable[P, R]: ...
 
     def __get__(
-        self, instance: _Namespace | None, owner: type[Any] | None = None
+        self, instance: _Operations | None, owner: type[Any] | None = None
     ) -> BlockingMethod[P, R] | Callable[P, R]:
         if instance is None:
             return self
         method = self.__wrapped__
-        target, runner = instance._target, instance._client._runner  # pyright: ignore[reportPrivateUsage]
+        target, runner = instance._target, instance._runner  # pyright: ignore[reportPrivateUsage]
 
         @functools.wraps(method)
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
