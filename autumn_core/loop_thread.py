@@ -45,11 +45,6 @@ class LoopThread:
     def closed(self) -> bool:
         return self._closed
 
-    @property
-    def thread(self) -> threading.Thread | None:
-        """The loop's thread, None before the first call."""
-        return self._thread
-
     def run(
         self, function: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
     ) -> R:
@@ -134,20 +129,22 @@ class LoopThread:
         return loop
 
     def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
         try:
             loop.run_forever()
-            # Stopped by close(): the same shutdown as asyncio.run's, plus the cleanup.
-            tasks = asyncio.all_tasks(loop)
-            for task in tasks:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-            loop.run_until_complete(self._cleanup())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.run_until_complete(self._shut_down(loop))  # stopped by close()
         finally:
-            asyncio.set_event_loop(None)
             loop.close()
+
+    async def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
+        # asyncio.run's shutdown, plus the cleanup: calls still running are cancelled
+        # first, so the core is closed only once nothing uses it.
+        tasks = asyncio.all_tasks(loop) - {asyncio.current_task(loop)}
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._cleanup()
+        await loop.shutdown_asyncgens()
+        await loop.shutdown_default_executor()
 
 
 def _start_call(
@@ -163,7 +160,7 @@ def _start_call(
         return
     try:
         task = loop.create_task(function(*args, **kwargs))
-    except BaseException as exc:  # not a coroutine function, say
+    except BaseException as exc:  # wrong arguments (TypeError), as the async call would raise
         if future.set_running_or_notify_cancel():
             future.set_exception(exc)
         return

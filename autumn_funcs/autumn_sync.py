@@ -66,7 +66,7 @@ class AutumnSync(_Operations):
     RuntimeError: await `Autumn` there instead. A per-call timeout is
     `options={"timeout_ms": ...}`; Ctrl-C while a call waits cancels it.
     `close()` (or leaving `with`) closes the pool and stops the thread; a client
-    never closed is closed at interpreter exit.
+    never closed is closed when collected or at interpreter exit.
     """
 
     __slots__ = ("__weakref__", "_autumn", "_closer")

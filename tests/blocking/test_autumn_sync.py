@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -137,7 +138,7 @@ def test_standalone_functions_return_results(client: AutumnSync, local_server: L
 def test_per_call_timeout_ends_in_request_timeout_error(
     client: AutumnSync, local_server: LocalAutumn
 ) -> None:
-    local_server.set_faults("delay=1,delay-ms=1000")
+    local_server.set_faults("delay=1,delay-ms=400")
     with pytest.raises(RequestTimeoutError) as caught:
         client.balances.create(CREATE, options={"timeout_ms": 50})
     assert caught.value.attempts == 1
@@ -354,3 +355,22 @@ def test_retries_run_on_the_clients_loop(
 
 async def _no_wait(_seconds: float) -> None:
     return None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_client_used_before_fork_refuses_in_the_child(client: AutumnSync) -> None:
+    client.balances.create(CREATE)  # the loop thread runs, in this process only
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status, never return into pytest
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(10)  # a child waiting for a thread that is not there dies, not hangs
+        status = 1
+        try:
+            client.balances.update(customer_id="cus_123", feature_id="api_calls", remaining=1)
+        except InvalidRequestError as exc:
+            status = 0 if "os.fork()" in str(exc) else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert client.balances.update(customer_id="cus_123", feature_id="api_calls", remaining=1)
