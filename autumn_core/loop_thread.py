@@ -27,14 +27,27 @@ class LoopThread:
 
     The thread starts on the first call. `close()` stops it: calls still running
     are cancelled, then `cleanup()` (closing the core) runs on the loop, the loop
-    is closed and the thread joined. `owner` names the client in error messages.
+    is closed and the thread joined. `owner` names the client in error messages;
+    `async_hint` tells what to use instead from async code.
     """
 
-    __slots__ = ("_cleanup", "_closed", "_lock", "_loop", "_owner", "_pid", "_thread")
+    __slots__ = (
+        "_async_hint",
+        "_cleanup",
+        "_closed",
+        "_lock",
+        "_loop",
+        "_owner",
+        "_pid",
+        "_thread",
+    )
 
-    def __init__(self, owner: str, cleanup: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, owner: str, cleanup: Callable[[], Awaitable[None]], *, async_hint: str = ""
+    ) -> None:
         self._owner = owner
         self._cleanup = cleanup
+        self._async_hint = async_hint
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -113,10 +126,7 @@ class LoopThread:
             return  # the usual case: a thread without a running loop
         raise RuntimeError(
             f"{self._owner} blocks its thread until the call ends, and this thread is running "
-            "an event loop, which it would stall. In async code, await the async API instead: "
-            "`async with Autumn(...) as autumn: await autumn.balances.create(...)`, or the "
-            "standalone functions (`await balances_create(core, ...)`); in a notebook, "
-            "use `await` at the top level of the cell."
+            f"an event loop, which it would stall. {self._async_hint}".rstrip()
         )
 
     def _start(self) -> asyncio.AbstractEventLoop:

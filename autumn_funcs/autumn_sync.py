@@ -34,6 +34,12 @@ from autumn_funcs.autumn import Autumn, Balances
 P = ParamSpec("P")
 R = TypeVar("R")
 
+_AWAIT_INSTEAD = (
+    "In async code, await the async API instead: `async with Autumn(...) as autumn: "
+    "await autumn.balances.create(...)`, or the standalone functions (`await "
+    "balances_create(core, ...)`); in a notebook, use `await` at the top level of the cell."
+)
+
 # How long an unattended close (at interpreter exit, or when a client nobody
 # closed is garbage-collected) waits for the loop's thread; the thread is a
 # daemon, so a hook that never returns cannot hold up exit beyond this.
@@ -102,7 +108,9 @@ class AutumnSync(_Operations):
             hooks=hooks,
         )
         self._target = self._autumn  # for operations defined on the facade itself
-        self._runner = LoopThread(type(self).__name__, self._autumn.aclose)
+        self._runner = LoopThread(
+            type(self).__name__, self._autumn.aclose, async_hint=_AWAIT_INSTEAD
+        )
         # Neither argument refers back to self, so a client nobody closes can still be
         # collected; atexit=True (the default) closes one still alive at exit.
         self._closer = weakref.finalize(self, self._runner.close, UNATTENDED_CLOSE_S)
