@@ -8,6 +8,7 @@
 
 from autumn_core.config import CoreConfig
 from autumn_core.core import AutumnCore
+from autumn_core.credentials import SecretKey
 from autumn_core.errors import (
     APIConnectionError,
     AutumnDefaultError,
@@ -23,6 +24,7 @@ from autumn_core.errors import (
     UnexpectedClientError,
 )
 from autumn_core.hooks import HookContext, Hooks, PreparedRequest
+from autumn_core.loop_thread import LoopThread
 from autumn_core.operation import Operation
 from autumn_core.options import RequestOptions
 from autumn_core.result import Err, Ok, Result, unwrap
@@ -44,6 +46,7 @@ __all__ = [
     "HookContext",
     "Hooks",
     "InvalidRequestError",
+    "LoopThread",
     "Ok",
     "Operation",
     "PreparedRequest",
@@ -54,6 +57,7 @@ __all__ = [
     "Result",
     "RetryConfig",
     "SDKValidationError",
+    "SecretKey",
     "UnexpectedClientError",
     "__version__",
     "tolerate_unknown_fields",

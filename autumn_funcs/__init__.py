@@ -1,4 +1,5 @@
-"""One standalone coroutine per Autumn operation, plus the raising `Autumn` facade.
+"""One standalone coroutine per Autumn operation, the raising `Autumn` facade, and its
+blocking twin `AutumnSync`.
 
 Names are loaded on first use (PEP 562), so `from autumn_funcs import
 balances_create` imports the create operation only. The modules behind them
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 # the TYPE_CHECKING imports below (for type checkers; a test checks they agree).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_autumn": ("Autumn", "Balances"),
+    "_autumn_sync": ("AutumnSync", "BalancesSync"),
     "_balances_create": (
         "CreateBalanceParams",
         "CreateBalanceResponse",
@@ -30,6 +32,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 if TYPE_CHECKING:
     from autumn_funcs._autumn import Autumn as Autumn
     from autumn_funcs._autumn import Balances as Balances
+    from autumn_funcs._autumn_sync import AutumnSync as AutumnSync
+    from autumn_funcs._autumn_sync import BalancesSync as BalancesSync
     from autumn_funcs._balances_create import CreateBalanceParams as CreateBalanceParams
     from autumn_funcs._balances_create import CreateBalanceResponse as CreateBalanceResponse
     from autumn_funcs._balances_create import Reset as Reset

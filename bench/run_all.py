@@ -1,6 +1,6 @@
 """Run every benchmark and print one Markdown report; also saved to bench/results/latest.txt.
 
-Usage: ``python bench/run_all.py [--only overhead,import,memory,local]``
+Usage: ``python bench/run_all.py [--only overhead,import,memory,local,blocking]``
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ BENCHMARKS = {
     "import": ("bench_import", "sdk"),
     "memory": ("bench_memory", "sdk"),
     "local": ("bench_local_server", "server"),
+    "blocking": ("bench_blocking", "sdk"),
 }
 REPO_PYTHON = REPO / ".venv" / "bin" / "python"
 
