@@ -12,21 +12,33 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 # The one table of what the package exports: module -> its public names.
-# Adding an operation is one module and one line here, with the same names in
-# the TYPE_CHECKING imports below (for type checkers; a test checks they agree).
+# Adding an operation is one module and one entry here (its models, their dicts,
+# its keyword fields, its function), with the same names in the TYPE_CHECKING
+# imports below (for type checkers; a test checks they agree).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_autumn": ("Autumn", "Balances"),
     "_autumn_sync": ("AutumnSync", "BalancesSync"),
     "_balances_create": (
+        "CreateBalanceFields",
         "CreateBalanceParams",
+        "CreateBalanceParamsDict",
         "CreateBalanceResponse",
         "Reset",
+        "ResetDict",
         "Rollover",
+        "RolloverDict",
         "RolloverDuration",
+        "RolloverDurationValue",
         "balances_create",
     ),
-    "_balances_update": ("UpdateBalanceParams", "UpdateBalanceResponse", "balances_update"),
-    "_reset_interval": ("ResetInterval",),
+    "_balances_update": (
+        "UpdateBalanceFields",
+        "UpdateBalanceParams",
+        "UpdateBalanceParamsDict",
+        "UpdateBalanceResponse",
+        "balances_update",
+    ),
+    "_reset_interval": ("ResetInterval", "ResetIntervalValue"),
 }
 
 if TYPE_CHECKING:
@@ -34,16 +46,24 @@ if TYPE_CHECKING:
     from autumn_funcs._autumn import Balances as Balances
     from autumn_funcs._autumn_sync import AutumnSync as AutumnSync
     from autumn_funcs._autumn_sync import BalancesSync as BalancesSync
+    from autumn_funcs._balances_create import CreateBalanceFields as CreateBalanceFields
     from autumn_funcs._balances_create import CreateBalanceParams as CreateBalanceParams
+    from autumn_funcs._balances_create import CreateBalanceParamsDict as CreateBalanceParamsDict
     from autumn_funcs._balances_create import CreateBalanceResponse as CreateBalanceResponse
     from autumn_funcs._balances_create import Reset as Reset
+    from autumn_funcs._balances_create import ResetDict as ResetDict
     from autumn_funcs._balances_create import Rollover as Rollover
+    from autumn_funcs._balances_create import RolloverDict as RolloverDict
     from autumn_funcs._balances_create import RolloverDuration as RolloverDuration
+    from autumn_funcs._balances_create import RolloverDurationValue as RolloverDurationValue
     from autumn_funcs._balances_create import balances_create as balances_create
+    from autumn_funcs._balances_update import UpdateBalanceFields as UpdateBalanceFields
     from autumn_funcs._balances_update import UpdateBalanceParams as UpdateBalanceParams
+    from autumn_funcs._balances_update import UpdateBalanceParamsDict as UpdateBalanceParamsDict
     from autumn_funcs._balances_update import UpdateBalanceResponse as UpdateBalanceResponse
     from autumn_funcs._balances_update import balances_update as balances_update
     from autumn_funcs._reset_interval import ResetInterval as ResetInterval
+    from autumn_funcs._reset_interval import ResetIntervalValue as ResetIntervalValue
 
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

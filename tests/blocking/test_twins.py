@@ -66,7 +66,7 @@ def test_every_async_operation_has_a_blocking_twin(name: str) -> None:
     twin = BLOCKING_OPERATIONS.get(name)
     assert twin is not None, (
         f"AutumnSync has no twin of Autumn's {name}: add "
-        f"`{name.rpartition('.')[2]} = BlockingMethod(...)` to its namespace in "
+        f"`{name.rpartition('.')[2]}: Final = BlockingMethod(...)` to its namespace in "
         "autumn_funcs/_autumn_sync.py"
     )
     assert twin.__wrapped__ is ASYNC_OPERATIONS[name], f"{name} runs another async method"
