@@ -15,6 +15,22 @@ from typing import TYPE_CHECKING, Any
 # Adding an operation is one module and one entry here (its models, their dicts,
 # its keyword fields, its function), with the same names in the TYPE_CHECKING
 # imports below (for type checkers; a test checks they agree).
+#
+# The types of an operation, `customers_get` say (copy _balances_update.py):
+# 1. `_customers_get.py`: the attrs params model `GetCustomerParams` and its
+#    response; `GetCustomerParamsDict`, a TypedDict (total=False) of the same keys,
+#    `Required[...]` for the fields without default, a nested model `M` as
+#    `M | MDict`, an enum `E` as `E | EValue` (a Literal of its values);
+#    `GetCustomerFields`, the same keys, none required; and
+#    `customers_get(core, params: GetCustomerParams | GetCustomerParamsDict,
+#    options: OptionsArg = None)`.
+# 2. `_autumn.py`: `Customers.get(self, params: GetCustomerParams |
+#    GetCustomerParamsDict | None = None, /, *, options: OptionsArg = None,
+#    **fields: Unpack[GetCustomerFields])`, and a `customers` property on Autumn.
+# 3. `_autumn_sync.py`: `get: Final = BlockingMethod(Customers.get)` in a
+#    `CustomersSync` namespace, and its property on AutumnSync.
+# tests/sdk/test_params_dicts.py and tests/blocking/test_twins.py find the new
+# operation and fail, naming what is missing, until all of it agrees.
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_autumn": ("Autumn", "Balances"),
     "_autumn_sync": ("AutumnSync", "BalancesSync"),

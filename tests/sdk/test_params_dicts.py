@@ -6,8 +6,9 @@ For every standalone function exported by autumn_funcs (found, not listed):
 - its `params` is `Model | ModelDict`: an attrs model and a TypedDict;
 - the TypedDict has the model's fields as keys, `Required` exactly where the model
   has no default, and for each the model's type, where a nested model `M` becomes
-  `M | MDict` (checked the same way, recursively) and an enum `E` becomes
-  `E | Literal[<its values>]`;
+  `M | MDict` (checked the same way, recursively), an enum `E` becomes
+  `E | Literal[<its values>]`, and a container (`list[M]`, `dict[str, E]`) holds
+  what its items become;
 - the facade method of the same name (`balances_create` -> `autumn.balances.create`)
   takes the same `params` (or None) and `options`, and `**fields: Unpack[Fields]`,
   a TypedDict with the same keys and types, none required.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import inspect
 import types
 from enum import Enum
-from typing import Any, Literal, Union, get_args, get_origin, is_typeddict
+from typing import Any, Literal, TypedDict, Union, get_args, get_origin, is_typeddict
 
 import attrs
 import pytest
@@ -67,9 +68,27 @@ def expected_members(model_type: object, dict_type: object, where: str) -> set[o
             expected |= {member, nested[0]}
         elif isinstance(member, type) and issubclass(member, Enum):
             expected |= {member} | {("literal", item.value) for item in member}
+        elif get_args(member) and get_origin(member) not in (Literal, Required):
+            expected.add(same_container(member, dict_type, where))
         else:
             expected.add(member)
     return expected
+
+
+def same_container(model_type: Any, dict_type: object, where: str) -> object:
+    """The member of the dict's type that is the model's container (`list[...]`, ...),
+    once each of its arguments is checked like a field's type."""
+    origin = get_origin(model_type)
+    candidates = [m for m in members(dict_type) if get_origin(m) is origin]
+    assert len(candidates) == 1, f"{where}: one {origin} expected in {dict_type}"
+    (candidate,) = candidates
+    model_args, dict_args = get_args(model_type), get_args(candidate)
+    assert len(model_args) == len(dict_args), f"{where}: {model_type} against {candidate}"
+    for model_arg, dict_arg in zip(model_args, dict_args, strict=True):
+        assert members(dict_arg) == expected_members(model_arg, dict_arg, where), (
+            f"{where}: {candidate}, the model says {model_type}"
+        )
+    return candidate
 
 
 def required_keys(typed_dict: type) -> set[str]:
@@ -156,12 +175,50 @@ def test_the_literals_list_each_enum_value() -> None:
     }
 
 
+# Shapes the operations to come have (lists of models, maps of enums), for the test below.
+class _Kind(str, Enum):
+    A = "a"
+
+
+@attrs.frozen(kw_only=True)
+class _Item:
+    kind: _Kind
+
+
+class _ItemDict(TypedDict, total=False):
+    kind: Required[_Kind | Literal["a"]]
+
+
+@attrs.frozen(kw_only=True)
+class _Batch:
+    items: list[_Item]
+    tags: dict[str, _Kind] | None = None
+
+
+class _BatchDict(TypedDict, total=False):
+    items: Required[list[_Item | _ItemDict]]
+    tags: dict[str, _Kind | Literal["a"]] | None
+
+
+class _BatchDictWithoutItemDict(TypedDict, total=False):
+    items: Required[list[_Item]]
+    tags: dict[str, _Kind | Literal["a"]] | None
+
+
+class _BatchDictWithoutLiteral(TypedDict, total=False):
+    items: Required[list[_Item | _ItemDict]]
+    tags: dict[str, _Kind] | None
+
+
 @pytest.mark.parametrize(
     ("typed_dict", "model", "complaint"),
     [
         (ResetDict, Reset, None),
         (ResetDict, CreateBalanceParams, "different keys"),
         (autumn_funcs.CreateBalanceFields, CreateBalanceParams, "Required"),
+        (_BatchDict, _Batch, None),
+        (_BatchDictWithoutItemDict, _Batch, "its TypedDict"),
+        (_BatchDictWithoutLiteral, _Batch, "tags"),
     ],
 )
 def test_a_drift_is_named(typed_dict: type, model: type, complaint: str | None) -> None:
