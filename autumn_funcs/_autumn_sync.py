@@ -11,11 +11,12 @@ its error.
 CreateBalanceResponse(success=True)
 
 An operation added to the facade gets its twin in one line, next to its
-siblings: `delete: Final = BlockingMethod(Balances.delete)` in `BalancesSync` (`Final`
-tells a type checker the type is the one inferred, and keeps it from being reassigned). A new
-namespace of the facade (`autumn.customers`) gets a `_Namespace` subclass of
-such lines and a property on `AutumnSync`. tests/blocking/test_twins.py fails
-for any operation of `Autumn` without a twin.
+siblings: `delete: Final = BlockingMethod(Balances.delete)` in `BalancesSync`
+(`Final` makes the inferred type the declared one, for pyright --verifytypes,
+and keeps the line from being reassigned). A new namespace of the facade
+(`autumn.customers`) gets a `_Namespace` subclass of such lines and a property
+on `AutumnSync`. tests/blocking/test_twins.py fails for any operation of
+`Autumn` without a twin.
 """
 
 from __future__ import annotations
