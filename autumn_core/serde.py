@@ -26,7 +26,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 from cattrs.fns import identity
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from autumn_core.errors import SDKValidationError
 
@@ -316,11 +316,22 @@ def _unstructure_enum_factory(_t: object) -> Callable[[object], object]:
     return _unstructure_enum
 
 
+# A field whose name on the wire is no Python identifier (track's `async`) is
+# declared `async_: bool | None = attrs.field(default=None, metadata={WIRE_NAME: "async"})`.
+WIRE_NAME = "autumn_wire_name"
+
+
 def _unstructure_attrs_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
+    renamed: dict[str, Any] = {
+        a.name: override(rename=a.metadata[WIRE_NAME])
+        for a in attrs.fields(cls)
+        if WIRE_NAME in a.metadata
+    }
     return make_dict_unstructure_fn(
         cls,  # pyright: ignore[reportUnknownArgumentType]
         converter,
         _cattrs_omit_if_default=True,
+        **renamed,
     )
 
 
@@ -428,6 +439,8 @@ def _unknown_fields(exc: ForbiddenExtraKeysError, path: str) -> list[tuple[str, 
     # A plain dict may hold keys that are not strings (ints, None): name them, do not crash.
     for key in sorted(cast("set[object]", exc.extra_fields), key=repr):
         hint = _camel_to_snake(key) if isinstance(key, str) else None
+        if hint not in fields and f"{key}_" in fields:  # `async`, a keyword: `async_`
+            hint = f"{key}_"
         reason = "unknown field" + (f" (did you mean {hint!r}?)" if hint in fields else "")
         found.append((_join(path, key), reason))
     return found
