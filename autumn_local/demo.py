@@ -10,11 +10,10 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from autumn_local.server import LocalAutumn
 
 if TYPE_CHECKING:  # for a type checker only: the server still never imports the SDK
+    from autumn_core import AutumnCore
     from autumn_funcs import CreateBalanceParamsDict, UpdateBalanceParamsDict
 
 __all__ = ["run_demo"]
@@ -37,27 +36,26 @@ FAILING_PARAMS: UpdateBalanceParamsDict = {
 }
 
 
-async def _print_balance(http: aiohttp.ClientSession, server: LocalAutumn) -> None:
-    # The SDK has no customers operation; read the balance over plain HTTP.
-    async with http.post(
-        f"{server.url}/v1/customers.get",
-        json={"customer_id": "cus_123"},
-        headers={"Authorization": f"Bearer {server.secret_key}"},
-    ) as resp:
-        customer = await resp.json()
-    entry = customer["balances"].get("api_calls")
-    if entry is None:
+async def _print_balance(core: AutumnCore) -> None:
+    from autumn_funcs import customers_get
+
+    res = await customers_get(core, {"customer_id": "cus_123"})
+    if not res.ok:
+        print(f"   customers_get -> Err: {res.error}")
+        return
+    balance = res.value.balances.get("api_calls")
+    if balance is None:
         print("   cus_123 has no api_calls balance")
         return
-    when = entry["next_reset_at"]
+    when = balance.next_reset_at
     resets = (
         datetime.fromtimestamp(when / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         if when is not None
         else "never"
     )
     print(
-        f"   customers.get -> cus_123 api_calls: granted {entry['granted']}, "
-        f"remaining {entry['remaining']}, usage {entry['usage']}, next reset {resets}"
+        f"   customers_get -> cus_123 api_calls: granted {balance.granted}, "
+        f"remaining {balance.remaining}, usage {balance.usage}, next reset {resets}"
     )
 
 
@@ -71,7 +69,7 @@ async def run_demo() -> int:
         return 1
 
     steps_ok = True
-    async with LocalAutumn() as server, aiohttp.ClientSession() as http:
+    async with LocalAutumn() as server:
         print(f"Local Autumn server at {server.url} (secret key {server.secret_key},")
         print("in-memory database seeded with customer cus_123 and feature api_calls)\n")
         async with AutumnCore(secret_key=server.secret_key, server_url=server.url) as core:
@@ -79,13 +77,13 @@ async def run_demo() -> int:
             res = await balances_create(core, CREATE_PARAMS)
             steps_ok &= res.ok
             print(f"   -> {'Ok' if res.ok else 'Err'}: {res.value if res.ok else res.error}")
-            await _print_balance(http, server)
+            await _print_balance(core)
 
             print(f"\n2. balances_update(core, {json.dumps(UPDATE_PARAMS)})")
             res2 = await balances_update(core, UPDATE_PARAMS)
             steps_ok &= res2.ok
             print(f"   -> {'Ok' if res2.ok else 'Err'}: {res2.value if res2.ok else res2.error}")
-            await _print_balance(http, server)
+            await _print_balance(core)
 
             print(f"\n3. balances_update(core, {json.dumps(FAILING_PARAMS)})")
             res3 = await balances_update(core, FAILING_PARAMS)
