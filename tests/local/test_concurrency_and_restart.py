@@ -27,7 +27,12 @@ async def test_data_survives_restart(http: aiohttp.ClientSession, tmp_path: Path
         api = Api(http, server)
         (await api.create(**MONTHLY, balance_id="kept")).ok()
         (await api.update(**KEY, remaining=7, headers={"Idempotency-Key": "once"})).ok()
-        (await api.post("/v1/features.create", {"id": "credits", "type": "credit_system"})).ok()
+        credits = {
+            "id": "credits",
+            "type": "credit_system",
+            "credit_schema": [{"metered_feature_id": "api_calls", "credit_cost": 2}],
+        }
+        (await api.post("/v1/features.create", credits)).ok()
         (
             await api.post(
                 "/v1/customers.get_or_create", {"customer_id": "cus_new", "email": "a@example.com"}
@@ -43,6 +48,7 @@ async def test_data_survives_restart(http: aiohttp.ClientSession, tmp_path: Path
         assert (await api.customer("cus_new"))["email"] == "a@example.com"
         features = (await api.post("/v1/features.list", {})).ok()["list"]
         assert [f["id"] for f in features] == ["api_calls", "seats", "premium", "credits"]
+        assert features[-1]["credit_schema"] == credits["credit_schema"]
         # Idempotency claims persist too.
         (await api.update(**KEY, remaining=1, headers={"Idempotency-Key": "once"})).error(
             409, "duplicate_idempotency_key"
