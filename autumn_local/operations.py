@@ -28,6 +28,7 @@ import math
 from dataclasses import asdict
 from datetime import datetime, timezone
 
+from autumn_local import locks
 from autumn_local.deduction import deduct, deduction_order, set_remaining
 from autumn_local.errors import ApiError, StepsApplied, invalid_request
 from autumn_local.ids import new_balance_id
@@ -78,7 +79,9 @@ def require_owner(
 
 
 def settled_balances(store: Store, balances: list[Balance], now_ms: int) -> list[Balance]:
-    """``balances`` with the resets that fell due applied, and saved."""
+    """``balances`` with the lock expiries and resets that fell due applied, and saved."""
+    for customer_id in {b.customer_id for b in balances}:
+        locks.release_due(store, customer_id, now_ms, balances)
     for b in balances:
         apply_due_reset(b, now_ms)
     store.save_balances(balances)
