@@ -168,7 +168,9 @@ def check(store: Store, p: CheckParams, env: str, now_ms: int, *, fail_open: boo
         store, p.customer_id, p.entity_id, [feature.id, *(c.id for c in credit_systems)], now_ms
     )
     balances, flags = subject.view(features, now_ms)
-    judged, judged_flags = subject.view(features, now_ms, aggregate=False)
+    judged, judged_flags = balances, flags
+    if p.entity_id is None and any(b.entity_id for b in subject.balances):
+        judged, judged_flags = subject.view(features, now_ms, aggregate=False)
     use = _feature_to_use(feature, credit_systems, judged, required)
     balance, flag = balances.get(use.id), flags.get(use.id)
     related: dict[str, Any] | None = None

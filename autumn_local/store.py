@@ -24,6 +24,7 @@ negative). The grant is allowance + adjustment; usage is grant - balance.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -291,6 +292,16 @@ _LIVE_BALANCES = _select(
 _CUSTOMER_BALANCES = _select(
     Balance, "balances", "customer_id = ? AND (expires_at IS NULL OR expires_at > ?)"
 )
+
+
+@functools.lru_cache(maxsize=64)
+def _features_balances_sql(feature_count: int, one_entity: bool) -> str:
+    where = f"customer_id = ? AND feature_id IN ({', '.join('?' * feature_count)})"
+    if one_entity:
+        where += " AND entity_id IN ('', ?)"
+    return _select(Balance, "balances", where + " AND (expires_at IS NULL OR expires_at > ?)")
+
+
 _lock_row = _row_factory(LockRow)
 _LOCK_BY_ID = _select(LockRow, "lock_receipts", "env = ? AND lock_id = ?")
 _LOCKS_DUE = _select(
@@ -580,14 +591,11 @@ class Store:
         every one of them, entities' included.
         """
         ids = tuple(feature_ids)
-        marks = ", ".join("?" * len(ids))
-        where = f"customer_id = ? AND feature_id IN ({marks})"
-        args: tuple[Any, ...] = (customer_id, *ids)
-        if entity_id is not None:
-            where += " AND entity_id IN ('', ?)"
-            args += (entity_id,)
-        where += " AND (expires_at IS NULL OR expires_at > ?)"
-        return self._balances(_select(Balance, "balances", where), (*args, now_ms))
+        if entity_id is None:
+            args: tuple[Any, ...] = (customer_id, *ids, now_ms)
+        else:
+            args = (customer_id, *ids, entity_id, now_ms)
+        return self._balances(_features_balances_sql(len(ids), entity_id is not None), args)
 
     def delete_balances(self, balances: Iterable[Balance]) -> None:
         pks = [(b.pk,) for b in balances]
