@@ -98,8 +98,12 @@ def load_subject(
 ) -> Subject:
     """The subject's balances of ``feature_ids``, resets and lock expiries applied.
 
-    404 ``customer_not_found`` / ``entity_not_found``; nothing is created.
+    404 ``customer_not_found``, or ``entity_not_found`` whenever an entity is
+    named and cannot be found, its customer missing included (Autumn looks
+    the subject up in one go); nothing is created.
     """
+    if entity_id is not None and store.entity(customer_id, entity_id) is None:
+        raise ApiError(404, "entity_not_found", f"Entity {entity_id} not found")
     require_owner(store, customer_id, entity_id)
     ids = list(dict.fromkeys(feature_ids))
     balances = store.features_balances(customer_id, ids, entity_id, now_ms) if ids else []

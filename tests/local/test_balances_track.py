@@ -186,6 +186,10 @@ async def test_refused_requests(usage: Api) -> None:
     )  # the feature is checked first
     (await usage.track(customer_id="nobody", feature_id="words")).error(404, "customer_not_found")
     (await usage.track(**WORDS, entity_id="seat_9")).error(404, "entity_not_found")
+    # Autumn looks the subject up in one go: a missing customer's entity is not found.
+    (await usage.track(customer_id="nobody", feature_id="words", entity_id="seat_1")).error(
+        404, "entity_not_found"
+    )
     (await usage.track(customer_id="cus_123", event_name="nothing")).error(
         404, "invalid_request", mentions="No features found for event name: nothing"
     )
