@@ -67,8 +67,14 @@ def _settle(
     final_value: Number,
     now_ms: int,
     loaded: Sequence[Balance],
+    at_ms: int | None = None,
 ) -> None:
-    """Bring the receipt's deduction to ``final_value`` units."""
+    """Bring the receipt's deduction to ``final_value`` units, as at ``at_ms`` (default now).
+
+    An expiry settled late happens as at its time: resets due after it come
+    afterwards, so the release does not land in the next period.
+    """
+    at_ms = now_ms if at_ms is None else at_ms
     items = _items(receipt)
     lock_value = sum(item.value_delta for item in items)
     if Decimal(repr(final_value)) == Decimal(repr(lock_value)):
@@ -86,9 +92,9 @@ def _settle(
     if entity_id is None:
         balances = [b for b in balances if b.entity_id == ""]
     for b in balances:
-        apply_due_reset(b, now_ms)
+        apply_due_reset(b, at_ms)
     entries = prepare_entries(balances, features, feature_id, entity_id, "cap")
-    deduct_usage(entries, additional, "cap", now_ms, unwind=(items, unwind))
+    deduct_usage(entries, additional, "cap", at_ms, unwind=(items, unwind))
     store.save_balances(balances)
 
 
@@ -101,7 +107,7 @@ def release_due(
     """
     for row in store.locks_due(customer_id, now_ms):
         if row.release_at is not None and row.release_at <= now_ms:
-            _settle(store, json.loads(row.receipt), 0, now_ms, loaded)
+            _settle(store, json.loads(row.receipt), 0, now_ms, loaded, row.release_at)
         store.delete_lock(row.env, row.lock_id)
 
 

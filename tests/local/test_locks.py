@@ -156,3 +156,12 @@ async def test_locks_belong_to_an_environment(http: aiohttp.ClientSession) -> No
         live.error(400, "invalid_request", mentions="Lock not found")
         (await api.finalize(**release)).ok()
         assert await api.totals() == (10, 10, 0)
+
+
+async def test_an_expiry_settled_late_lands_before_the_reset_after_it(api: Api) -> None:
+    api.server.clock.set_ms(NOW)
+    (await api.create(**KEY, included_grant=10, reset={"interval": "hour"})).ok()
+    (await api.check(**KEY, required_balance=4, **lock("l1", expires_at=NOW + 60_000))).ok()
+    # Nothing reads the balance until after both the expiry and the hourly reset.
+    api.server.clock.advance(hours=2)
+    assert await api.totals() == (10, 10, 0)  # released, then reset: never above the grant
