@@ -1,12 +1,14 @@
 """`Result`: what every standalone function returns instead of raising.
 
 `Ok` and `Err` carry a class-level `ok` literal, so `if res.ok:` narrows the
-type for mypy and pyright, and `match res: case Ok(value): ...` works too.
+type for mypy. Pyright narrows `if res.ok is True:`, `isinstance(res, Ok)` and
+`match res: case Ok(value): ...` (all three work for mypy too), not a bare
+attribute test.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Generic, Literal, NoReturn, TypeVar
+from typing import ClassVar, Generic, Literal, NoReturn, TypeVar, cast
 
 T_co = TypeVar("T_co", covariant=True)
 E_co = TypeVar("E_co", bound=BaseException, covariant=True)
@@ -27,7 +29,7 @@ class Ok(Generic[T_co]):
         return f"Ok({self.value!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Ok) and other.value == self.value
+        return isinstance(other, Ok) and cast("Ok[object]", other).value == self.value
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -46,7 +48,7 @@ class Err(Generic[E_co]):
         return f"Err({self.error!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Err) and other.error is self.error
+        return isinstance(other, Err) and cast("Err[BaseException]", other).error is self.error
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -60,7 +62,7 @@ def unwrap(result: Result[T, BaseException]) -> T:
     >>> unwrap(Ok(3))
     3
     """
-    if result.ok:
+    if isinstance(result, Ok):
         return result.value
     _raise(result.error)
 

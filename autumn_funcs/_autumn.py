@@ -12,8 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from autumn_core import AutumnCore, RequestOptions, SDKValidationError, unwrap
-from autumn_funcs.balances_create import CreateBalanceParams, CreateBalanceResponse, balances_create
-from autumn_funcs.balances_update import UpdateBalanceParams, UpdateBalanceResponse, balances_update
+from autumn_funcs._balances_create import (
+    CreateBalanceParams,
+    CreateBalanceResponse,
+    balances_create,
+)
+from autumn_funcs._balances_update import (
+    UpdateBalanceParams,
+    UpdateBalanceResponse,
+    balances_update,
+)
 
 
 def _params(params: object, fields: Mapping[str, Any]) -> Any:

@@ -15,9 +15,9 @@ from autumn_core import (
     RequestOptions,
     Result,
     SDKValidationError,
+    tolerate_unknown_fields,
 )
-from autumn_core.serde import tolerate_unknown_fields
-from autumn_funcs.reset_interval import ResetInterval
+from autumn_funcs._reset_interval import ResetInterval
 
 
 @attrs.frozen(kw_only=True)
@@ -74,6 +74,8 @@ class CreateBalanceParams:
     granted_balance: float | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.included is None and self.granted_balance is None:
+            return  # the usual case: the grant, if any, under its wire name
         given = [
             name for name in ("included_grant", *_GRANT_ALIASES) if getattr(self, name) is not None
         ]
@@ -101,7 +103,11 @@ class CreateBalanceResponse:
 
 
 CREATE_BALANCE = Operation(
-    "createBalance", "/v1/balances.create", CreateBalanceParams, CreateBalanceResponse
+    "createBalance",
+    "/v1/balances.create",
+    CreateBalanceParams,
+    CreateBalanceResponse,
+    fixed_response=CreateBalanceResponse(success=True),
 )
 
 

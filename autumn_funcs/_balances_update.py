@@ -7,9 +7,15 @@ from typing import Any
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, RequestOptions, Result
-from autumn_core.serde import tolerate_unknown_fields
-from autumn_funcs.reset_interval import ResetInterval
+from autumn_core import (
+    AutumnCore,
+    AutumnSDKError,
+    Operation,
+    RequestOptions,
+    Result,
+    tolerate_unknown_fields,
+)
+from autumn_funcs._reset_interval import ResetInterval
 
 
 @attrs.frozen(kw_only=True)
@@ -44,7 +50,11 @@ class UpdateBalanceResponse:
 
 
 UPDATE_BALANCE = Operation(
-    "updateBalance", "/v1/balances.update", UpdateBalanceParams, UpdateBalanceResponse
+    "updateBalance",
+    "/v1/balances.update",
+    UpdateBalanceParams,
+    UpdateBalanceResponse,
+    fixed_response=UpdateBalanceResponse(success=True),
 )
 
 
