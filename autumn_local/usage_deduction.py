@@ -94,6 +94,9 @@ def usage_order(
     balances: Iterable[Balance], features: Mapping[str, FeatureRow], entity_id: str | None
 ) -> list[Balance]:
     """``sortCusEntsForDeduction`` for standalone balances, credit systems last."""
+    balances = list(balances)
+    if len(balances) < 2:
+        return balances
 
     def key(b: Balance) -> tuple[bool, bool, bool, bool, int, float, int, int]:
         own_level = (b.entity_id != "") == (entity_id is not None)
@@ -211,6 +214,8 @@ class _Run:
 
 
 def _rollovers(entries: Sequence[Entry], now_ms: int) -> list[tuple[Rollover, Entry]]:
+    if not any(e.balance.rollovers for e in entries):
+        return []
     found = [(r, e) for e in entries for r in live_rollovers([e.balance], now_ms)]
     found.sort(key=lambda pair: math.inf if pair[0].expires_at is None else pair[0].expires_at)
     return found
