@@ -65,3 +65,45 @@ async def test_file_database_uses_wal(tmp_path: Path) -> None:
         pass
     with contextlib.closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_a_database_from_before_credit_systems_and_locks_opens(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "before.db"
+    async with LocalAutumn(db_path=db) as server:
+        api = Api(http, server)
+        server.clock.set_ms(1_767_225_600_000)
+        (
+            await api.create(
+                **KEY,
+                included_grant=100,
+                reset={"interval": "day"},
+                rollover={"max": 50, "length": 1},
+            )
+        ).ok()
+        (await api.update(**KEY, remaining=30)).ok()
+        server.clock.advance(days=1, ms=1)
+        assert await api.totals() == (130, 130, 0)  # 30 rolled over
+    old = sqlite3.connect(db)
+    old.executescript(
+        """
+        ALTER TABLE features DROP COLUMN credit_schema;
+        ALTER TABLE rollovers DROP COLUMN id;
+        DROP TABLE lock_receipts;
+        """
+    )
+    old.close()
+    async with LocalAutumn(db_path=db) as server:
+        api = Api(http, server)
+        server.clock.set_ms(1_767_225_600_000 + 86_400_001)
+        answer = (await api.track(**KEY, value=40)).ok()
+        rollover, main = answer["deductions"]
+        assert rollover["balance_id"].startswith("roll_") and rollover["value"] == 30
+        assert main["value"] == 10
+        (await api.check(**KEY, lock={"enabled": True, "lock_id": "l1"})).ok()
+        (await api.finalize(lock_id="l1", action="release")).ok()
+        features = (await api.post("/v1/features.list", {})).ok()["list"]
+        assert [f["id"] for f in features] == ["api_calls", "seats", "premium"]
