@@ -39,7 +39,7 @@ from autumn_core.serde import WrongShape, validation_error
 
 R = TypeVar("R")
 
-logger = logging.getLogger("autumn")
+logger: logging.Logger = logging.getLogger("autumn")
 
 
 class PreparedCall(Generic[R]):
@@ -61,6 +61,17 @@ class PreparedCall(Generic[R]):
         "timeout",
         "url",
     )
+
+    context: CallContext
+    operation: Operation[Any, R]
+    session: aiohttp.ClientSession
+    url: yarl.URL
+    headers: dict[str, str]
+    body: bytes
+    idempotency_key: str | None
+    timeout: aiohttp.ClientTimeout
+    retry: RetryConfig
+    attempts: int
 
     def __init__(
         self,

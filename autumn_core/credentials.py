@@ -65,7 +65,7 @@ class CredentialsFromCallable(Credentials):
     def __init__(self, source: Callable[[], Awaitable[str]]) -> None:
         self._source = source
         self._secret = None
-        self.fixed_authorization = None
+        self.fixed_authorization: str | None = None
 
     async def authorization(self) -> str:
         key = check_secret(await self._source())
