@@ -28,6 +28,7 @@ from cattrs.errors import (
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from autumn_core.compiled_readers import compile_reader
 from autumn_core.errors import SDKValidationError
 
 T = TypeVar("T")
@@ -374,6 +375,9 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     does not fit the model.
     """
     hook: Callable[[object, object], T] = converter.get_structure_hook(cls)
+    # The same checks inlined, for models that tolerate unknown fields; it gives
+    # up on anything it is unsure of, and the hook then decides (autumn_core.compiled_readers).
+    fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
     # One (body, model) pair, read and replaced whole, so that cores used from
     # several threads never pair one body with another's model.
     last: list[tuple[bytes, T | None]] = [(b"", None)]
@@ -385,14 +389,23 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
         # Decoding first skips json's encoding detection, which runs in Python.
         data = json.loads(body.decode())
         try:
-            model = hook(data, cls)
-        except Exception as exc:
-            raise WrongShape(exc) from exc
+            if fast is None:
+                raise LookupError  # no fast path: the hook reads it
+            model = fast(data)
+        except Exception:
+            try:
+                model = hook(data, cls)
+            except Exception as exc:
+                raise WrongShape(exc) from exc
         if len(body) <= 256:
             last[0] = (body, model)
         return model
 
     return read
+
+
+def _tolerates_unknown_fields(cls: type) -> bool:
+    return bool(getattr(cls, "__autumn_tolerate_unknown_fields__", False))
 
 
 def tolerate_unknown_fields(cls: type[T]) -> type[T]:
