@@ -52,7 +52,7 @@ class _Compiler:
         self._hook_for = hook_for
         self._tolerant = tolerant
         self._readers: dict[type, Callable[[Any], Any]] = {}
-        self._scope: dict[str, Any] = {"_Unfit": _Unfit}
+        self._scope: dict[str, Any] = {"_Unfit": _Unfit, "_absent": object()}
 
     def _name(self, value: Any, prefix: str) -> str:
         name = f"{prefix}{len(self._scope)}"
@@ -77,7 +77,13 @@ class _Compiler:
                 lines.append(f"    {var} = o[{key}]")
                 lines.extend(self._check(var, field.type, "    "))
             else:
+                # Only a value sent is checked, as by the hooks; a default is used as is.
                 default = field.default
+                if default is None and _is_optional(field.type):
+                    lines.append(f"    {var} = o.get({key})")  # None: absent, or null
+                    lines.extend(self._check(var, field.type, "    "))
+                    arguments.append((field.alias, var))
+                    continue
                 if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
                     factory: Any = default.factory  # pyright: ignore
                     # `list[Model]()` is a plain list made ten times slower.
@@ -85,9 +91,9 @@ class _Compiler:
                     fallback = f"{self._name(factory, 'factory')}()"
                 else:
                     fallback = self._name(default, "default")
-                lines.append(f"    {var} = o[{key}] if {key} in o else {fallback}")
-                # A default is not checked by the hooks either: only what was sent.
-                lines.append(f"    if {key} in o:")
+                lines.append(f"    {var} = o.get({key}, _absent)")
+                lines.append(f"    if {var} is _absent: {var} = {fallback}")
+                lines.append("    else:")
                 lines.extend("    " + line for line in self._check(var, field.type, "    "))
             arguments.append((field.alias, var))
         lines.extend(self._construct(cls, arguments))
@@ -126,7 +132,7 @@ class _Compiler:
         if tp is int or tp is float:
             hook, kind = self._hook(tp), self._name(tp, "t")
             return [f"{indent}if type({var}) is not int: {var} = {hook}({var}, {kind})"]
-        if origin in (Union, UnionType) and len(args) == 2 and type(None) in args:
+        if _is_optional(tp):
             (inner,) = [a for a in args if a is not type(None)]
             return [f"{indent}if {var} is not None:", *self._check(var, inner, indent + "    ")]
         if isinstance(tp, type) and attrs.has(tp) and self._tolerant(tp):
@@ -157,6 +163,11 @@ class _Compiler:
 
     def _hook(self, tp: Any) -> str:
         return self._name(self._hook_for(tp), "hook")
+
+
+def _is_optional(tp: Any) -> bool:
+    args = get_args(tp)
+    return get_origin(tp) in (Union, UnionType) and len(args) == 2 and type(None) in args
 
 
 def _slot_setters(cls: type) -> list[tuple[str, Callable[[Any, Any], None]]] | None:
