@@ -33,6 +33,19 @@ LOADED = "import sys; print(sorted(m for m in sys.modules if m.startswith('autum
         ("from autumn_funcs import balances_update", "_balances_update", "_balances_create"),
         ("from autumn_funcs import UpdateBalanceParams", "_balances_update", "_balances_create"),
         ("from autumn_funcs import ResetInterval", "_reset_interval", "_balances_create"),
+        ("from autumn_funcs import balances_check", "_balances_check", "_balances_track"),
+        ("from autumn_funcs import balances_track", "_balances_track", "_balances_check"),
+        ("from autumn_funcs import balances_delete", "_balances_delete", "_balances_update"),
+        ("from autumn_funcs import balances_finalize", "_balances_finalize", "_balances_check"),
+        ("from autumn_funcs import customers_get", "_customers_get", "_customers_get_or_create"),
+        (
+            "from autumn_funcs import customers_get_or_create",
+            "_customers_get_or_create",
+            "_customers_get",
+        ),
+        ("from autumn_funcs import entities_get", "_entities_get", "_customers_get"),
+        ("from autumn_funcs import Customer", "_customer_view", "_customers_get"),
+        ("from autumn_funcs import Balance", "_balance_view", "_balances_check"),
     ],
 )
 def test_one_operation_does_not_load_the_other(
