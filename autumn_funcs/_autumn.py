@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from autumn_core import AutumnCore, RequestOptions, SDKValidationError, unwrap
+from autumn_core import AutumnCore, RequestOptions, RequestOptionsDict, SDKValidationError, unwrap
 from autumn_funcs._balances_create import (
     CreateBalanceParams,
     CreateBalanceResponse,
@@ -47,7 +47,7 @@ class Balances:
         params: CreateBalanceParams | Mapping[str, Any] | None = None,
         /,
         *,
-        options: RequestOptions | Mapping[str, Any] | None = None,
+        options: RequestOptions | RequestOptionsDict | None = None,
         **fields: Any,
     ) -> CreateBalanceResponse:
         """Create a balance; raises an `AutumnSDKError` subclass on failure."""
@@ -58,7 +58,7 @@ class Balances:
         params: UpdateBalanceParams | Mapping[str, Any] | None = None,
         /,
         *,
-        options: RequestOptions | Mapping[str, Any] | None = None,
+        options: RequestOptions | RequestOptionsDict | None = None,
         **fields: Any,
     ) -> UpdateBalanceResponse:
         """Update a balance; raises an `AutumnSDKError` subclass on failure."""

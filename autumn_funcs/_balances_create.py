@@ -13,8 +13,10 @@ from autumn_core import (
     AutumnSDKError,
     Operation,
     RequestOptions,
+    RequestOptionsDict,
     Result,
     SDKValidationError,
+    run_operation,
     tolerate_unknown_fields,
 )
 from autumn_funcs._reset_interval import ResetInterval
@@ -114,7 +116,7 @@ CREATE_BALANCE = Operation(
 async def balances_create(
     core: AutumnCore,
     params: CreateBalanceParams | Mapping[str, Any],
-    options: RequestOptions | Mapping[str, Any] | None = None,
+    options: RequestOptions | RequestOptionsDict | None = None,
 ) -> Result[CreateBalanceResponse, AutumnSDKError]:
     """Create a balance for a customer feature. Returns `Ok(CreateBalanceResponse)` or
     `Err(error)`; never raises for a failure.
@@ -124,4 +126,4 @@ async def balances_create(
     >>> if res.ok: print(res.value)   # CreateBalanceResponse(success=True)
     ... else: print(res.error)        # e.g. AutumnDefaultError: 404 customer_not_found: ...
     """
-    return await core.call(CREATE_BALANCE, params, options)
+    return await run_operation(core, CREATE_BALANCE, params, options)

@@ -12,7 +12,9 @@ from autumn_core import (
     AutumnSDKError,
     Operation,
     RequestOptions,
+    RequestOptionsDict,
     Result,
+    run_operation,
     tolerate_unknown_fields,
 )
 from autumn_funcs._reset_interval import ResetInterval
@@ -61,7 +63,7 @@ UPDATE_BALANCE = Operation(
 async def balances_update(
     core: AutumnCore,
     params: UpdateBalanceParams | Mapping[str, Any],
-    options: RequestOptions | Mapping[str, Any] | None = None,
+    options: RequestOptions | RequestOptionsDict | None = None,
 ) -> Result[UpdateBalanceResponse, AutumnSDKError]:
     """Update a customer balance. Returns `Ok(UpdateBalanceResponse)` or `Err(error)`;
     never raises for a failure.
@@ -69,4 +71,4 @@ async def balances_update(
     >>> res = await balances_update(core, {"customer_id": "cus_123", "feature_id": "api_calls",
     ...                                    "add_to_balance": 100})
     """
-    return await core.call(UPDATE_BALANCE, params, options)
+    return await run_operation(core, UPDATE_BALANCE, params, options)
