@@ -35,7 +35,7 @@ from autumn_core.serde import WrongShape, validation_error
 
 R = TypeVar("R")
 
-logger = logging.getLogger("autumn")
+logger: logging.Logger = logging.getLogger("autumn")
 
 
 class PreparedCall(Generic[R]):
@@ -71,6 +71,24 @@ class PreparedCall(Generic[R]):
         "url",
         "waiting",
     )
+
+    context: CallContext
+    operation: Operation[Any, R]
+    session: aiohttp.ClientSession
+    url: yarl.URL
+    headers: dict[str, str]
+    body: bytes
+    idempotency_key: str | None
+    timeout: aiohttp.ClientTimeout
+    attempt_timeout: aiohttp.ClientTimeout
+    retry: RetryConfig
+    own_key: bool
+    total_timeout: float | None
+    attempts: int
+    cut_short: bool
+    in_doubt: bool
+    duplicate_seen: bool
+    waiting: bool
 
     def __init__(
         self,

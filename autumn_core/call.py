@@ -51,7 +51,7 @@ P = TypeVar("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
-logger = logging.getLogger("autumn")
+logger: logging.Logger = logging.getLogger("autumn")
 
 
 async def call_operation(

@@ -59,6 +59,8 @@ class AutumnCore:
 
     __slots__ = ("_closed", "_context", "_loop", "_owns_session", "_session", "config")
 
+    config: CoreConfig
+
     def __init__(
         self,
         secret_key: SecretKey | None = None,

@@ -67,7 +67,7 @@ class CredentialsFromCallable(Credentials):
     def __init__(self, source: Callable[[], Awaitable[str]]) -> None:
         self._source = source
         self._secret = None
-        self.fixed_authorization = None
+        self.fixed_authorization: str | None = None
 
     async def authorization(self) -> str:
         pending = cast(object, self._source())

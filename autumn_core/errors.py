@@ -238,7 +238,7 @@ class SDKValidationError(AutumnSDKError, ValueError):
     ) -> None:
         super().__init__(message, idempotency_key=idempotency_key)
         self.field = field
-        self.problems = tuple(problems) or ((field, message),)
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems) or ((field, message),)
 
 
 class ResponseValidationError(AutumnSDKError):

@@ -33,7 +33,7 @@ from autumn_core.errors import AutumnSDKError, InvalidRequestError
 from autumn_core.outcome import Outcome
 from autumn_core.result import Err
 
-logger = logging.getLogger("autumn")
+logger: logging.Logger = logging.getLogger("autumn")
 
 
 @attrs.frozen(kw_only=True)

@@ -40,6 +40,14 @@ class Outcome(Generic[R]):
         "status",
     )
 
+    result: Result[R, AutumnSDKError]
+    status: int | None
+    code: str | None
+    retry_after: float | None
+    failure: Failure | None
+    may_have_reached_server: bool
+    response: aiohttp.ClientResponse | None
+
     def __init__(
         self,
         result: Result[R, AutumnSDKError],

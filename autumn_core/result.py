@@ -1,9 +1,27 @@
 """`Result`: what every standalone function returns instead of raising.
 
-`Ok` and `Err` carry a class-level `ok` literal, so `if res.ok:` narrows the
-type for mypy. Pyright narrows `if res.ok is True:`, `isinstance(res, Ok)` and
-`match res: case Ok(value): ...` (all three work for mypy too), not a bare
-attribute test.
+`Ok(value)` or `Err(error)`. Each has both attributes for a type checker: the
+one it does not carry is typed `Never` and raises when read. `Err.value`
+raises the call's error (what `unwrap` and the facade raise); `Ok.error`
+raises AttributeError. What each idiom gives, in mypy and pyright (strict):
+
+- `if res.ok:` ... `else:` ...: `res.value` is the response model in the first
+  branch and `res.error` the error in the second, in both checkers. mypy
+  narrows `res` itself to `Ok[...]` / `Err[...]` (`ok` is a `Literal` class
+  attribute); pyright does not narrow a union on the truthiness of an attribute
+  (by design), so there `res` stays `Ok[...] | Err[...]`, and the two
+  attributes get their types from the `Never` of the other class.
+- `if res.ok is True:` (or `== True`), `isinstance(res, Ok)`, and
+  `match res: case Ok(value): ... case Err(error): ...`: narrow `res` itself in
+  both checkers.
+- `res.value` without any check type-checks too (as the response model), and
+  raises the call's error at run time when the call failed. The type checker
+  does not catch a forgotten check; the error does not pass silently either.
+- Reading the attribute of the other class where a checker has narrowed
+  (`res.error` inside `case Ok(...)`) is `Never`: pyright marks the code after
+  it unreachable.
+
+`hasattr(res, "value")` therefore raises for an `Err`; test `res.ok` instead.
 """
 
 from __future__ import annotations
@@ -27,6 +45,8 @@ class Ok(Generic[T_co]):
     __slots__ = ("deduplicated", "value")
     __match_args__ = ("value",)
     ok: ClassVar[Literal[True]] = True
+    value: T_co
+    deduplicated: bool
 
     def __init__(self, value: T_co, deduplicated: bool = False) -> None:
         self.value = value
@@ -43,7 +63,15 @@ class Ok(Generic[T_co]):
         same = cast("Ok[object]", other)
         return same.value == self.value and same.deduplicated == self.deduplicated
 
-    __hash__ = None  # type: ignore[assignment]
+    @property
+    def error(self) -> NoReturn:
+        """No error: the call succeeded. Typed `Never` so that `res.error` after
+        `if res.ok: ... else:` is the error's type in every checker."""
+        raise AttributeError(
+            "Ok has no error: the call succeeded (test res.ok, or match Ok/Err, first)"
+        )
+
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
 
 class Err(Generic[E_co]):
@@ -52,6 +80,7 @@ class Err(Generic[E_co]):
     __slots__ = ("error",)
     __match_args__ = ("error",)
     ok: ClassVar[Literal[False]] = False
+    error: E_co
 
     def __init__(self, error: E_co) -> None:
         self.error = error
@@ -62,7 +91,13 @@ class Err(Generic[E_co]):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Err) and cast("Err[BaseException]", other).error is self.error
 
-    __hash__ = None  # type: ignore[assignment]
+    @property
+    def value(self) -> NoReturn:
+        """No value: raises the call's error, as `unwrap` does. Typed `Never` so that
+        `res.value` after `if res.ok:` is the response's type in every checker."""
+        raise self.error
+
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
 
 Result = Ok[T_co] | Err[E_co]

@@ -32,7 +32,7 @@ from autumn_core.errors import SDKValidationError
 
 T = TypeVar("T")
 
-converter = cattrs.Converter(omit_if_default=True, forbid_extra_keys=True)
+converter: cattrs.Converter = cattrs.Converter(omit_if_default=True, forbid_extra_keys=True)
 
 
 def _not_json(value: object) -> Any:

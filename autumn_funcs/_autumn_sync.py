@@ -11,10 +11,12 @@ its error.
 CreateBalanceResponse(success=True)
 
 An operation added to the facade gets its twin in one line, next to its
-siblings: `delete = BlockingMethod(Balances.delete)` in `BalancesSync`. A new
-namespace of the facade (`autumn.customers`) gets a `_Namespace` subclass of
-such lines and a property on `AutumnSync`. tests/blocking/test_twins.py fails
-for any operation of `Autumn` without a twin.
+siblings: `delete: Final = BlockingMethod(Balances.delete)` in `BalancesSync`
+(`Final` makes the inferred type the declared one, for pyright --verifytypes,
+and keeps the line from being reassigned). A new namespace of the facade
+(`autumn.customers`) gets a `_Namespace` subclass of such lines and a property
+on `AutumnSync`. tests/blocking/test_twins.py fails for any operation of
+`Autumn` without a twin.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import inspect
 import weakref
 from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Final, Generic, ParamSpec, TypeVar, overload
 
 from autumn_core import AutumnCore, Hooks, LoopThread, RetryConfig, SDKValidationError, SecretKey
 from autumn_funcs._autumn import Autumn, Balances
@@ -182,13 +184,15 @@ class _Namespace(_Operations):
 class BlockingMethod(Generic[P, R]):
     """The blocking twin of an async facade method, with the same parameters.
 
-    One line per operation: `create = BlockingMethod(Balances.create)` makes
+    One line per operation: `create: Final = BlockingMethod(Balances.create)` makes
     `autumn.balances.create(...)` run `Balances.create` on the client's loop and
     return its result; for a type checker it is the async method without `self`
     and without `await`.
     """
 
     __slots__ = ("__wrapped__", "_qualname", "_signature")
+
+    __wrapped__: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]
 
     def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]) -> None:
         self.__wrapped__ = method
@@ -228,5 +232,5 @@ class BalancesSync(_Namespace):
 
     __slots__ = ()
 
-    create = BlockingMethod(Balances.create)
-    update = BlockingMethod(Balances.update)
+    create: Final = BlockingMethod(Balances.create)
+    update: Final = BlockingMethod(Balances.update)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import Literal, TypeAlias, TypedDict
 
 import attrs
 
@@ -12,14 +11,14 @@ from autumn_core import (
     AutumnCore,
     AutumnSDKError,
     Operation,
-    RequestOptions,
-    RequestOptionsDict,
     Result,
     SDKValidationError,
     run_operation,
     tolerate_unknown_fields,
 )
-from autumn_funcs._reset_interval import ResetInterval
+from autumn_funcs._options_arg import OptionsArg
+from autumn_funcs._reset_interval import ResetInterval, ResetIntervalValue
+from autumn_funcs._typing_backports import Required
 
 
 @attrs.frozen(kw_only=True)
@@ -31,8 +30,13 @@ class Reset:
 
 
 class RolloverDuration(str, Enum):
+    """How long rolled-over balance lasts (plain strings work too)."""
+
     MONTH = "month"
     FOREVER = "forever"
+
+
+RolloverDurationValue: TypeAlias = Literal["month", "forever"]
 
 
 @attrs.frozen(kw_only=True)
@@ -98,6 +102,68 @@ class CreateBalanceParams:
                 object.__setattr__(self, alias, None)
 
 
+# The same params as dicts, for a type checker: a typo in a key, a wrong type or a
+# missing required key is an editor error. tests/sdk/test_params_dicts.py checks
+# that each one has the keys and types of its model, so they cannot drift apart.
+
+
+class ResetDict(TypedDict, total=False):
+    """`Reset` as a dict: `{"interval": "month"}`."""
+
+    interval: Required[ResetInterval | ResetIntervalValue]
+    interval_count: float | None
+
+
+class RolloverDict(TypedDict, total=False):
+    """`Rollover` as a dict: `{"length": 1, "duration": "month"}`."""
+
+    length: Required[float]
+    max: float | None
+    max_percentage: float | None
+    duration: RolloverDuration | RolloverDurationValue | None
+
+
+class CreateBalanceParamsDict(TypedDict, total=False):
+    """`CreateBalanceParams` as a dict, the form `balances_create` takes besides the model.
+
+    >>> params: CreateBalanceParamsDict = {"customer_id": "cus_123", "feature_id": "api_calls",
+    ...                                    "included_grant": 1000, "reset": {"interval": "month"}}
+    """
+
+    customer_id: Required[str]
+    feature_id: Required[str]
+    entity_id: str | None
+    included_grant: float | None
+    unlimited: bool | None
+    reset: Reset | ResetDict | None
+    expires_at: float | None
+    rollover: Rollover | RolloverDict | None
+    next_reset_at: float | None
+    balance_id: str | None
+    included: float | None
+    granted_balance: float | None
+
+
+class CreateBalanceFields(TypedDict, total=False):
+    """The keywords of `autumn.balances.create(customer_id=..., ...)`: the keys of
+    `CreateBalanceParamsDict`, none of them required to a type checker, since the same
+    method takes a whole params object instead. A missing `customer_id` is still an
+    SDKValidationError naming it, before any I/O."""
+
+    customer_id: str
+    feature_id: str
+    entity_id: str | None
+    included_grant: float | None
+    unlimited: bool | None
+    reset: Reset | ResetDict | None
+    expires_at: float | None
+    rollover: Rollover | RolloverDict | None
+    next_reset_at: float | None
+    balance_id: str | None
+    included: float | None
+    granted_balance: float | None
+
+
 @tolerate_unknown_fields
 @attrs.frozen(kw_only=True)
 class CreateBalanceResponse:
@@ -115,8 +181,8 @@ CREATE_BALANCE = Operation(
 
 async def balances_create(
     core: AutumnCore,
-    params: CreateBalanceParams | Mapping[str, Any],
-    options: RequestOptions | RequestOptionsDict | None = None,
+    params: CreateBalanceParams | CreateBalanceParamsDict,
+    options: OptionsArg = None,
 ) -> Result[CreateBalanceResponse, AutumnSDKError]:
     """Create a balance for a customer feature. Returns `Ok(CreateBalanceResponse)` or
     `Err(error)`; never raises for a failure.

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict
 
 import attrs
 
@@ -11,13 +10,13 @@ from autumn_core import (
     AutumnCore,
     AutumnSDKError,
     Operation,
-    RequestOptions,
-    RequestOptionsDict,
     Result,
     run_operation,
     tolerate_unknown_fields,
 )
-from autumn_funcs._reset_interval import ResetInterval
+from autumn_funcs._options_arg import OptionsArg
+from autumn_funcs._reset_interval import ResetInterval, ResetIntervalValue
+from autumn_funcs._typing_backports import Required
 
 
 @attrs.frozen(kw_only=True)
@@ -45,6 +44,48 @@ class UpdateBalanceParams:
     expires_at: float | None = None
 
 
+# The same params as dicts, for a type checker (see CreateBalanceParamsDict);
+# tests/sdk/test_params_dicts.py keeps them in step with the model.
+
+
+class UpdateBalanceParamsDict(TypedDict, total=False):
+    """`UpdateBalanceParams` as a dict, the form `balances_update` takes besides the model.
+
+    >>> params: UpdateBalanceParamsDict = {"customer_id": "cus_123", "feature_id": "api_calls",
+    ...                                    "add_to_balance": 100}
+    """
+
+    customer_id: Required[str]
+    feature_id: Required[str]
+    entity_id: str | None
+    remaining: float | None
+    add_to_balance: float | None
+    interval: ResetInterval | ResetIntervalValue | None
+    usage: float | None
+    included_grant: float | None
+    balance_id: str | None
+    next_reset_at: float | None
+    expires_at: float | None
+
+
+class UpdateBalanceFields(TypedDict, total=False):
+    """The keywords of `autumn.balances.update(customer_id=..., ...)`: the keys of
+    `UpdateBalanceParamsDict`, none of them required to a type checker (see
+    `CreateBalanceFields`)."""
+
+    customer_id: str
+    feature_id: str
+    entity_id: str | None
+    remaining: float | None
+    add_to_balance: float | None
+    interval: ResetInterval | ResetIntervalValue | None
+    usage: float | None
+    included_grant: float | None
+    balance_id: str | None
+    next_reset_at: float | None
+    expires_at: float | None
+
+
 @tolerate_unknown_fields
 @attrs.frozen(kw_only=True)
 class UpdateBalanceResponse:
@@ -62,8 +103,8 @@ UPDATE_BALANCE = Operation(
 
 async def balances_update(
     core: AutumnCore,
-    params: UpdateBalanceParams | Mapping[str, Any],
-    options: RequestOptions | RequestOptionsDict | None = None,
+    params: UpdateBalanceParams | UpdateBalanceParamsDict,
+    options: OptionsArg = None,
 ) -> Result[UpdateBalanceResponse, AutumnSDKError]:
     """Update a customer balance. Returns `Ok(UpdateBalanceResponse)` or `Err(error)`;
     never raises for a failure.

@@ -21,14 +21,16 @@ from typing import Any
 
 from aiohttp import web
 
-from autumn_local import operations, views
+from autumn_local import operations, usage_routes, views
 from autumn_local.auth import KeyRing, bearer_token, env_of
 from autumn_local.body import MAX_BODY_BYTES, parse_json_object
 from autumn_local.clock import Clock
 from autumn_local.errors import ApiError, StepsApplied
 from autumn_local.faults import FaultInjector
 from autumn_local.ratelimits import ROUTE_LIMITS, TOO_MANY_REQUESTS, Limit, RateLimited, RateLimiter
+from autumn_local.replies import Reply
 from autumn_local.store import CustomerRow, Store
+from autumn_local.unserved import unserved_route_message
 from autumn_local.validation import (
     parse_create_balance,
     parse_create_feature,
@@ -59,8 +61,9 @@ class ServerState:
 
 
 # A handler runs synchronously inside one transaction and returns the JSON
-# body (bytes for the fixed success answer, else a dict to encode).
-Handler = Callable[[ServerState, dict[str, Any], str, int], "bytes | dict[str, Any]"]
+# body (bytes for the fixed success answer, else a dict to encode), or a
+# Reply when the status is not 200.
+Handler = Callable[[ServerState, dict[str, Any], str, int], "bytes | dict[str, Any] | Reply"]
 
 
 def _create_balance(s: ServerState, body: dict[str, Any], env: str, now: int) -> bytes:
@@ -129,6 +132,10 @@ ENDPOINTS: dict[str, Endpoint] = dict(
     [
         _endpoint("/v1/balances.create", _create_balance, "balances"),
         _endpoint("/v1/balances.update", _update_balance, "balances"),
+        _endpoint("/v1/balances.check", usage_routes.check_balance, "balances"),
+        _endpoint("/v1/balances.track", usage_routes.track_usage, "balances"),
+        _endpoint("/v1/balances.delete", usage_routes.delete_balance, "balances"),
+        _endpoint("/v1/balances.finalize", usage_routes.finalize_lock, "balances"),
         _endpoint("/v1/customers.get_or_create", _get_or_create_customer, "mutating"),
         _endpoint("/v1/customers.get", _get_customer, "read"),
         _endpoint("/v1/entities.get", _get_entity, "read"),
@@ -190,7 +197,7 @@ def _run(
     body: dict[str, Any] | ApiError,
     env: str,
     idem_key: str | None,
-) -> bytes | dict[str, Any]:
+) -> bytes | dict[str, Any] | Reply:
     """Check the idempotency key, then claim it and run the handler in one transaction.
 
     No ``await`` happens between the check and the commit, so on this single
@@ -259,7 +266,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     token = bearer_token(request.headers.get("Authorization"))
     env = env_of(token)
     if endpoint is None:
-        return _error(ApiError(404, "not_found", f"no such endpoint: {request.path[:200]}"), env)
+        return _error(ApiError(404, "not_found", unserved_route_message(request.path)), env)
     if request.method != "POST":
         return _error(
             ApiError(
@@ -298,6 +305,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         result = _run(state, endpoint, body, env, idem_key)
         if fault == "lost-response":
             return _drop_connection(request)
+        if isinstance(result, Reply):
+            return _json(result.status, result.body, limit_headers or None)
         return _json(200, result, limit_headers or None)
     except RateLimited as exc:
         return _too_many_requests(exc, env)

@@ -11,10 +11,16 @@ A config file (or dict) adds to that::
     secret_keys = ["am_sk_test_other"]  # accepted in addition to --secret-key
 
     [[features]]
+    id = "words"
+    type = "metered"                  # boolean | metered | credit_system
+    name = "Words"                    # optional
+    consumable = true                 # optional; false: continuous use (seats)
+    event_names = ["generation"]      # optional; balances.track by event_name
+
+    [[features]]
     id = "credits"
-    type = "credit_system"            # boolean | metered | credit_system
-    name = "Credits"                  # optional
-    consumable = true                 # optional
+    type = "credit_system"            # credits per unit of metered features:
+    credit_schema = [{ metered_feature_id = "words", credit_cost = 0.5 }]
 
     [[customers]]
     id = "cus_456"

@@ -16,8 +16,9 @@ plus options. Each eligible request draws at most one fault:
 
 Faults that answer with an error, and ``reset``, happen before anything else
 (authentication, idempotency claim, body), so they change nothing.
-``scope=balances`` (default) limits faults to balances.create / update;
-``scope=all`` extends them to every mutating endpoint. Reads
+``scope=balances`` (default) limits faults to the balances.* routes
+(create, update, check, track, delete, finalize); ``scope=all`` extends them
+to every mutating endpoint. Reads
 (customers.get, entities.get, features.list) are never faulted, so a test can
 always check the state.
 """

@@ -1,11 +1,11 @@
-"""Ids shaped like Autumn's own: ``cus_ent_`` + 27 base62 characters."""
+"""Ids shaped like Autumn's own: a prefix (``cus_ent_``, ``roll_``) + 27 base62 characters."""
 
 from __future__ import annotations
 
 import secrets
 import string
 
-__all__ = ["new_balance_id"]
+__all__ = ["new_balance_id", "new_rollover_id"]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 _ID_LENGTH = 27
@@ -19,9 +19,18 @@ _ID_TABLE = bytes(ord(_ID_ALPHABET[b % 62]) if b < 248 else 0 for b in range(256
 _ID_REJECT = bytes(range(248, 256))
 
 
-def new_balance_id() -> str:
-    """A fresh balance id (``cus_ent_`` + 27 base62 characters)."""
+def _random_suffix() -> str:
     while True:
         chars = secrets.token_bytes(_ID_DRAW).translate(_ID_TABLE, _ID_REJECT)
         if len(chars) >= _ID_LENGTH:
-            return "cus_ent_" + chars[:_ID_LENGTH].decode("ascii")
+            return chars[:_ID_LENGTH].decode("ascii")
+
+
+def new_balance_id() -> str:
+    """A fresh balance id (``cus_ent_`` + 27 base62 characters)."""
+    return "cus_ent_" + _random_suffix()
+
+
+def new_rollover_id() -> str:
+    """A fresh rollover id (``roll_`` + 27 base62 characters)."""
+    return "roll_" + _random_suffix()

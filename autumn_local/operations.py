@@ -28,6 +28,7 @@ import math
 from dataclasses import asdict
 from datetime import datetime, timezone
 
+from autumn_local import locks
 from autumn_local.deduction import deduct, deduction_order, set_remaining
 from autumn_local.errors import ApiError, StepsApplied, invalid_request
 from autumn_local.ids import new_balance_id
@@ -78,7 +79,9 @@ def require_owner(
 
 
 def settled_balances(store: Store, balances: list[Balance], now_ms: int) -> list[Balance]:
-    """``balances`` with the resets that fell due applied, and saved."""
+    """``balances`` with the lock expiries and resets that fell due applied, and saved."""
+    for customer_id in {b.customer_id for b in balances}:
+        locks.release_due(store, customer_id, now_ms, balances)
     for b in balances:
         apply_due_reset(b, now_ms)
     store.save_balances(balances)
@@ -259,9 +262,40 @@ def get_or_create_customer(store: Store, p: CustomerParams, now_ms: int) -> Cust
     return customer
 
 
+def _check_credit_schema(store: Store, p: CreateFeatureParams) -> None:
+    """Autumn's ``validateCreditSystem`` and ``validateCreditSystemSchemaReferences``."""
+
+    def invalid_feature(message: str) -> ApiError:
+        return ApiError(400, "invalid_feature", message)
+
+    if not p.credit_schema:
+        raise invalid_feature(
+            "At least one metered feature is required for credit system (send credit_schema)"
+        )
+    metered_ids = [item.metered_feature_id for item in p.credit_schema]
+    if len(set(metered_ids)) != len(metered_ids):
+        raise invalid_feature("Credit system contains multiple of the same metered_feature_id")
+    for metered_id in metered_ids:
+        referenced = store.feature(metered_id)
+        if referenced is None or metered_id == p.id:
+            continue  # Autumn lets a schema name a feature created later
+        if referenced.type == "credit_system":
+            raise invalid_feature(
+                f"Credit system schema cannot reference another credit system ({metered_id})."
+                " Only metered or AI credit features are allowed."
+            )
+        if referenced.type == "metered" and not referenced.consumable:
+            raise invalid_feature(
+                f"Credit system schema cannot reference continuous feature {metered_id}."
+                " Only consumable (single-use) metered features are allowed."
+            )
+
+
 def create_feature(store: Store, p: CreateFeatureParams, now_ms: int) -> FeatureRow:
     if store.feature(p.id) is not None:
         raise invalid_request(f"feature {p.id!r} already exists", 409)
+    if p.type == "credit_system":
+        _check_credit_schema(store, p)
     feature = FeatureRow(
         id=p.id,
         name=p.name,
@@ -269,6 +303,7 @@ def create_feature(store: Store, p: CreateFeatureParams, now_ms: int) -> Feature
         consumable=p.consumable,
         event_names=tuple(p.event_names),
         archived=False,
+        credit_schema=p.credit_schema,
     )
     store.insert_feature(feature, now_ms)
     return feature

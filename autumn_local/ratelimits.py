@@ -9,13 +9,22 @@ organisation), some per customer too, counted before the body is validated:
 - ``customers.get`` / ``get_or_create``: 10,000 per second per customer,
   inside an organisation cap of 240,000 per minute.
 - ``entities.get``: 50 per second per customer, inside 90,000 per minute.
+- ``balances.check``: 10,000 per second per customer, sharing the
+  customers routes' organisation cap of 240,000 per minute.
+- ``balances.track``, ``balances.finalize`` (and ``balances.update``):
+  10,000 per second per customer, inside an organisation cap of 120,000
+  per minute.
+- ``balances.delete``: the general 25 per second.
 
 Every response after the check carries ``RateLimit-Policy``,
 ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``. Over a
 limit the answer is 429 with the plain-text body
 ``Too many requests, please try again later.`` and ``Retry-After``, except
 at the customers routes' organisation cap, where it is Autumn's JSON error
-``rate_limit_exceeded`` without ``Retry-After``.
+``rate_limit_exceeded`` without ``Retry-After``. The check and track
+organisation caps never refuse: over them Autumn degrades instead (check
+answers ``allowed: true`` at once, track queues the event), which the
+handlers ask ``RateLimiter.exceeded`` about.
 
 Windows follow the server clock, so a test can open the next one with
 ``server.clock.advance(seconds=1)``; on a frozen clock a full window stays
@@ -28,7 +37,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["ROUTE_LIMITS", "TOO_MANY_REQUESTS", "Limit", "RateLimited", "RateLimiter"]
+__all__ = [
+    "CHECK_ORG_FAIL_OPEN",
+    "ROUTE_LIMITS",
+    "TOO_MANY_REQUESTS",
+    "TRACK_ORG",
+    "Limit",
+    "RateLimited",
+    "RateLimiter",
+]
 
 TOO_MANY_REQUESTS = "Too many requests, please try again later."
 
@@ -41,6 +58,8 @@ class Limit:
     per_customer: bool
     # The customers routes' organisation cap answers Autumn's JSON error.
     json_answer: bool = False
+    # Over the limit the request goes on, degraded (see RateLimiter.exceeded).
+    degrade: bool = False
 
     def headers(self, remaining: int, reset_seconds: int) -> dict[str, str]:
         headers = {
@@ -59,11 +78,18 @@ _CHECK = Limit("check", 10_000, 1000, per_customer=True)
 _CHECK_ORG = Limit("check_org", 240_000, 60_000, per_customer=False, json_answer=True)
 _ENTITIES_GET = Limit("customer_entities_get", 50, 1000, per_customer=True)
 _ENTITIES_GET_ORG = Limit("entities_get_org", 90_000, 60_000, per_customer=False)
+# The same windows as _CHECK_ORG: balances.check fails open where the customers routes refuse.
+CHECK_ORG_FAIL_OPEN = Limit("check_org", 240_000, 60_000, per_customer=False, degrade=True)
+TRACK_ORG = Limit("track_org", 120_000, 60_000, per_customer=False, degrade=True)
 
 # Outer (organisation-wide) limit first, as Autumn nests them.
 ROUTE_LIMITS: Mapping[str, tuple[Limit, ...]] = {
     "/v1/balances.create": (_GENERAL,),
-    "/v1/balances.update": (_TRACK,),
+    "/v1/balances.update": (TRACK_ORG, _TRACK),
+    "/v1/balances.check": (CHECK_ORG_FAIL_OPEN, _CHECK),
+    "/v1/balances.track": (TRACK_ORG, _TRACK),
+    "/v1/balances.finalize": (TRACK_ORG, _TRACK),
+    "/v1/balances.delete": (_GENERAL,),
     "/v1/customers.get": (_CHECK_ORG, _CHECK),
     "/v1/customers.get_or_create": (_CHECK_ORG, _CHECK),
     "/v1/entities.get": (_ENTITIES_GET_ORG, _ENTITIES_GET),
@@ -108,11 +134,22 @@ class RateLimiter:
             window[1] += 1
             reset_seconds = max(0, math.ceil((window[0] - now_ms) / 1000))
             headers = limit.headers(max(limit.limit - window[1], 0), reset_seconds)
-            if window[1] > limit.limit:
+            if window[1] > limit.limit and not limit.degrade:
                 if not limit.json_answer:
                     headers["Retry-After"] = str(reset_seconds)
                 raise RateLimited(headers, json_answer=limit.json_answer)
         return headers
+
+    def exceeded(self, limit: Limit, env: str, now_ms: int) -> bool:
+        """Whether an organisation-wide ``limit``'s current window is over its count."""
+        if not self.enabled:
+            return False
+        window = self._windows.get((limit.name, env, None))
+        return (
+            window is not None
+            and 0 < window[0] - now_ms <= limit.window_ms
+            and (window[1] > limit.limit)
+        )
 
     def _open(self, key: tuple[str, str, str | None], now_ms: int, window_ms: int) -> list[int]:
         self._new_windows += 1

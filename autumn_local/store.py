@@ -24,6 +24,7 @@ negative). The grant is allowance + adjustment; usage is grant - balance.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -32,13 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from autumn_local.ids import new_balance_id
+from autumn_local.ids import new_balance_id, new_rollover_id
 
 __all__ = [
     "Balance",
+    "CreditCost",
     "CustomerRow",
     "EntityRow",
     "FeatureRow",
+    "LockRow",
     "Number",
     "Rollover",
     "RolloverConfig",
@@ -56,7 +59,8 @@ CREATE TABLE IF NOT EXISTS features (
     consumable INTEGER NOT NULL,
     event_names TEXT NOT NULL DEFAULT '[]',
     archived INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    credit_schema TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS customers (
     id TEXT PRIMARY KEY,
@@ -98,7 +102,8 @@ CREATE TABLE IF NOT EXISTS rollovers (
     balance_pk INTEGER NOT NULL REFERENCES balances(pk),
     balance NUMERIC NOT NULL,
     usage NUMERIC NOT NULL,
-    expires_at INTEGER
+    expires_at INTEGER,
+    id TEXT
 );
 CREATE INDEX IF NOT EXISTS rollovers_by_balance ON rollovers (balance_pk);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -107,7 +112,32 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
 );
+-- Lock receipts of check / track with lock (see locks.py), by env and lock_id.
+CREATE TABLE IF NOT EXISTS lock_receipts (
+    env TEXT NOT NULL,
+    lock_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    receipt TEXT NOT NULL,
+    release_at INTEGER,
+    gone_at INTEGER NOT NULL,
+    PRIMARY KEY (env, lock_id)
+);
+CREATE INDEX IF NOT EXISTS lock_receipts_by_customer ON lock_receipts (customer_id);
 """
+
+# Columns added after a layout was released: (table, column, definition).
+_ADDED_COLUMNS = (
+    ("features", "credit_schema", "TEXT NOT NULL DEFAULT '[]'"),
+    ("rollovers", "id", "TEXT"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditCost:
+    """One line of a credit system's schema: credits per unit of a metered feature."""
+
+    metered_feature_id: str
+    credit_cost: Number
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +148,8 @@ class FeatureRow:
     consumable: bool
     event_names: tuple[str, ...]
     archived: bool
+    # Only a credit_system feature has one.
+    credit_schema: tuple[CreditCost, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +183,7 @@ class Rollover:
     balance: Number
     usage: Number
     expires_at: int | None
+    id: str = field(default_factory=new_rollover_id)
 
 
 @dataclass(slots=True)
@@ -196,6 +229,18 @@ class Balance:
 
     def rollover_config(self) -> RolloverConfig | None:
         return None if self.rollover is None else RolloverConfig(**json.loads(self.rollover))
+
+
+@dataclass(frozen=True, slots=True)
+class LockRow:
+    """A lock receipt: what a check or track with ``lock`` deducted, until finalized."""
+
+    env: str
+    lock_id: str
+    customer_id: str
+    receipt: str  # JSON, see locks.py
+    release_at: int | None  # released automatically then (check's lock.expires_at)
+    gone_at: int  # forgotten then, the deduction kept
 
 
 _T = TypeVar("_T")
@@ -249,6 +294,23 @@ _CUSTOMER_BALANCES = _select(
 )
 
 
+@functools.lru_cache(maxsize=64)
+def _features_balances_sql(feature_count: int, one_entity: bool) -> str:
+    where = f"customer_id = ? AND feature_id IN ({', '.join('?' * feature_count)})"
+    if one_entity:
+        where += " AND entity_id IN ('', ?)"
+    return _select(Balance, "balances", where + " AND (expires_at IS NULL OR expires_at > ?)")
+
+
+_lock_row = _row_factory(LockRow)
+_LOCK_BY_ID = _select(LockRow, "lock_receipts", "env = ? AND lock_id = ?")
+_LOCKS_DUE = _select(
+    LockRow,
+    "lock_receipts",
+    "customer_id = ? AND (gone_at <= ? OR release_at <= ?) ORDER BY release_at, lock_id",
+)
+
+
 class Store:
     """All reads and writes of the local server's state.
 
@@ -278,15 +340,25 @@ class Store:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+            self._add_missing_columns()
         self._features: dict[str, FeatureRow] = {}
         self._load_features()
         self._claims_since_sweep = 0
+        # A hint that lock receipts may exist, so calls skip the query when none ever did.
+        self._may_have_locks = (
+            self._db.execute("SELECT 1 FROM lock_receipts").fetchone() is not None
+        )
 
     def close(self) -> None:
         self._db.close()
 
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def _add_missing_columns(self) -> None:
+        for table, column, definition in _ADDED_COLUMNS:
+            if column not in self._columns(table):
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def _migrate_granted_usage_balances(self) -> None:
         """Convert the first layout (granted + usage, the caller's id as the only id).
@@ -346,7 +418,8 @@ class Store:
 
     def _load_features(self) -> None:
         cursor = self._db.execute(
-            "SELECT id, name, type, consumable, event_names, archived FROM features ORDER BY rowid"
+            "SELECT id, name, type, consumable, event_names, archived, credit_schema"
+            " FROM features ORDER BY rowid"
         )
         cursor.row_factory = sqlite3.Row
         self._features = {
@@ -357,6 +430,10 @@ class Store:
                 consumable=bool(r["consumable"]),
                 event_names=tuple(json.loads(r["event_names"])),
                 archived=bool(r["archived"]),
+                credit_schema=tuple(
+                    CreditCost(item["metered_feature_id"], item["credit_cost"])
+                    for item in json.loads(r["credit_schema"])
+                ),
             )
             for r in cursor
         }
@@ -372,8 +449,8 @@ class Store:
 
     def insert_feature(self, feature: FeatureRow, now_ms: int) -> None:
         self._db.execute(
-            "INSERT INTO features (id, name, type, consumable, event_names, archived, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO features (id, name, type, consumable, event_names, archived, created_at,"
+            " credit_schema) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 feature.id,
                 feature.name,
@@ -382,6 +459,7 @@ class Store:
                 json.dumps(list(feature.event_names)),
                 int(feature.archived),
                 now_ms,
+                json.dumps([dataclasses.asdict(item) for item in feature.credit_schema]),
             ),
         )
         self._features[feature.id] = feature
@@ -428,12 +506,15 @@ class Store:
     def _load_rollovers(self, balances: list[Balance]) -> None:
         by_pk = {b.pk: b for b in balances}
         marks = ", ".join("?" * len(by_pk))
-        for balance_pk, amount, usage, expires_at in self._db.execute(
-            "SELECT balance_pk, balance, usage, expires_at FROM rollovers"  # noqa: S608
+        for pk, balance_pk, amount, usage, expires_at, rollover_id in self._db.execute(
+            "SELECT pk, balance_pk, balance, usage, expires_at, id FROM rollovers"  # noqa: S608
             f" WHERE balance_pk IN ({marks}) ORDER BY pk",
             tuple(by_pk),
         ):
-            by_pk[balance_pk].rollovers.append(Rollover(amount, usage, expires_at))
+            # Rollovers saved before they had ids get a stable one from their row.
+            by_pk[balance_pk].rollovers.append(
+                Rollover(amount, usage, expires_at, rollover_id or f"roll_{pk}")
+            )
 
     def live_balances(
         self, customer_id: str, feature_id: str, entity_id: str, now_ms: int
@@ -468,9 +549,9 @@ class Store:
             if b.rollover is not None:
                 self._db.execute("DELETE FROM rollovers WHERE balance_pk = ?", (b.pk,))
                 self._db.executemany(
-                    "INSERT INTO rollovers (balance_pk, balance, usage, expires_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    [(b.pk, r.balance, r.usage, r.expires_at) for r in b.rollovers],
+                    "INSERT INTO rollovers (balance_pk, balance, usage, expires_at, id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(b.pk, r.balance, r.usage, r.expires_at, r.id) for r in b.rollovers],
                 )
             b.changed = False
 
@@ -498,3 +579,54 @@ class Store:
 
     def release_idempotency_key(self, scope: str, key: str) -> None:
         self._db.execute("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key))
+
+    # -- balances of several features, balance deletion --
+
+    def features_balances(
+        self, customer_id: str, feature_ids: Iterable[str], entity_id: str | None, now_ms: int
+    ) -> list[Balance]:
+        """Unexpired balances of the customer's features.
+
+        With ``entity_id``, the customer-level ones and that entity's; without,
+        every one of them, entities' included.
+        """
+        ids = tuple(feature_ids)
+        if entity_id is None:
+            args: tuple[Any, ...] = (customer_id, *ids, now_ms)
+        else:
+            args = (customer_id, *ids, entity_id, now_ms)
+        return self._balances(_features_balances_sql(len(ids), entity_id is not None), args)
+
+    def delete_balances(self, balances: Iterable[Balance]) -> None:
+        pks = [(b.pk,) for b in balances]
+        self._db.executemany("DELETE FROM rollovers WHERE balance_pk = ?", pks)
+        self._db.executemany("DELETE FROM balances WHERE pk = ?", pks)
+
+    # -- lock receipts --
+
+    def lock(self, env: str, lock_id: str) -> LockRow | None:
+        cursor = self._db.execute(_LOCK_BY_ID, (env, lock_id))
+        cursor.row_factory = _lock_row
+        found: LockRow | None = cursor.fetchone()
+        return found
+
+    def insert_lock(self, row: LockRow) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO lock_receipts"
+            " (env, lock_id, customer_id, receipt, release_at, gone_at)"
+            " VALUES (:env, :lock_id, :customer_id, :receipt, :release_at, :gone_at)",
+            dataclasses.asdict(row),
+        )
+        self._may_have_locks = True
+
+    def delete_lock(self, env: str, lock_id: str) -> None:
+        self._db.execute("DELETE FROM lock_receipts WHERE env = ? AND lock_id = ?", (env, lock_id))
+
+    def locks_due(self, customer_id: str, now_ms: int) -> list[LockRow]:
+        """The customer's receipts to release or forget at ``now_ms``."""
+        if not self._may_have_locks:
+            return []
+        cursor = self._db.execute(_LOCKS_DUE, (customer_id, now_ms, now_ms))
+        cursor.row_factory = _lock_row
+        found: list[LockRow] = cursor.fetchall()
+        return found

@@ -26,6 +26,7 @@ from typing import Any
 
 from autumn_local.errors import invalid_inputs
 from autumn_local.resets import INTERVALS
+from autumn_local.store import CreditCost
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -211,6 +212,18 @@ class _Fields:
             )
         return _Fields(value, f"{self._name(key)}.", strict=self._strict)
 
+    @property
+    def strict(self) -> bool:
+        return self._strict
+
+    def array(self, key: str, *, max_items: int = 100) -> list[Any] | None:
+        value = self._get(key, False)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) > max_items:
+            raise invalid_inputs(f"{self._name(key)} must be an array of at most {max_items} items")
+        return value
+
     def string_list(self, key: str) -> list[str] | None:
         value = self._get(key, False)
         if value is None:
@@ -224,6 +237,10 @@ class _Fields:
                 raise invalid_inputs(f"{name}[{i}] must be a non-empty string")
             out.append(item)
         return out
+
+    def skip(self, key: str) -> None:
+        """Accept ``key`` unread (a field the real schema knows but this server ignores)."""
+        self._seen.add(key)
 
     def finish(self) -> None:
         """In strict mode, refuse fields this schema does not know."""
@@ -306,6 +323,7 @@ class CreateFeatureParams:
     type: str
     consumable: bool
     event_names: list[str]
+    credit_schema: tuple[CreditCost, ...] = ()
 
 
 def _required_id(fields: _Fields, key: str) -> str:
@@ -408,8 +426,28 @@ def parse_entity(body: dict[str, Any], *, strict: bool = False) -> EntityParams:
     return params
 
 
+def _credit_schema(fields: _Fields) -> tuple[CreditCost, ...]:
+    """``[{metered_feature_id, credit_cost}]``: credits per unit of each metered feature."""
+    value = fields.array("credit_schema")
+    if value is None:
+        return ()
+    items = []
+    for i, raw in enumerate(value):
+        where = f"credit_schema[{i}]"
+        if not isinstance(raw, dict):
+            raise invalid_inputs(f"{where} must be an object, got {json_type_name(raw)}")
+        item = _Fields(raw, f"{where}.", strict=fields.strict)
+        metered = _required_id(item, "metered_feature_id")
+        cost = item.number("credit_cost", required=True)
+        assert cost is not None
+        item.finish()
+        items.append(CreditCost(metered_feature_id=metered, credit_cost=cost))
+    return tuple(items)
+
+
 def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> CreateFeatureParams:
-    """``features.create``: ``{id | feature_id, name?, type, consumable?, event_names?}``."""
+    """``features.create``: ``{id | feature_id, name?, type, consumable?, event_names?,
+    credit_schema?}`` (a credit system needs ``credit_schema``, as Autumn's does)."""
     fields = _Fields(body, strict=strict)
     feature_id = next((i for i in (fields.string("id"), fields.string("feature_id")) if i), None)
     if feature_id is None:
@@ -419,9 +457,14 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
     assert feature_type is not None
     consumable = fields.boolean("consumable")
     event_names = fields.string_list("event_names") or []
+    credit_schema = _credit_schema(fields)
     fields.finish()
     if feature_type == "boolean" and consumable:
         raise invalid_inputs("consumable cannot be true for a boolean feature")
+    if feature_type == "credit_system" and consumable is False:
+        raise invalid_inputs("consumable: credit system features must be consumable")
+    if credit_schema and feature_type != "credit_system":
+        raise invalid_inputs("credit_schema is only for features of type credit_system")
     if consumable is None:
         # Metered features are usage-like (they reset) unless said otherwise.
         consumable = feature_type != "boolean"
@@ -431,4 +474,9 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
         type=feature_type,
         consumable=consumable,
         event_names=event_names,
+        credit_schema=credit_schema,
     )
+
+
+# The field reader the usage operations' parsers (``usage_params.py``) share.
+Fields = _Fields

@@ -24,20 +24,25 @@ from typing import Any
 from autumn_local.deduction import deduction_order, live_rollovers
 from autumn_local.store import Balance, CustomerRow, EntityRow, FeatureRow, Number
 
-__all__ = ["customer_view", "entity_view", "feature_view"]
+__all__ = ["balance_reset", "customer_view", "entity_view", "feature_view", "subject_balances"]
 
 
 def feature_view(f: FeatureRow) -> dict[str, Any]:
-    return {
+    """Autumn's ``dbToApiFeatureV1``: ``credit_schema`` only for a credit system."""
+    view: dict[str, Any] = {
         "id": f.id,
         "name": f.name,
         "type": f.type,
         "consumable": f.consumable,
-        "event_names": list(f.event_names),
-        "credit_schema": [],
-        "display": {"singular": None, "plural": None},
-        "archived": f.archived,
     }
+    if f.type == "credit_system":
+        view["credit_schema"] = [
+            {"metered_feature_id": item.metered_feature_id, "credit_cost": item.credit_cost}
+            for item in f.credit_schema
+        ]
+    view["event_names"] = list(f.event_names)
+    view["archived"] = f.archived
+    return view
 
 
 def _num(value: Number) -> Number:
@@ -54,7 +59,8 @@ def _earliest_reset(balances: Iterable[Balance]) -> int | None:
     return min(resets) if resets else None
 
 
-def _reset(b: Balance, feature: FeatureRow) -> dict[str, Any] | None:
+def balance_reset(b: Balance, feature: FeatureRow) -> dict[str, Any] | None:
+    """A balance's ``reset`` as Autumn shows it (``cusEntsToReset`` of one balance)."""
     if not feature.consumable:
         return None  # a continuous-use feature (seats) shows no reset
     reset: dict[str, Any] = {"interval": b.interval}
@@ -73,7 +79,7 @@ def _breakdown(b: Balance, feature: FeatureRow) -> dict[str, Any]:
         "remaining": _num(max(0, b.balance)),
         "usage": _num(b.usage),
         "unlimited": False,
-        "reset": _reset(b, feature),
+        "reset": balance_reset(b, feature),
         "price": None,
         "expires_at": b.expires_at,
     }
@@ -202,6 +208,28 @@ def _balances_and_flags(
             feature, ordered, entities_by_feature.get(feature_id, []), now_ms
         )
     return balances, flags
+
+
+def subject_balances(
+    features: Mapping[str, FeatureRow],
+    balances: Sequence[Balance],
+    entity_id: str | None,
+    now_ms: int,
+    *,
+    aggregate: bool = True,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``balances`` and ``flags`` as ``customers.get`` (``entity_id`` None) or ``entities.get``
+    show them, from some of the subject's balances.
+
+    ``aggregate=False`` leaves the entities' balances out of a customer's
+    totals: what Autumn's check evaluates ``allowed`` on.
+    """
+    if entity_id is None:
+        own = [b for b in balances if b.entity_id == ""]
+        entities = [b for b in balances if b.entity_id != ""] if aggregate else []
+        return _balances_and_flags(features, own, entities, None, now_ms)
+    own = [b for b in balances if b.entity_id in ("", entity_id)]
+    return _balances_and_flags(features, own, [], entity_id, now_ms)
 
 
 def customer_view(

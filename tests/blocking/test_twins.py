@@ -7,13 +7,7 @@ new namespace) fails here until its twin exists, one line in autumn_funcs/_autum
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
-import json
-import os
-import shutil
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -24,8 +18,7 @@ import pytest
 from autumn_core import AutumnCore
 from autumn_funcs import Autumn, AutumnSync
 from autumn_funcs._autumn_sync import BlockingMethod
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.type_checkers import errors, run_mypy, run_pyright
 
 
 def operations(client_type: type[Any], is_operation: Callable[[Any], bool]) -> dict[str, Any]:
@@ -66,7 +59,7 @@ def test_every_async_operation_has_a_blocking_twin(name: str) -> None:
     twin = BLOCKING_OPERATIONS.get(name)
     assert twin is not None, (
         f"AutumnSync has no twin of Autumn's {name}: add "
-        f"`{name.rpartition('.')[2]} = BlockingMethod(...)` to its namespace in "
+        f"`{name.rpartition('.')[2]}: Final = BlockingMethod(...)` to its namespace in "
         "autumn_funcs/_autumn_sync.py"
     )
     assert twin.__wrapped__ is ASYNC_OPERATIONS[name], f"{name} runs another async method"
@@ -135,54 +128,15 @@ def write_sources(directory: Path) -> None:
 
 def test_mypy_strict_sees_the_async_signatures(tmp_path: Path) -> None:
     write_sources(tmp_path)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-error-summary",
-            "--show-error-codes",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "accepted.py",
-            "refused.py",
-        ],
-        cwd=tmp_path,
-        env={**os.environ, "MYPYPATH": str(ROOT)},  # the editable install hides it from mypy
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
-    assert not [line for line in errors if line.startswith("accepted.py")], done.stdout
-    lines = {int(line.split(":")[1]) for line in errors if line.startswith("refused.py")}
-    assert lines == refused_lines(), done.stdout + done.stderr
+    found = errors(run_mypy(tmp_path, ["accepted.py", "refused.py"]))
+    assert not [d for d in found if d.file == "accepted.py"], found
+    assert {d.line for d in found if d.file == "refused.py"} == refused_lines(), found
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyright") is None or shutil.which("node") is None,
-    reason="pyright (and node) not installed",
-)
 def test_pyright_strict_sees_the_async_signatures(tmp_path: Path) -> None:
     write_sources(tmp_path)
-    config = {"typeCheckingMode": "strict", "pythonVersion": "3.10", "extraPaths": [str(ROOT)]}
-    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
-    done = subprocess.run(
-        [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable],
-        cwd=tmp_path,
-        # --outputjson and this keep it from asking PyPI for a newer version: no network.
-        env={**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    report = json.loads(done.stdout)
-    errors = [d for d in report["generalDiagnostics"] if d["severity"] == "error"]
-    in_accepted = [d for d in errors if d["file"].endswith("accepted.py")]
+    found = errors(run_pyright(tmp_path))
     # A variable assigned and not read is an error of strict mode, not of the SDK's types.
-    assert [d for d in in_accepted if d.get("rule") != "reportUnusedVariable"] == []
-    lines = {d["range"]["start"]["line"] + 1 for d in errors if d["file"].endswith("refused.py")}
-    assert lines == refused_lines(), json.dumps(errors, indent=1)
+    in_accepted = [d for d in found if d.file == "accepted.py"]
+    assert [d for d in in_accepted if d.code != "reportUnusedVariable"] == [], found
+    assert {d.line for d in found if d.file == "refused.py"} == refused_lines(), found

@@ -26,6 +26,7 @@ import { parseArgs } from "node:util";
 
 const CUSTOMER = "cus_123";
 const FEATURE = "api_calls";
+const WORDS = "words"; // metered, sent by the "generation" event; credits draw on it
 const API_VERSION = "2.1";
 
 const { values: opts, positionals: requested } = parseArgs({
@@ -154,6 +155,13 @@ async function createApiCalls(rec, autumn, included) {
     autumn.balances.create({ customerId: CUSTOMER, featureId: FEATURE, includedGrant: included }),
   );
   rec.equal("balances.create answer", field(answer.value, "success"), true);
+}
+
+async function grant(rec, autumn, featureId, amount, extra = {}) {
+  const answer = await expectOk(rec, `balances.create ${featureId} ${amount}`, () =>
+    autumn.balances.create({ customerId: CUSTOMER, featureId, includedGrant: amount, ...extra }),
+  );
+  rec.equal(`balances.create ${featureId} answer`, field(answer.value, "success"), true);
 }
 
 async function update(rec, autumn, change) {
@@ -478,6 +486,253 @@ const FLOWS = {
     );
     const success = field(answer.value, "success");
     rec.equal("balances.create answer", success, true, ` (x-api-version ${sent})`);
+  },
+
+  async check_allowed(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 5);
+    const ok = await expectOk(rec, "check required 3", () =>
+      autumn.check({ customerId: CUSTOMER, featureId: FEATURE, requiredBalance: 3 }),
+    );
+    rec.equal(
+      "check required 3: allowed, required_balance, remaining",
+      [
+        field(ok.value, "allowed"),
+        field(ok.value, "required_balance"),
+        field(field(ok.value, "balance"), "remaining"),
+      ],
+      [true, 3, 5],
+      rawNote(ok),
+    );
+    const short = await expectOk(rec, "check required 6", () =>
+      autumn.check({ customerId: CUSTOMER, featureId: FEATURE, requiredBalance: 6 }),
+    );
+    rec.equal("check required 6: allowed", field(short.value, "allowed"), false, rawNote(short));
+    const flagless = await expectOk(rec, "check premium (no flag)", () =>
+      autumn.check({ customerId: CUSTOMER, featureId: "premium" }),
+    );
+    rec.equal(
+      "check premium: allowed, balance, flag",
+      ["allowed", "balance", "flag"].map((k) => field(flagless.value, k)),
+      [false, null, null],
+      rawNote(flagless),
+    );
+    await expectOk(rec, "balances.create premium", () =>
+      autumn.balances.create({ customerId: CUSTOMER, featureId: "premium" }),
+    );
+    const flagged = await expectOk(rec, "check premium (flag granted)", () =>
+      autumn.check({ customerId: CUSTOMER, featureId: "premium" }),
+    );
+    rec.equal(
+      "check premium: allowed, flag feature_id",
+      [field(flagged.value, "allowed"), field(field(flagged.value, "flag"), "feature_id")],
+      [true, "premium"],
+      rawNote(flagged),
+    );
+  },
+
+  async check_send_event(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 5);
+    const used = await expectOk(rec, "check sendEvent required 3", () =>
+      autumn.check({ customerId: CUSTOMER, featureId: FEATURE, requiredBalance: 3, sendEvent: true }),
+    );
+    rec.equal(
+      "check sendEvent: allowed, remaining after",
+      [field(used.value, "allowed"), field(field(used.value, "balance"), "remaining")],
+      [true, 2],
+      rawNote(used),
+    );
+    const refused = await expectOk(rec, "check sendEvent required 3 again, withPreview", () =>
+      autumn.check({
+        customerId: CUSTOMER,
+        featureId: FEATURE,
+        requiredBalance: 3,
+        sendEvent: true,
+        withPreview: true,
+      }),
+    );
+    rec.equal(
+      "refused: allowed, remaining kept, preview scenario",
+      [
+        field(refused.value, "allowed"),
+        field(field(refused.value, "balance"), "remaining"),
+        field(field(refused.value, "preview"), "scenario"),
+      ],
+      [false, 2, "usage_limit"],
+      rawNote(refused),
+    );
+    await expectTotals(rec, autumn, "after sendEvent", [5, 2, 3]);
+  },
+
+  async track_value(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 10);
+    const used = await expectOk(rec, "track 4", () =>
+      autumn.track({ customerId: CUSTOMER, featureId: FEATURE, value: 4 }),
+    );
+    rec.equal(
+      "track 4: value, remaining, deduction values",
+      [
+        field(used.value, "value"),
+        field(field(used.value, "balance"), "remaining"),
+        (field(used.value, "deductions") ?? []).map((d) => field(d, "value")),
+      ],
+      [4, 6, [4]],
+      rawNote(used),
+    );
+    const credited = await expectOk(rec, "track -2", () =>
+      autumn.track({ customerId: CUSTOMER, featureId: FEATURE, value: -2 }),
+    );
+    rec.equal(
+      "track -2: remaining",
+      field(field(credited.value, "balance"), "remaining"),
+      8,
+      rawNote(credited),
+    );
+    await expectOk(rec, "track 20 (cap by default)", () =>
+      autumn.track({ customerId: CUSTOMER, featureId: FEATURE, value: 20 }),
+    );
+    await expectTotals(rec, autumn, "after a capped track", [10, 0, 10]);
+    await expectOk(rec, "track 5 overageBehavior overflow", () =>
+      autumn.track({
+        customerId: CUSTOMER,
+        featureId: FEATURE,
+        value: 5,
+        overageBehavior: "overflow",
+      }),
+    );
+    await expectTotals(rec, autumn, "after an overflowing track", [10, 0, 15]);
+  },
+
+  async track_event_credits(rec) {
+    const autumn = client();
+    await grant(rec, autumn, WORDS, 10);
+    await grant(rec, autumn, "credits", 100, { reset: { interval: "month" } });
+    const answer = await expectOk(rec, "track event generation 14", () =>
+      autumn.track({ customerId: CUSTOMER, eventName: "generation", value: 14 }),
+    );
+    const note = rawNote(answer);
+    rec.equal(
+      "event_name echoed, balance shown, balances keys",
+      [
+        field(answer.value, "event_name"),
+        field(field(answer.value, "balance"), "feature_id"),
+        Object.keys(field(answer.value, "balances") ?? {}).sort(),
+      ],
+      ["generation", WORDS, ["credits", WORDS]],
+      note,
+    );
+    rec.equal(
+      "deductions: 10 words, then 4 words as 2 credits",
+      (field(answer.value, "deductions") ?? []).map((d) => [
+        field(d, "feature_id"),
+        field(d, "value"),
+      ]),
+      [
+        [WORDS, 10],
+        ["credits", 2],
+      ],
+      note,
+    );
+    const pooled = await expectOk(rec, "check words required 6 (from credits)", () =>
+      autumn.check({ customerId: CUSTOMER, featureId: WORDS, requiredBalance: 6 }),
+    );
+    rec.equal(
+      "check through the credit system: allowed, required_balance in credits",
+      [field(pooled.value, "allowed"), field(pooled.value, "required_balance")],
+      [true, 3],
+      rawNote(pooled),
+    );
+  },
+
+  async track_async_flag(rec) {
+    let status = null;
+    const httpClient = new sdk.HTTPClient();
+    httpClient.addHook("response", (response) => {
+      status = response.status;
+    });
+    const autumn = client({ httpClient });
+    await grant(rec, autumn, FEATURE, 10);
+    const answer = await expectOk(rec, "track async 3", () =>
+      autumn.track({ customerId: CUSTOMER, featureId: FEATURE, value: 3, async: true }),
+    );
+    rec.equal(
+      "track async: status, balance",
+      [status, field(answer.value, "balance")],
+      [202, null],
+      rawNote(answer),
+    );
+    await expectTotals(rec, autumn, "after an async track", [10, 7, 3]);
+  },
+
+  async balances_delete(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 100, { balanceId: "a" });
+    await grant(rec, autumn, FEATURE, 200, { balanceId: "b" });
+    await update(rec, autumn, { balanceId: "a", remaining: 60 });
+    const answer = await expectOk(rec, "balances.delete a with recalculateBalances", () =>
+      autumn.balances.delete({
+        customerId: CUSTOMER,
+        featureId: FEATURE,
+        balanceId: "a",
+        recalculateBalances: true,
+      }),
+    );
+    rec.equal("balances.delete answer", field(answer.value, "success"), true);
+    const balance = await expectTotals(rec, autumn, "after deleting a", [200, 160, 40]);
+    rec.equal(
+      "the breakdown left",
+      (field(balance, "breakdown") ?? []).map((b) => field(b, "id")),
+      ["b"],
+    );
+    await expectError(
+      rec,
+      "balances.delete of a balance that is not there",
+      404,
+      "invalid_request",
+      () => autumn.balances.delete({ customerId: CUSTOMER, balanceId: "a" }),
+    );
+  },
+
+  async check_lock_finalize(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 10);
+    const locked = await expectOk(rec, "check required 4 with a lock", () =>
+      autumn.check({
+        customerId: CUSTOMER,
+        featureId: FEATURE,
+        requiredBalance: 4,
+        lock: { lockId: "lock_1", enabled: true },
+      }),
+    );
+    rec.equal("locked: allowed", field(locked.value, "allowed"), true, rawNote(locked));
+    await expectTotals(rec, autumn, "while locked", [10, 6, 4]);
+    const released = await expectOk(rec, "balances.finalize release", () =>
+      autumn.balances.finalize({ lockId: "lock_1", action: "release" }),
+    );
+    rec.equal("finalize answer", field(released.value, "success"), true);
+    await expectTotals(rec, autumn, "after release", [10, 10, 0]);
+    await expectError(rec, "balances.finalize of a finished lock", 400, "invalid_request", () =>
+      autumn.balances.finalize({ lockId: "lock_1", action: "confirm" }),
+    );
+  },
+
+  async usage_errors(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 2);
+    await expectError(rec, "track unknown feature", 404, "feature_not_found", () =>
+      autumn.track({ customerId: CUSTOMER, featureId: "no_such_feature" }),
+    );
+    await expectError(rec, "check unknown customer", 404, "customer_not_found", () =>
+      autumn.check({ customerId: "cus_nobody", featureId: FEATURE }),
+    );
+    await expectError(rec, "track an event no feature listens to", 404, "invalid_request", () =>
+      autumn.track({ customerId: CUSTOMER, eventName: "nothing_listens" }),
+    );
+    await expectError(rec, "track for an unknown entity", 404, "entity_not_found", () =>
+      autumn.track({ customerId: CUSTOMER, featureId: FEATURE, entityId: "seat_nobody" }),
+    );
   },
 
   async seed_create_example(rec) {

@@ -181,6 +181,17 @@ class _HeaderProbe(httpx.AsyncClient):
         return await super().send(request, **kwargs)
 
 
+class _StatusProbe(httpx.AsyncClient):
+    """Remembers the status of the last answer (the SDK's models do not carry it)."""
+
+    status: int | None = None
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = await super().send(request, **kwargs)
+        self.status = response.status_code
+        return response
+
+
 def client(settings: Settings, **options: Any) -> Autumn:
     # fail_open=False: by default the SDK turns a 5xx or a network error on
     # check/track/entities.get into a made-up 200 answer, which would hide a
@@ -595,6 +606,324 @@ async def default_api_version(rec: Recorder, s: Settings) -> None:
     )
 
 
+# ---- check / track / delete / finalize ----------------------------------------
+
+WORDS = "words"  # metered, sent by the "generation" event; credits draw on it
+
+
+async def grant(
+    rec: Recorder, autumn: Autumn, feature_id: str, amount: float, **extra: Any
+) -> None:
+    answer = await expect_ok(
+        rec,
+        f"balances.create {feature_id} {amount}",
+        lambda: autumn.balances.create_async(
+            customer_id=CUSTOMER, feature_id=feature_id, included_grant=amount, **extra
+        ),
+    )
+    rec.equal(f"balances.create {feature_id} answer", field(answer.value, "success"), True)
+
+
+async def check_allowed(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 5)
+        ok = await expect_ok(
+            rec,
+            "check required 3",
+            lambda: autumn.check_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, required_balance=3
+            ),
+        )
+        rec.equal(
+            "check required 3: allowed, required_balance, remaining",
+            [
+                field(ok.value, "allowed"),
+                field(ok.value, "required_balance"),
+                field(field(ok.value, "balance"), "remaining"),
+            ],
+            [True, 3, 5],
+            ok.note,
+        )
+        short = await expect_ok(
+            rec,
+            "check required 6",
+            lambda: autumn.check_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, required_balance=6
+            ),
+        )
+        rec.equal("check required 6: allowed", field(short.value, "allowed"), False, short.note)
+        flagless = await expect_ok(
+            rec,
+            "check premium (no flag)",
+            lambda: autumn.check_async(customer_id=CUSTOMER, feature_id="premium"),
+        )
+        rec.equal(
+            "check premium: allowed, balance, flag",
+            [field(flagless.value, k) for k in ("allowed", "balance", "flag")],
+            [False, None, None],
+            flagless.note,
+        )
+        await expect_ok(
+            rec,
+            "balances.create premium",
+            lambda: autumn.balances.create_async(customer_id=CUSTOMER, feature_id="premium"),
+        )
+        flagged = await expect_ok(
+            rec,
+            "check premium (flag granted)",
+            lambda: autumn.check_async(customer_id=CUSTOMER, feature_id="premium"),
+        )
+        rec.equal(
+            "check premium: allowed, flag feature_id",
+            [field(flagged.value, "allowed"), field(field(flagged.value, "flag"), "feature_id")],
+            [True, "premium"],
+            flagged.note,
+        )
+
+
+async def check_send_event(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 5)
+        used = await expect_ok(
+            rec,
+            "check send_event required 3",
+            lambda: autumn.check_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, required_balance=3, send_event=True
+            ),
+        )
+        rec.equal(
+            "check send_event: allowed, remaining after",
+            [field(used.value, "allowed"), field(field(used.value, "balance"), "remaining")],
+            [True, 2],
+            used.note,
+        )
+        refused = await expect_ok(
+            rec,
+            "check send_event required 3 again, with_preview",
+            lambda: autumn.check_async(
+                customer_id=CUSTOMER,
+                feature_id=FEATURE,
+                required_balance=3,
+                send_event=True,
+                with_preview=True,
+            ),
+        )
+        preview = field(refused.value, "preview")
+        rec.equal(
+            "refused: allowed, remaining kept, preview scenario",
+            [
+                field(refused.value, "allowed"),
+                field(field(refused.value, "balance"), "remaining"),
+                field(preview, "scenario"),
+            ],
+            [False, 2, "usage_limit"],
+            refused.note,
+        )
+        await expect_totals(rec, autumn, "after send_event", [5, 2, 3])
+
+
+async def track_value(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 10)
+        used = await expect_ok(
+            rec,
+            "track 4",
+            lambda: autumn.track_async(customer_id=CUSTOMER, feature_id=FEATURE, value=4),
+        )
+        deductions = field(used.value, "deductions") or []
+        rec.equal(
+            "track 4: value, remaining, deduction values",
+            [
+                field(used.value, "value"),
+                field(field(used.value, "balance"), "remaining"),
+                [field(d, "value") for d in deductions],
+            ],
+            [4, 6, [4]],
+            used.note,
+        )
+        credited = await expect_ok(
+            rec,
+            "track -2",
+            lambda: autumn.track_async(customer_id=CUSTOMER, feature_id=FEATURE, value=-2),
+        )
+        rec.equal(
+            "track -2: remaining",
+            field(field(credited.value, "balance"), "remaining"),
+            8,
+            credited.note,
+        )
+        await expect_ok(
+            rec,
+            "track 20 (cap by default)",
+            lambda: autumn.track_async(customer_id=CUSTOMER, feature_id=FEATURE, value=20),
+        )
+        await expect_totals(rec, autumn, "after a capped track", [10, 0, 10])
+        await expect_ok(
+            rec,
+            "track 5 overage_behavior overflow",
+            lambda: autumn.track_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, value=5, overage_behavior="overflow"
+            ),
+        )
+        await expect_totals(rec, autumn, "after an overflowing track", [10, 0, 15])
+
+
+async def track_event_credits(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, WORDS, 10)
+        await grant(rec, autumn, "credits", 100, reset={"interval": "month"})
+        answer = await expect_ok(
+            rec,
+            "track event generation 14",
+            lambda: autumn.track_async(customer_id=CUSTOMER, event_name="generation", value=14),
+        )
+        balances = field(answer.value, "balances") or {}
+        rec.equal(
+            "event_name echoed, balance shown, balances keys",
+            [
+                field(answer.value, "event_name"),
+                field(field(answer.value, "balance"), "feature_id"),
+                sorted(balances),
+            ],
+            ["generation", WORDS, ["credits", WORDS]],
+            answer.note,
+        )
+        rec.equal(
+            "deductions: 10 words, then 4 words as 2 credits",
+            [
+                [field(d, "feature_id"), field(d, "value")]
+                for d in field(answer.value, "deductions")
+            ],
+            [[WORDS, 10], ["credits", 2]],
+            answer.note,
+        )
+        pooled = await expect_ok(
+            rec,
+            "check words required 6 (from credits)",
+            lambda: autumn.check_async(customer_id=CUSTOMER, feature_id=WORDS, required_balance=6),
+        )
+        rec.equal(
+            "check through the credit system: allowed, required_balance in credits",
+            [field(pooled.value, "allowed"), field(pooled.value, "required_balance")],
+            [True, 3],
+            pooled.note,
+        )
+
+
+async def track_async_flag(rec: Recorder, s: Settings) -> None:
+    probe = _StatusProbe()
+    async with client(s, async_client=probe) as autumn:
+        await grant(rec, autumn, FEATURE, 10)
+        answer = await expect_ok(
+            rec,
+            "track async 3",
+            lambda: autumn.track_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, value=3, async_=True
+            ),
+        )
+        rec.equal(
+            "track async: status, balance",
+            [probe.status, field(answer.value, "balance")],
+            [202, None],
+            answer.note,
+        )
+        await expect_totals(rec, autumn, "after an async track", [10, 7, 3])
+
+
+async def balances_delete(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 100, balance_id="a")
+        await grant(rec, autumn, FEATURE, 200, balance_id="b")
+        await update(rec, autumn, balance_id="a", remaining=60)
+        answer = await expect_ok(
+            rec,
+            "balances.delete a with recalculate_balances",
+            lambda: autumn.balances.delete_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, balance_id="a", recalculate_balances=True
+            ),
+        )
+        rec.equal("balances.delete answer", field(answer.value, "success"), True)
+        balance = await expect_totals(rec, autumn, "after deleting a", [200, 160, 40])
+        rec.equal(
+            "the breakdown left",
+            [field(b, "id") for b in field(balance, "breakdown") or []],
+            ["b"],
+        )
+        await expect_error(
+            rec,
+            "balances.delete of a balance that is not there",
+            404,
+            "invalid_request",
+            lambda: autumn.balances.delete_async(customer_id=CUSTOMER, balance_id="a"),
+        )
+
+
+async def check_lock_finalize(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 10)
+        locked = await expect_ok(
+            rec,
+            "check required 4 with a lock",
+            lambda: autumn.check_async(
+                customer_id=CUSTOMER,
+                feature_id=FEATURE,
+                required_balance=4,
+                lock={"lock_id": "lock_1", "enabled": True},
+            ),
+        )
+        rec.equal("locked: allowed", field(locked.value, "allowed"), True, locked.note)
+        await expect_totals(rec, autumn, "while locked", [10, 6, 4])
+        released = await expect_ok(
+            rec,
+            "balances.finalize release",
+            lambda: autumn.balances.finalize_async(lock_id="lock_1", action="release"),
+        )
+        rec.equal("finalize answer", field(released.value, "success"), True)
+        await expect_totals(rec, autumn, "after release", [10, 10, 0])
+        await expect_error(
+            rec,
+            "balances.finalize of a finished lock",
+            400,
+            "invalid_request",
+            lambda: autumn.balances.finalize_async(lock_id="lock_1", action="confirm"),
+        )
+
+
+async def usage_errors(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 2)
+        await expect_error(
+            rec,
+            "track unknown feature",
+            404,
+            "feature_not_found",
+            lambda: autumn.track_async(customer_id=CUSTOMER, feature_id="no_such_feature"),
+        )
+        await expect_error(
+            rec,
+            "check unknown customer",
+            404,
+            "customer_not_found",
+            lambda: autumn.check_async(customer_id="cus_nobody", feature_id=FEATURE),
+        )
+        await expect_error(
+            rec,
+            "track an event no feature listens to",
+            404,
+            "invalid_request",
+            lambda: autumn.track_async(customer_id=CUSTOMER, event_name="nothing_listens"),
+        )
+        await expect_error(
+            rec,
+            "track for an unknown entity",
+            404,
+            "entity_not_found",
+            lambda: autumn.track_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, entity_id="seat_nobody"
+            ),
+        )
+
+
 async def seed_create_example(rec: Recorder, s: Settings) -> None:
     # The seed's example with the real field name; for the capture server.
     async with client(s) as autumn:
@@ -629,6 +958,14 @@ FLOWS: dict[str, Callable[[Recorder, Settings], Awaitable[None]]] = {
         entities_get,
         boolean_flag,
         default_api_version,
+        check_allowed,
+        check_send_event,
+        track_value,
+        track_event_credits,
+        track_async_flag,
+        balances_delete,
+        check_lock_finalize,
+        usage_errors,
         seed_create_example,
     )
 }

@@ -35,6 +35,14 @@ FLOWS = (
     "entities_get",
     "boolean_flag",
     "default_api_version",
+    "check_allowed",
+    "check_send_event",
+    "track_value",
+    "track_event_credits",
+    "track_async_flag",
+    "balances_delete",
+    "check_lock_finalize",
+    "usage_errors",
 )
 
 # Sends the seed's create example once and expects {"success": true}: run
@@ -42,9 +50,18 @@ FLOWS = (
 CAPTURE_FLOW = "seed_create_example"
 
 # The local server has no entities.create route: the entity the flows use is
-# seeded here. Features api_calls / seats / premium and customer cus_123 are
-# the server's default seed.
+# seeded here, with words (metered, sent by the "generation" event) and
+# credits (a credit system: half a credit a word). Features api_calls /
+# seats / premium and customer cus_123 are the server's default seed.
 SERVER_CONFIG: dict[str, Any] = {
+    "features": [
+        {"id": "words", "type": "metered", "event_names": ["generation"]},
+        {
+            "id": "credits",
+            "type": "credit_system",
+            "credit_schema": [{"metered_feature_id": "words", "credit_cost": 0.5}],
+        },
+    ],
     "entities": [{"id": "seat_1", "customer_id": "cus_123", "name": "Seat one"}],
 }
 

@@ -90,6 +90,18 @@ class Api:
     async def update(self, headers: dict[str, str] | None = None, **body: Any) -> Reply:
         return await self.post("/v1/balances.update", body, headers=headers)
 
+    async def track(self, headers: dict[str, str] | None = None, **body: Any) -> Reply:
+        return await self.post("/v1/balances.track", body, headers=headers)
+
+    async def check(self, headers: dict[str, str] | None = None, **body: Any) -> Reply:
+        return await self.post("/v1/balances.check", body, headers=headers)
+
+    async def delete(self, headers: dict[str, str] | None = None, **body: Any) -> Reply:
+        return await self.post("/v1/balances.delete", body, headers=headers)
+
+    async def finalize(self, headers: dict[str, str] | None = None, **body: Any) -> Reply:
+        return await self.post("/v1/balances.finalize", body, headers=headers)
+
     async def customer(self, customer_id: str = "cus_123") -> dict[str, Any]:
         reply = await self.post("/v1/customers.get", {"customer_id": customer_id})
         body: dict[str, Any] = reply.ok()
@@ -154,6 +166,36 @@ async def ents(http: aiohttp.ClientSession) -> AsyncIterator[Api]:
 async def bulk(http: aiohttp.ClientSession) -> AsyncIterator[Api]:
     """A server without rate limits, for tests that create balances in bulk."""
     async with LocalAutumn(rate_limits=False, config=ENTITIES) as server:
+        yield Api(http, server)
+
+
+# Features for the usage tests: words (metered, sent by the "generation"
+# event), credits (a credit system: 0.5 credits a word), tokens (metered,
+# also sent by "generation", drawing on credits_b), credits_b (2 a token).
+USAGE = {
+    "features": [
+        {"id": "words", "type": "metered", "event_names": ["generation"]},
+        {
+            "id": "credits",
+            "type": "credit_system",
+            "credit_schema": [{"metered_feature_id": "words", "credit_cost": 0.5}],
+        },
+        {"id": "tokens", "type": "metered", "event_names": ["generation"]},
+        {
+            "id": "credits_b",
+            "type": "credit_system",
+            "credit_schema": [{"metered_feature_id": "tokens", "credit_cost": 2}],
+        },
+    ],
+    "entities": ENTITIES["entities"],
+}
+
+
+@pytest.fixture
+async def usage(http: aiohttp.ClientSession) -> AsyncIterator[Api]:
+    """A server with the USAGE features (and the seed's), its clock frozen at NOW."""
+    async with LocalAutumn(rate_limits=False, config=USAGE) as server:
+        server.clock.set_ms(NOW)
         yield Api(http, server)
 
 

@@ -175,7 +175,13 @@ async def test_broken_grant_rules_are_500_invalid_inputs(
 
 
 async def test_credit_systems_take_no_grant_rule(api: Api) -> None:
-    (await api.post("/v1/features.create", {"id": "credits", "type": "credit_system"})).ok()
+    schema = [{"metered_feature_id": "api_calls", "credit_cost": 1}]
+    (
+        await api.post(
+            "/v1/features.create",
+            {"id": "credits", "type": "credit_system", "credit_schema": schema},
+        )
+    ).ok()
     (await api.create(customer_id="cus_123", feature_id="credits")).ok()
     assert await api.totals("credits") == (0, 0, 0)
 

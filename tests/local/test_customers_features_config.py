@@ -28,12 +28,15 @@ async def test_seed_data(api: Api) -> None:
 
 
 async def test_features_create(api: Api) -> None:
+    schema = [{"metered_feature_id": "api_calls", "credit_cost": 0.5}]
     created = (
         await api.post(
-            "/v1/features.create", {"id": "credits", "name": "Credits", "type": "credit_system"}
+            "/v1/features.create",
+            {"id": "credits", "name": "Credits", "type": "credit_system", "credit_schema": schema},
         )
     ).ok()
     assert created["id"] == "credits" and created["consumable"] is True
+    assert created["credit_schema"] == schema
     (await api.post("/v1/features.create", {"feature_id": "flag", "type": "boolean"})).ok()
     (await api.post("/v1/features.create", {"id": "credits", "type": "metered"})).error(
         409, "invalid_request"
@@ -59,6 +62,7 @@ secret_keys = ["am_sk_live_extra"]
 [[features]]
 id = "credits"
 type = "credit_system"
+credit_schema = [{ metered_feature_id = "api_calls", credit_cost = 2 }]
 
 [[customers]]
 id = "cus_456"

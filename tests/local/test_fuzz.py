@@ -65,6 +65,65 @@ async def test_random_bodies_get_a_clear_answer(bulk: Api, body: dict[str, Any],
         assert (path, reply.body["code"]) == ("/v1/balances.create", "invalid_inputs")
 
 
+USAGE_FIELDS = [
+    "customer_id",
+    "feature_id",
+    "entity_id",
+    "event_name",
+    "value",
+    "required_balance",
+    "required_quantity",
+    "product_id",
+    "send_event",
+    "with_preview",
+    "properties",
+    "timestamp",
+    "overage_behavior",
+    "idempotency_key",
+    "async",
+    "lock",
+    "lock_id",
+    "action",
+    "override_value",
+    "balance_id",
+    "interval",
+    "recalculate_balances",
+]
+usage_values = st.one_of(
+    values,
+    st.sampled_from(["cap", "overflow", "reject", "confirm", "release", "words"]),
+    st.fixed_dictionaries(
+        {"enabled": st.just(True), "lock_id": st.sampled_from(["l1", "l2"])},
+        optional={"expires_at": st.integers(0, 2**45)},
+    ),
+)
+usage_bodies = st.dictionaries(
+    st.sampled_from(USAGE_FIELDS) | st.text(max_size=5), usage_values, max_size=8
+)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    body=usage_bodies,
+    path=st.sampled_from(
+        ["/v1/balances.check", "/v1/balances.track", "/v1/balances.delete", "/v1/balances.finalize"]
+    ),
+)
+async def test_random_usage_bodies_get_a_clear_answer(
+    usage: Api, body: dict[str, Any], path: str
+) -> None:
+    for feature_id in ("words", "credits", "seats", "api_calls"):
+        await usage.create(customer_id="cus_123", feature_id=feature_id, included_grant=5)
+    reply = await usage.post(path, body)
+    assert reply.status in (200, 202, 400, 404, 409), (reply.status, reply.body, body)
+    if reply.status >= 400:
+        assert set(reply.body) == {"message", "code", "env"}
+
+
 async def test_failed_updates_leave_state_untouched(api: Api) -> None:
     (await api.create(**MONTHLY)).ok()
     before = await api.balance()

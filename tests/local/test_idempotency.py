@@ -16,6 +16,8 @@ ROUTES = {
     "/v1/customers.get": {"customer_id": "cus_123"},
     "/v1/customers.get_or_create": {"customer_id": "cus_new"},
     "/v1/features.list": {},
+    "/v1/balances.check": KEY,
+    "/v1/balances.track": KEY,
 }
 
 
@@ -142,3 +144,18 @@ async def test_concurrent_duplicates_apply_once(api: Api) -> None:
     statuses = sorted(r.status for r in replies)
     assert statuses == [200] + [409] * 49
     assert await api.totals() == (1000, 1001, -1)
+
+
+async def test_delete_and_finalize_check_the_key_too(api: Api) -> None:
+    (await api.create(**MONTHLY)).ok()
+    (await api.check(**KEY, lock={"enabled": True, "lock_id": "l1"})).ok()
+    (await api.finalize(headers=idem("f"), lock_id="l1", action="confirm")).ok()
+    (await api.finalize(headers=idem("f"), lock_id="l1", action="confirm")).error(
+        409, "duplicate_idempotency_key"
+    )
+    (await api.delete(headers=idem("d"), **KEY)).ok()
+    (await api.delete(headers=idem("d"), **KEY)).error(409, "duplicate_idempotency_key")
+    # A failed delete releases its key.
+    (await api.delete(headers=idem("d2"), **KEY)).error(404, "invalid_request")
+    (await api.create(**MONTHLY)).ok()
+    (await api.delete(headers=idem("d2"), **KEY)).ok()

@@ -113,3 +113,21 @@ async def test_a_rate_limited_request_claims_no_idempotency_key(api: Api) -> Non
     assert (await api.create(headers=key, **KEY, included_grant=1)).status == 429
     clock.advance(seconds=1)
     (await api.create(headers=key, **KEY, included_grant=1)).ok()
+
+
+async def test_the_usage_routes_limits(api: Api) -> None:
+    api.server.clock.set_ms(NOW)
+    (await api.create(**KEY, included_grant=10)).ok()
+    for path in ("/v1/balances.check", "/v1/balances.track"):
+        reply = await api.post(path, KEY)
+        reply.ok()
+        assert reply.headers["RateLimit-Policy"] == "10000;w=1"
+        assert reply.headers["RateLimit-Remaining"] == "9999"
+    # finalize counts in the track window of its (absent) customer.
+    finalize = await api.finalize(lock_id="none", action="release")
+    assert finalize.headers["RateLimit-Policy"] == "10000;w=1"
+    # delete is under the general limit, with create.
+    deleted = await api.delete(**KEY)
+    deleted.ok()
+    assert deleted.headers["RateLimit-Policy"] == "25;w=1"
+    assert deleted.headers["RateLimit-Remaining"] == "23"

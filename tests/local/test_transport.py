@@ -15,6 +15,10 @@ ENDPOINTS = [
     "/v1/entities.get",
     "/v1/features.create",
     "/v1/features.list",
+    "/v1/balances.check",
+    "/v1/balances.track",
+    "/v1/balances.delete",
+    "/v1/balances.finalize",
 ]
 
 
@@ -27,6 +31,13 @@ async def test_create_example_succeeds(api: Api) -> None:
 async def test_unknown_path_is_json_404(api: Api) -> None:
     (await api.post("/v1/balances.delete_everything", {})).error(404, "not_found")
     (await api.post("/", {})).error(404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/v1/balances.batch_track", "/v1/balances.track_tokens"])
+async def test_autumn_routes_not_served_say_so(api: Api, path: str) -> None:
+    (await api.post(path, [{"customer_id": "cus_123"}])).error(
+        404, "not_found", mentions="does not serve"
+    )
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])

@@ -36,6 +36,10 @@ ENDPOINTS = {
     "/v1/entities.get": {"customer_id": "cus_123", "entity_id": "ent_1"},
     "/v1/features.create": {"id": "new_feature", "type": "metered"},
     "/v1/features.list": {},
+    "/v1/balances.check": {"customer_id": "cus_123", "feature_id": "api_calls"},
+    "/v1/balances.track": {"customer_id": "cus_123", "feature_id": "api_calls", "value": 5},
+    "/v1/balances.delete": {"customer_id": "cus_123"},
+    "/v1/balances.finalize": {"lock_id": "l1", "action": "release"},
 }
 # (Authorization header or None, expected code)
 REFUSED: list[tuple[str | None, str]] = [

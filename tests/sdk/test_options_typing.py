@@ -18,16 +18,23 @@ USER_CODE = """
 import asyncio
 
 from autumn_core import AutumnCore, RequestOptions, RequestOptionsDict, RetryConfig
-from autumn_funcs import Autumn, balances_create, balances_update
+from autumn_funcs import (
+    Autumn,
+    CreateBalanceParamsDict,
+    UpdateBalanceParamsDict,
+    balances_create,
+    balances_update,
+)
 
-PARAMS = {"customer_id": "c", "feature_id": "f"}
+PARAMS: CreateBalanceParamsDict = {"customer_id": "c", "feature_id": "f"}
+CHANGE: UpdateBalanceParamsDict = {"customer_id": "c", "feature_id": "f", "remaining": 1}
 
 
 async def accepted(core: AutumnCore, autumn: Autumn, stop: asyncio.Event) -> None:
     await balances_create(core, PARAMS, {"idempotency_key": "order-1", "timeout_ms": 500})
     await balances_update(
         core,
-        PARAMS,
+        CHANGE,
         {
             "total_timeout_ms": 2_000,
             "retries": RetryConfig(max_retries=1),
@@ -42,13 +49,14 @@ async def accepted(core: AutumnCore, autumn: Autumn, stop: asyncio.Event) -> Non
     await balances_create(core, PARAMS, options)
     await balances_create(core, PARAMS, RequestOptions(timeout_ms=1))
     await autumn.balances.create(PARAMS, options={"timeout_ms": 10})
+    await autumn.balances.update(customer_id="c", feature_id="f", options={"timeout_ms": 10})
 
 
 async def refused(core: AutumnCore, autumn: Autumn) -> None:
     await balances_create(core, PARAMS, {"idempotency_kee": "order-1"})  # error
     await balances_create(core, PARAMS, {"timeout_ms": "500"})  # error
-    await balances_update(core, PARAMS, {"headers": ["X-A"]})  # error
-    await autumn.balances.update(PARAMS, options={"total_timeout": 5})  # error
+    await balances_update(core, CHANGE, {"headers": ["X-A"]})  # error
+    await autumn.balances.update(CHANGE, options={"total_timeout": 5})  # error
     await balances_create(core, PARAMS, 5)  # error
 """
 
