@@ -44,6 +44,7 @@ log = logging.getLogger("autumn_local")
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 _SUCCESS = b'{"success":true}'
+_DUPLICATE_KEY = "duplicate_idempotency_key"
 
 
 @dataclass
@@ -191,28 +192,28 @@ def _run(
     env: str,
     idem_key: str | None,
 ) -> bytes | dict[str, Any]:
-    """Check the idempotency key, then claim it and run the handler in one transaction.
+    """Claim the idempotency key and run the handler in one write transaction.
 
-    No ``await`` happens between the check and the commit, so on this single
-    event loop the claim is atomic: a concurrent duplicate sees it. A failure
-    rolls back the claim with the change, which is what "a failed request
-    releases its key" means -- except a 409, which keeps the key claimed.
-    Keys are scoped to the organisation and environment, as Autumn's are.
+    The key is checked and claimed by one statement inside the transaction, so
+    the database decides: a concurrent duplicate, on this event loop or in
+    another server process sharing the file, waits for the write lock and then
+    sees the claim. A failure rolls back the claim with the change, which is
+    what "a failed request releases its key" means -- except a 409, which keeps
+    the key claimed. Keys are scoped to the organisation and environment, as
+    Autumn's are.
     """
     store, now = state.store, state.clock.now_ms()
-    if idem_key is not None and store.idempotency_claimed_since(
-        env, idem_key, now - IDEMPOTENCY_WINDOW_MS + 1
-    ):
-        raise ApiError(
-            409,
-            "duplicate_idempotency_key",
-            f"Another request with idempotency key {idem_key} has already been received",
-        )
     failure: ApiError
     try:
         with store.transaction():
-            if idem_key is not None:
-                store.claim_idempotency_key(env, idem_key, now, IDEMPOTENCY_WINDOW_MS)
+            if idem_key is not None and not store.claim_idempotency_key(
+                env, idem_key, now, IDEMPOTENCY_WINDOW_MS
+            ):
+                raise ApiError(
+                    409,
+                    _DUPLICATE_KEY,
+                    f"Another request with idempotency key {idem_key} has already been received",
+                )
             if isinstance(body, ApiError):
                 raise body
             try:
@@ -222,7 +223,7 @@ def _run(
                 if idem_key is not None and failure.status != 409:
                     store.release_idempotency_key(env, idem_key)
     except ApiError as exc:
-        if exc.status == 409 and idem_key is not None:
+        if exc.status == 409 and exc.code != _DUPLICATE_KEY and idem_key is not None:
             with store.transaction():
                 store.claim_idempotency_key(env, idem_key, now, IDEMPOTENCY_WINDOW_MS)
         raise
