@@ -27,6 +27,7 @@ from autumn_local.body import MAX_BODY_BYTES, parse_json_object
 from autumn_local.clock import Clock
 from autumn_local.errors import ApiError, StepsApplied
 from autumn_local.faults import FaultInjector
+from autumn_local.headers import idempotency_key
 from autumn_local.ratelimits import ROUTE_LIMITS, TOO_MANY_REQUESTS, Limit, RateLimited, RateLimiter
 from autumn_local.store import CustomerRow, Store
 from autumn_local.validation import (
@@ -147,9 +148,12 @@ def _json(
 
 
 def _error(exc: ApiError, env: str, headers: dict[str, str] | None = None) -> web.Response:
+    # A message may echo header bytes that were not UTF-8 (lone surrogates once
+    # decoded): shown as \udcff text, so every client can print the message.
+    message = exc.message.encode("utf-8", "backslashreplace").decode("utf-8")
     return _json(
         exc.status,
-        {"message": exc.message, "code": exc.code, "env": env},
+        {"message": message, "code": exc.code, "env": env},
         {**(headers or {}), **exc.headers} or None,
     )
 
@@ -239,6 +243,12 @@ async def _read_body(request: web.Request) -> bytes | None:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+    except web.RequestPayloadError as exc:
+        # A body that cannot be decoded (e.g. Content-Encoding: gzip over bytes
+        # that are not gzip): the client's fault, said so.
+        encoding = request.headers.get("Content-Encoding")
+        reason = f"not valid {encoding}" if encoding else str(exc).strip()
+        raise ApiError(400, "invalid_inputs", f"body could not be read: {reason}") from None
     except ConnectionResetError:
         # Nothing was applied and nobody is left to answer. Not a server bug.
         return None
@@ -295,7 +305,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             customer_id if isinstance(customer_id, str) else None,
             state.clock.now_ms(),
         )
-        idem_key = request.headers.get("Idempotency-Key") or None
+        idem_key = idempotency_key(request.headers.get("Idempotency-Key"))
         result = _run(state, endpoint, body, env, idem_key)
         if fault == "lost-response":
             return _drop_connection(request)
