@@ -39,7 +39,7 @@ from autumn_local.validation import (
 )
 from autumn_local.versions import parse_api_version
 
-__all__ = ["IDEMPOTENCY_WINDOW_MS", "ServerState", "build_app"]
+__all__ = ["IDEMPOTENCY_WINDOW_MS", "ServerState", "answer_directly", "build_app"]
 
 log = logging.getLogger("autumn_local")
 
@@ -332,3 +332,13 @@ def build_app(state: ServerState) -> web.Application:
     app[STATE_KEY] = state
     app.router.add_route("*", "/{tail:.*}", _handle)
     return app
+
+
+def answer_directly(
+    state: ServerState, path: str, body: dict[str, Any], env: str
+) -> bytes | dict[str, Any]:
+    """What ``path`` answers to ``body``, without HTTP, auth, faults or rate limits.
+
+    For reading state in tests (``LocalAutumn.customer``); raises ``ApiError``.
+    """
+    return _run(state, ENDPOINTS[path], body, env, None)

@@ -313,7 +313,7 @@ def hostile_requests(draw: st.DrawFn) -> tuple[str, bytes]:
 
 
 @settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
