@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["LocalAutumn"]
 
 _T = TypeVar("_T")
+_CALL_TIMEOUT_S = 30.0
 # What asyncio's selector loop reports when accept() fails for lack of resources.
 _ACCEPT_FAILED = "socket.accept() out of system resource"
 
@@ -220,7 +221,8 @@ class LocalAutumn:
         async def call() -> _T:
             return fn(*args)
 
-        return asyncio.run_coroutine_threadsafe(call(), loop).result()
+        # Bounded: a server stopping meanwhile would otherwise leave us waiting.
+        return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=_CALL_TIMEOUT_S)
 
     @property
     def running(self) -> bool:

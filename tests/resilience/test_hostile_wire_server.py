@@ -309,7 +309,9 @@ def hostile_requests(draw: st.DrawFn) -> tuple[str, bytes]:
     query = draw(
         st.sampled_from([b"", b"a=1", b"x=%ff%fe", b"%ED%A0%80=%00", b"customer_id=cus_9"])
     )
-    return path, request_bytes(path, body, query=query, headers=headers)
+    method = draw(st.sampled_from([b"POST", b"POST", b"GET", b"PUT", b"DELETE"]))
+    sent_path = draw(st.sampled_from([path, path, path + "/", "/v1/%ff%fe", "//v1/x", "/v1/a.b"]))
+    return sent_path, request_bytes(sent_path, body, query=query, headers=headers, method=method)
 
 
 @settings(
