@@ -320,9 +320,11 @@ class ConnectionGuard:
 
     @property
     def stats(self) -> Mapping[str, int]:
-        """Connections open now and at most, the cap, and closes by reason."""
+        """Connections open and waiting for a request now, open at most, the cap,
+        and closes by reason."""
         return {
             "open": len(self._open),
+            "waiting": len(self._waiting),
             "peak": self.peak_connections,
             "max_connections": self.max_connections,
             "closed_idle": self._counts["idle"],

@@ -244,8 +244,9 @@ async def test_when_every_connection_is_busy_a_new_one_is_refused() -> None:
             )
             for _ in range(16)
         ]
-        for _ in range(1000):  # until all 16 are in progress (bounded)
-            if server.connection_stats["open"] == 16:
+        for _ in range(1000):  # until all 16 have a request in progress (bounded)
+            stats = server.connection_stats
+            if stats["open"] == 16 and stats["waiting"] == 0:
                 break
             await asyncio.sleep(0.005)
         async with flood(server.port) as f:
