@@ -6,8 +6,11 @@
 ...     res = await balances_create(core, {"customer_id": "cus_123", ...})
 """
 
+from autumn_core.config import CoreConfig
 from autumn_core.core import AutumnCore
+from autumn_core.credentials import SecretKey
 from autumn_core.errors import (
+    APIConnectionError,
     AutumnDefaultError,
     AutumnError,
     AutumnSDKError,
@@ -21,24 +24,29 @@ from autumn_core.errors import (
     UnexpectedClientError,
 )
 from autumn_core.hooks import HookContext, Hooks, PreparedRequest
+from autumn_core.loop_thread import LoopThread
 from autumn_core.operation import Operation
 from autumn_core.options import RequestOptions
 from autumn_core.result import Err, Ok, Result, unwrap
 from autumn_core.retries import BackoffStrategy, RetryConfig
+from autumn_core.serde import tolerate_unknown_fields
 from autumn_core.version import __version__
 
 __all__ = [
+    "APIConnectionError",
     "AutumnCore",
     "AutumnDefaultError",
     "AutumnError",
     "AutumnSDKError",
     "BackoffStrategy",
     "ConnectionError",
+    "CoreConfig",
     "Err",
     "HTTPClientError",
     "HookContext",
     "Hooks",
     "InvalidRequestError",
+    "LoopThread",
     "Ok",
     "Operation",
     "PreparedRequest",
@@ -49,7 +57,9 @@ __all__ = [
     "Result",
     "RetryConfig",
     "SDKValidationError",
+    "SecretKey",
     "UnexpectedClientError",
     "__version__",
+    "tolerate_unknown_fields",
     "unwrap",
 ]

@@ -4,7 +4,7 @@
     ├── AutumnError                 the server answered with an error status
     │   └── AutumnDefaultError      ... for any status an operation does not model itself
     ├── HTTPClientError             no usable HTTP answer
-    │   ├── ConnectionError         refused, reset, TLS failure, truncated body
+    │   ├── APIConnectionError      refused, reset, TLS failure, truncated body
     │   ├── RequestTimeoutError     `timeout_ms` expired
     │   ├── RequestAbortedError     the caller's `abort_signal` was set
     │   ├── InvalidRequestError     the request could not be built or was refused by a hook
@@ -13,7 +13,12 @@
     └── ResponseValidationError     a 2xx answer that does not fit the response model
 
 Every error carries the `idempotency_key` of its call (None when the call never
-got that far) and `attempts`, the number of HTTP attempts made.
+got that far, or for a read, which sends no key) and `attempts`, the number of
+HTTP attempts made.
+
+`ConnectionError` is an alias of `APIConnectionError`, the name it had first
+(and the TypeScript SDK's); the new name does not shadow Python's builtin
+`ConnectionError` in code that imports it.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class AutumnSDKError(Exception):
         self.attempts = attempts
 
     def __str__(self) -> str:
-        details = []
+        details: list[str] = []
         if self.attempts:
             details.append(f"attempts={self.attempts}")
         if self.idempotency_key is not None:
@@ -102,8 +107,12 @@ class HTTPClientError(AutumnSDKError):
     """The call got no usable HTTP response."""
 
 
-class ConnectionError(HTTPClientError):  # the documented name, as in the TS SDK
+class APIConnectionError(HTTPClientError):
     """The connection failed: refused, reset, closed early, TLS verification failed."""
+
+
+# The first name, kept so that existing imports keep working.
+ConnectionError = APIConnectionError
 
 
 class RequestTimeoutError(HTTPClientError):
@@ -136,7 +145,7 @@ class SDKValidationError(AutumnSDKError, ValueError):
     ) -> None:
         super().__init__(message, idempotency_key=idempotency_key)
         self.field = field
-        self.problems = tuple(problems) or ((field, message),)
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems) or ((field, message),)
 
 
 class ResponseValidationError(AutumnSDKError):

@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import Collection, Mapping
-from typing import Any, TypeGuard
+from collections.abc import Mapping
+from typing import Any, cast
 
 import attrs
 
 from autumn_core.errors import SDKValidationError
+from autumn_core.field_checks import (
+    instance_of,
+    invalid,
+    is_header_text,
+    is_positive_ms,
+    server_url,
+)
 from autumn_core.retries import RetryConfig, parse_retry_codes
 
 
 def _invalid(attribute: attrs.Attribute[Any], reason: str) -> SDKValidationError:
-    field = f"options.{attribute.name}"
-    return SDKValidationError(f"invalid {field}: {reason}", field=field)
-
-
-def is_positive_ms(value: object) -> bool:
-    """A finite number of milliseconds > 0 (bool is not a number here)."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
-
-
-def is_header_text(text: object) -> TypeGuard[str]:
-    """Text that can be sent in an HTTP header as is: printable ASCII."""
-    return isinstance(text, str) and text.isascii() and text.isprintable()
+    return invalid(f"options.{attribute.name}", reason)
 
 
 def _timeout_ms(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -49,35 +39,17 @@ def _headers(_inst: object, attribute: attrs.Attribute[Any], value: object) -> N
         return
     if not isinstance(value, Mapping):
         raise _invalid(attribute, f"expected a mapping of header names to values, got {value!r}")
-    for name, text in value.items():
+    for name, text in cast("Mapping[object, object]", value).items():
         if not (is_header_text(name) and name and is_header_text(text)):
             raise _invalid(attribute, f"header {name!r}: names and values must be printable ASCII")
 
 
-def _server_url(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not (
-        isinstance(value, str) and value.startswith(("http://", "https://"))
-    ):
-        raise _invalid(attribute, f"expected an http:// or https:// URL, got {value!r}")
+def _server_url(value: object) -> str | None:
+    return None if value is None else server_url(value, "options.server_url")
 
 
-def _instance_of(kind: type) -> Any:
-    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None and not isinstance(value, kind):
-            raise _invalid(attribute, f"expected {kind.__name__}, got {type(value).__name__}")
-
-    return check
-
-
-def _codes(value: Collection[str | int] | None) -> frozenset[str] | None:
-    if value is None:
-        return None
-    try:
-        return parse_retry_codes(value)
-    except (TypeError, ValueError) as exc:
-        raise SDKValidationError(
-            f"invalid options.retry_codes: {exc}", field="options.retry_codes"
-        ) from None
+def _codes(value: object) -> frozenset[str] | None:
+    return None if value is None else parse_retry_codes(value, "options.retry_codes")
 
 
 @attrs.frozen(kw_only=True)
@@ -94,14 +66,16 @@ class RequestOptions:
     event to stop the call (it ends in RequestAbortedError).
     """
 
-    retries: RetryConfig | None = attrs.field(default=None, validator=_instance_of(RetryConfig))
+    retries: RetryConfig | None = attrs.field(
+        default=None, validator=instance_of(RetryConfig, optional=True, prefix="options.")
+    )
     retry_codes: frozenset[str] | None = attrs.field(default=None, converter=_codes)
     timeout_ms: float | None = attrs.field(default=None, validator=_timeout_ms)
-    server_url: str | None = attrs.field(default=None, validator=_server_url)
+    server_url: str | None = attrs.field(default=None, converter=_server_url)
     headers: Mapping[str, str] | None = attrs.field(default=None, validator=_headers)
     idempotency_key: str | None = attrs.field(default=None, validator=_idempotency_key)
     abort_signal: asyncio.Event | None = attrs.field(
-        default=None, validator=_instance_of(asyncio.Event)
+        default=None, validator=instance_of(asyncio.Event, optional=True, prefix="options.")
     )
 
 
@@ -110,13 +84,15 @@ _FIELDS = frozenset(a.name for a in attrs.fields(RequestOptions))
 
 def request_options(value: RequestOptions | Mapping[str, Any] | None) -> RequestOptions | None:
     """Accept RequestOptions, a dict of its fields, or None; refuse anything else by name."""
-    if value is None or isinstance(value, RequestOptions):
-        return value
-    if not isinstance(value, Mapping):
+    given = cast(object, value)  # callers without a type checker pass anything
+    if given is None or isinstance(given, RequestOptions):
+        return given
+    if not isinstance(given, Mapping):
         raise SDKValidationError(
-            f"invalid options: expected RequestOptions or a dict, got {type(value).__name__}",
+            f"invalid options: expected RequestOptions or a dict, got {type(given).__name__}",
             field="options",
         )
+    value = cast("Mapping[str, Any]", given)
     unknown = sorted(str(key) for key in value if key not in _FIELDS)
     if unknown:
         field = f"options.{unknown[0]}"

@@ -1,12 +1,32 @@
 """`Result`: what every standalone function returns instead of raising.
 
-`Ok` and `Err` carry a class-level `ok` literal, so `if res.ok:` narrows the
-type for mypy and pyright, and `match res: case Ok(value): ...` works too.
+`Ok(value)` or `Err(error)`. Each has both attributes for a type checker: the
+one it does not carry is typed `Never` and raises when read. `Err.value`
+raises the call's error (what `unwrap` and the facade raise); `Ok.error`
+raises AttributeError. What each idiom gives, in mypy and pyright (strict):
+
+- `if res.ok:` ... `else:` ...: `res.value` is the response model in the first
+  branch and `res.error` the error in the second, in both checkers. mypy
+  narrows `res` itself to `Ok[...]` / `Err[...]` (`ok` is a `Literal` class
+  attribute); pyright does not narrow a union on the truthiness of an attribute
+  (by design), so there `res` stays `Ok[...] | Err[...]`, and the two
+  attributes get their types from the `Never` of the other class.
+- `if res.ok is True:` (or `== True`), `isinstance(res, Ok)`, and
+  `match res: case Ok(value): ... case Err(error): ...`: narrow `res` itself in
+  both checkers.
+- `res.value` without any check type-checks too (as the response model), and
+  raises the call's error at run time when the call failed. The type checker
+  does not catch a forgotten check; the error does not pass silently either.
+- Reading the attribute of the other class where a checker has narrowed
+  (`res.error` inside `case Ok(...)`) is `Never`: pyright marks the code after
+  it unreachable.
+
+`hasattr(res, "value")` therefore raises for an `Err`; test `res.ok` instead.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Generic, Literal, NoReturn, TypeVar
+from typing import ClassVar, Generic, Literal, NoReturn, TypeVar, cast
 
 T_co = TypeVar("T_co", covariant=True)
 E_co = TypeVar("E_co", bound=BaseException, covariant=True)
@@ -19,6 +39,7 @@ class Ok(Generic[T_co]):
     __slots__ = ("value",)
     __match_args__ = ("value",)
     ok: ClassVar[Literal[True]] = True
+    value: T_co
 
     def __init__(self, value: T_co) -> None:
         self.value = value
@@ -27,9 +48,17 @@ class Ok(Generic[T_co]):
         return f"Ok({self.value!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Ok) and other.value == self.value
+        return isinstance(other, Ok) and cast("Ok[object]", other).value == self.value
 
-    __hash__ = None  # type: ignore[assignment]
+    @property
+    def error(self) -> NoReturn:
+        """No error: the call succeeded. Typed `Never` so that `res.error` after
+        `if res.ok: ... else:` is the error's type in every checker."""
+        raise AttributeError(
+            "Ok has no error: the call succeeded (test res.ok, or match Ok/Err, first)"
+        )
+
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
 
 class Err(Generic[E_co]):
@@ -38,6 +67,7 @@ class Err(Generic[E_co]):
     __slots__ = ("error",)
     __match_args__ = ("error",)
     ok: ClassVar[Literal[False]] = False
+    error: E_co
 
     def __init__(self, error: E_co) -> None:
         self.error = error
@@ -46,9 +76,15 @@ class Err(Generic[E_co]):
         return f"Err({self.error!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Err) and other.error is self.error
+        return isinstance(other, Err) and cast("Err[BaseException]", other).error is self.error
 
-    __hash__ = None  # type: ignore[assignment]
+    @property
+    def value(self) -> NoReturn:
+        """No value: raises the call's error, as `unwrap` does. Typed `Never` so that
+        `res.value` after `if res.ok:` is the response's type in every checker."""
+        raise self.error
+
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
 
 Result = Ok[T_co] | Err[E_co]
@@ -60,7 +96,7 @@ def unwrap(result: Result[T, BaseException]) -> T:
     >>> unwrap(Ok(3))
     3
     """
-    if result.ok:
+    if isinstance(result, Ok):
         return result.value
     _raise(result.error)
 

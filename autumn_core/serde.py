@@ -14,56 +14,58 @@ import re
 from collections.abc import Callable, Mapping
 from enum import Enum
 from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from autumn_core.errors import SDKValidationError
 
 T = TypeVar("T")
 
-converter = cattrs.Converter(omit_if_default=True, forbid_extra_keys=True)
+converter: cattrs.Converter = cattrs.Converter(omit_if_default=True, forbid_extra_keys=True)
 
 
 def _not_json(value: object) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _encoder() -> Callable[[Any], str]:
-    """Compact JSON, NaN refused (a last line of defence behind validation).
-
-    `json.dumps` builds a new C encoder on every call; this builds it once and
-    skips the cycle check (bodies are unstructured models, never cyclic),
-    which makes encoding a body about 40% cheaper.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # an interpreter without the C accelerator
-        return json.JSONEncoder(
-            separators=(",", ":"), allow_nan=False, ensure_ascii=False, check_circular=False
-        ).encode
-    chunks = make(
-        None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, False
-    )
-    return lambda value: "".join(chunks(value, 0))
+# Compact JSON, NaN refused (a last line of defence behind validation). Bodies
+# are unstructured models, never cyclic, so the cycle check is skipped.
+encode_json: Callable[[Any], str] = json.JSONEncoder(
+    separators=(",", ":"),
+    allow_nan=False,
+    ensure_ascii=False,
+    check_circular=False,
+    default=_not_json,
+).encode
 
 
-encode_json: Callable[[Any], str] = _encoder()
+_JSON_SCALARS = (str, int, float, bool, type(None))
+_JSON_TYPES: dict[type, str] = {
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    dict: "object",
+    list: "array",
+}
 
 
 def _json_type(value: object) -> str:
     if value is None:
         return "null"
-    return {
-        bool: "boolean",
-        int: "number",
-        float: "number",
-        str: "string",
-        dict: "object",
-        list: "array",
-    }.get(type(value), type(value).__name__)
+    kind: type = type(value)
+    return _JSON_TYPES.get(kind, kind.__name__)
 
 
 def _structure_enum(value: object, cl: type[Enum]) -> Enum:
@@ -126,12 +128,17 @@ def _structure_number(value: object, cl: type) -> Any:
 
 def _structure_attrs_factory(cls: type) -> Callable[[object, type], Any]:
     forbid = not getattr(cls, "__autumn_tolerate_unknown_fields__", False)
-    structure_mapping: Callable[[Any, Any], Any] = make_dict_structure_fn(
-        cls, converter, _cattrs_forbid_extra_keys=forbid
+    structure_mapping = cast(
+        "Callable[[Any, type], Any]",
+        make_dict_structure_fn(
+            cls,  # pyright: ignore[reportUnknownArgumentType]
+            converter,
+            _cattrs_forbid_extra_keys=forbid,
+        ),
     )
     names = tuple(a.name for a in attrs.fields(cls))
 
-    def structure(value: object, _: type) -> Any:
+    def structure(value: Any, _: type) -> Any:
         if type(value) is dict:  # the common case, ahead of the slower ABC check
             return structure_mapping(value, cls)
         if isinstance(value, cls):
@@ -162,6 +169,161 @@ def _structure_optional_factory(t: object) -> Callable[[object, type], Any]:
     return structure
 
 
+def _is_union(t: object) -> bool:
+    return get_origin(t) in (Union, UnionType) and not _is_optional(t)
+
+
+def _describe(t: object) -> str:
+    """How an error names what a type accepts, in JSON's words."""
+    if t is type(None):
+        return "null"
+    if get_origin(t) is Literal:
+        return " or ".join(repr(arg) for arg in get_args(t))
+    names: dict[object, str] = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+    }
+    if isinstance(t, type) and attrs.has(t):
+        return t.__name__
+    return names.get(t) or str(getattr(t, "__name__", t))
+
+
+def _structure_union_factory(t: object) -> Callable[[object, type], Any]:
+    """A union of several types (`float | Literal["inf"]`, `Allowed | Denied`):
+    each member is tried in order and the first that fits wins, so a union lists
+    its most specific member first."""
+    members = get_args(t)
+    nullable = type(None) in members
+    hooks = [(m, converter.get_structure_hook(m)) for m in members if m is not type(None)]
+    expected = " or ".join(dict.fromkeys(_describe(m) for m in members))
+
+    def structure(value: object, _: type) -> Any:
+        if value is None and nullable:
+            return None
+        failures: list[tuple[object, Exception]] = []
+        for member, hook in hooks:
+            try:
+                return hook(value, member)
+            except Exception as exc:  # the next member may fit
+                failures.append((member, exc))
+        raise _no_member_fits(value, expected, failures)
+
+    return structure
+
+
+def _no_member_fits(
+    value: object, expected: str, failures: list[tuple[object, Exception]]
+) -> ValueError:
+    """Why `value` fits no member of a union; for an object, why it fits no model."""
+    text = f"expected {expected}, got {_json_type(value)}"
+    models = [
+        (member.__name__, exc)
+        for member, exc in failures
+        if isinstance(member, type) and attrs.has(member)
+    ]
+    if not (models and isinstance(value, Mapping)):
+        return ValueError(f"{text} {value!r:.60}")
+    why = "; ".join(
+        f"not {name}: " + ", ".join(f"{field}: {reason}" for field, reason in _problems(exc, ""))
+        for name, exc in models
+    )
+    return ValueError(f"{text} ({why})")
+
+
+def _is_literal(t: object) -> bool:
+    return get_origin(t) is Literal
+
+
+def _structure_literal_factory(t: object) -> Callable[[object, type], Any]:
+    allowed = get_args(t)
+
+    def structure(value: object, _: type) -> Any:
+        # Compared with the type too: 1 is not True, and 1.0 is not "1.0".
+        for choice in allowed:
+            if type(value) is type(choice) and value == choice:
+                return value
+        raise ValueError(f"expected {_describe(t)}, got {value!r:.60}")
+
+    return structure
+
+
+def _is_json_object(t: object) -> bool:
+    """`dict[str, Any]` (or `Mapping[str, Any]`): a free-form JSON object, such as
+    the `properties` attached to a usage event."""
+    return get_origin(t) in (dict, Mapping) and get_args(t) == (str, Any)
+
+
+_MAX_JSON_DEPTH = 64
+
+
+def _json_value(value: object, depth: int) -> object:
+    """`value` if it can travel as JSON as it is, else a ValueError saying why."""
+    kind = type(value)
+    if kind is str:
+        return _structure_str(value, str)
+    if value is None or kind is bool or kind is int:
+        return value
+    if kind is float:
+        return _structure_number(value, float)
+    if depth >= _MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {_MAX_JSON_DEPTH} levels")
+    if isinstance(value, Mapping):
+        return _json_object(cast("Mapping[object, object]", value), depth + 1)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item, depth + 1) for item in cast("list[object]", value)]
+    raise TypeError(f"expected a JSON value, got {kind.__name__}")
+
+
+def _json_object(value: Mapping[object, object], depth: int) -> dict[str, object]:
+    copied: dict[str, object] = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            raise TypeError(f"expected string keys, got {_json_type(key)} {key!r:.60}")
+        try:
+            copied[key] = _json_value(item, depth)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{key}: {exc}") from None
+    return copied
+
+
+def _structure_json_object(value: object, _: type) -> dict[str, object]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object, got {_json_type(value)}")
+    return _json_object(cast("Mapping[object, object]", value), 0)
+
+
+def _structure_json_object_factory(_t: object) -> Callable[[object, type], dict[str, object]]:
+    return _structure_json_object
+
+
+def _is_optional_scalar(t: object) -> bool:
+    return _is_optional(t) and all(arg in _JSON_SCALARS for arg in get_args(t))
+
+
+def _unstructure_as_is_factory(_t: object) -> Callable[[Any], Any]:
+    # cattrs writes `instance.field` for the identity hook instead of calling a
+    # function per field: `str | None`, `float | None` are already JSON.
+    return identity
+
+
+def _is_enum(t: object) -> bool:
+    return isinstance(t, type) and issubclass(t, Enum)
+
+
+def _unstructure_enum_factory(_t: object) -> Callable[[object], object]:
+    return _unstructure_enum
+
+
+def _unstructure_attrs_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
+    return make_dict_unstructure_fn(
+        cls,  # pyright: ignore[reportUnknownArgumentType]
+        converter,
+        _cattrs_omit_if_default=True,
+    )
+
+
 def _unstructure_enum(value: object) -> object:
     # A hand-built model may hold the plain string; it is checked when structured.
     return value.value if isinstance(value, Enum) else value
@@ -174,44 +336,57 @@ converter.register_structure_hook(float, _structure_number)
 converter.register_structure_hook(Enum, _structure_enum)
 converter.register_structure_hook_factory(attrs.has, _structure_attrs_factory)
 converter.register_structure_hook_factory(_is_optional, _structure_optional_factory)
-converter.register_unstructure_hook_factory(
-    lambda t: isinstance(t, type) and issubclass(t, Enum), lambda _t: _unstructure_enum
-)
-converter.register_unstructure_hook_factory(
-    attrs.has, lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
-)
+converter.register_structure_hook_factory(_is_union, _structure_union_factory)
+converter.register_structure_hook_factory(_is_literal, _structure_literal_factory)
+converter.register_structure_hook_factory(_is_json_object, _structure_json_object_factory)
+converter.register_unstructure_hook_factory(_is_optional_scalar, _unstructure_as_is_factory)
+converter.register_unstructure_hook_factory(_is_enum, _unstructure_enum_factory)
+converter.register_unstructure_hook_factory(attrs.has, _unstructure_attrs_factory)
 
 
-def response_reader(cls: type[T]) -> Callable[[bytes], T]:
-    """A function from a JSON body to the (frozen) response model `cls`.
+class WrongShape(Exception):
+    """A JSON answer that does not fit its response model; `error` says where."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
+    """A function from a JSON body to the (frozen) response model `cls` (or a union of them).
 
     Almost every answer of an operation is the same few bytes
     (`{"success":true}`), so the last small body read is remembered with its
     model: reading it again costs one bytes comparison instead of a JSON parse
     and a structuring. Sharing the instance is safe because models are frozen.
-    Raises ValueError for invalid JSON or UTF-8, cattrs' errors for a wrong shape.
+    Raises ValueError for invalid JSON or UTF-8, WrongShape for valid JSON that
+    does not fit the model.
     """
-    hook = converter.get_structure_hook(cls)
+    hook: Callable[[object, object], T] = converter.get_structure_hook(cls)
     # One (body, model) pair, read and replaced whole, so that cores used from
     # several threads never pair one body with another's model.
-    last: list[tuple[bytes, Any]] = [(b"", None)]
+    last: list[tuple[bytes, T | None]] = [(b"", None)]
 
     def read(body: bytes) -> T:
         seen, model = last[0]
         if body == seen and seen:
-            return model  # type: ignore[no-any-return]
+            return cast("T", model)  # a body is remembered with the model read from it
         # Decoding first skips json's encoding detection, which runs in Python.
-        model = hook(json.loads(body.decode()), cls)
+        data = json.loads(body.decode())
+        try:
+            model = hook(data, cls)
+        except Exception as exc:
+            raise WrongShape(exc) from exc
         if len(body) <= 256:
             last[0] = (body, model)
-        return model  # type: ignore[no-any-return]
+        return model
 
     return read
 
 
 def tolerate_unknown_fields(cls: type[T]) -> type[T]:
     """Mark a response model: servers add fields, and reading them must not fail."""
-    cls.__autumn_tolerate_unknown_fields__ = True  # type: ignore[attr-defined]
+    setattr(cls, "__autumn_tolerate_unknown_fields__", True)  # noqa: B010 - read by getattr
     return cls
 
 
@@ -233,28 +408,48 @@ def _camel_to_snake(name: str) -> str:
 
 
 def _problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
-    def join(name: object) -> str:
-        return f"{path}.{name}" if path else str(name)
-
     if isinstance(exc, ForbiddenExtraKeysError):
-        found = []
-        fields = {a.name for a in attrs.fields(exc.cl)} if attrs.has(exc.cl) else set()
-        # A plain dict may hold keys that are not strings (ints, None): name them, do not crash.
-        for key in sorted(exc.extra_fields, key=repr):
-            hint = _camel_to_snake(key) if isinstance(key, str) else None
-            reason = "unknown field" + (f" (did you mean {hint!r}?)" if hint in fields else "")
-            found.append((join(key), reason))
-        return found
+        return _unknown_fields(exc, path)
     if isinstance(exc, (ClassValidationError, IterableValidationError)):
-        found = []
-        for sub in exc.exceptions:
-            notes = [n for n in getattr(sub, "__notes__", ()) if hasattr(n, "name")]
-            name = join(notes[0].name) if notes else path
-            if isinstance(sub, KeyError):
-                found.append((name, "required field missing"))
-            else:
-                found.extend(_problems(sub, name))
-        return found
+        grouped = cast("list[BaseException]", exc.exceptions)  # pyright: ignore[reportUnknownMemberType]
+        return _grouped_problems(grouped, path)
     if isinstance(exc, SDKValidationError):  # a model's own cross-field rule
-        return [(join(name), reason) for name, reason in exc.problems]
+        return [(_join(path, name), reason) for name, reason in exc.problems]
     return [(path, str(exc))]
+
+
+def _join(path: str, name: object) -> str:
+    return f"{path}.{name}" if path else str(name)
+
+
+def _unknown_fields(exc: ForbiddenExtraKeysError, path: str) -> list[tuple[str, str]]:
+    fields = {a.name for a in attrs.fields(exc.cl)} if attrs.has(exc.cl) else set[str]()
+    found: list[tuple[str, str]] = []
+    # A plain dict may hold keys that are not strings (ints, None): name them, do not crash.
+    for key in sorted(cast("set[object]", exc.extra_fields), key=repr):
+        hint = _camel_to_snake(key) if isinstance(key, str) else None
+        reason = "unknown field" + (f" (did you mean {hint!r}?)" if hint in fields else "")
+        found.append((_join(path, key), reason))
+    return found
+
+
+def _where(error: BaseException) -> object | None:
+    """The attribute name, list index or mapping key cattrs noted on `error`."""
+    for note in getattr(error, "__notes__", ()):
+        if isinstance(note, AttributeValidationNote):
+            return note.name
+        if isinstance(note, IterableValidationNote):
+            return cast("object", note.index)
+    return None
+
+
+def _grouped_problems(exceptions: list[BaseException], path: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for sub in exceptions:
+        where = _where(sub)
+        name = path if where is None else _join(path, where)
+        if isinstance(sub, KeyError):
+            found.append((name, "required field missing"))
+        else:
+            found.extend(_problems(sub, name))
+    return found

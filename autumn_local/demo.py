@@ -8,26 +8,29 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from autumn_local.server import LocalAutumn
 
+if TYPE_CHECKING:  # for a type checker only: the server still never imports the SDK
+    from autumn_funcs import CreateBalanceParamsDict, UpdateBalanceParamsDict
+
 __all__ = ["run_demo"]
 
-CREATE_PARAMS: dict[str, Any] = {
+CREATE_PARAMS: CreateBalanceParamsDict = {
     "customer_id": "cus_123",
     "feature_id": "api_calls",
     "included_grant": 1000,
     "reset": {"interval": "month"},
 }
-UPDATE_PARAMS: dict[str, Any] = {
+UPDATE_PARAMS: UpdateBalanceParamsDict = {
     "customer_id": "cus_123",
     "feature_id": "api_calls",
     "remaining": 5,
 }
-FAILING_PARAMS: dict[str, Any] = {
+FAILING_PARAMS: UpdateBalanceParamsDict = {
     "customer_id": "cus_123",
     "feature_id": "no_such_feature",
     "remaining": 5,

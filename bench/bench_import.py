@@ -9,7 +9,7 @@ from harness import PEER_PYTHON, REPO, SDK_PYTHON, Section, Target, log, median,
 
 RUNS = 7
 MARK = "@@bench-import"
-UPDATE_MODULE = "autumn_funcs.balances_update"
+UPDATE_MODULE = "autumn_funcs._balances_update"
 
 # Only `sys` (always loaded) runs before the statement, so nothing it needs is preloaded.
 PROBE = """\
@@ -20,10 +20,10 @@ STATEMENT
 sys.stderr.write("MARK\\n"); sys.stderr.flush()
 print(len(sys.modules) - len(before))
 print(" ".join(sorted(m for m in set(sys.modules) - before if m.startswith("autumn_"))))
-# One module per operation, named like its function (the lower-case names exported).
+# One private module per operation, named like its function (the lower-case names exported).
 package = sys.modules.get("autumn_funcs")
 operations = [n for n in getattr(package, "__all__", ()) if n.islower()]
-print(" ".join(m for m in ("autumn_funcs." + n for n in operations) if m in sys.modules))
+print(" ".join(m for m in ("autumn_funcs._" + n for n in operations) if m in sys.modules))
 """
 
 
@@ -112,7 +112,7 @@ def run(sdk_error: str | None) -> Section:
             f"operation modules loaded: {', '.join(func.operations) or 'none'}; "
             f"{UPDATE_MODULE} {'loaded' if update_loaded else 'not loaded'}",
             "balances_create only",
-            func.operations == ["autumn_funcs.balances_create"] and not update_loaded,
+            func.operations == ["autumn_funcs._balances_create"] and not update_loaded,
         ),
     ]
     return section

@@ -16,10 +16,11 @@ CLIENTS = (("raw", "raw aiohttp"), ("sdk_func", "SDK `balances_create` (function
 
 
 def measure_once(case: str) -> dict[str, float]:
-    with fixed_server(hold=IN_FLIGHT) as port:
-        argv = [SDK_PYTHON, str(BENCH / "client_cases.py"), case, f"http://127.0.0.1:{port}"]
+    with fixed_server(hold=IN_FLIGHT) as server:
+        url = f"http://127.0.0.1:{server.port}"
+        argv = [SDK_PYTHON, str(BENCH / "client_cases.py"), case, url]
         result = run_json([*argv, "inflight", f"--calls={IN_FLIGHT}"])
-    return {key: float(value) for key, value in result.items()}  # type: ignore[arg-type]
+    return {key: float(value) for key, value in result.items()}
 
 
 def run(sdk_error: str | None) -> Section:

@@ -1,7 +1,9 @@
-"""An HTTP/1.1 keep-alive server that answers every POST with ``{"success": true}``.
+"""An HTTP/1.1 keep-alive server that answers each operation's POST with a fixed answer.
 
-It parses just enough HTTP to find where each request ends, so the client under
-test, not the server, is the bottleneck. Other methods get an empty 404.
+The answers come from operations.py (``{"success": true}`` for balances.create).
+It parses just enough HTTP to find where each request ends and which path it
+names, so the client under test, not the server, is the bottleneck. Other
+methods and paths get an empty 404.
 
 With ``--hold N`` it answers the first request at once (the client's warm-up)
 and then holds every answer until N requests are waiting, and releases them
@@ -18,13 +20,22 @@ import argparse
 import asyncio
 import resource
 
-BODY = b'{"success": true}'
-RESPONSE = (
-    b"HTTP/1.1 200 OK\r\n"
-    b"Content-Type: application/json\r\n"
-    b"Content-Length: " + str(len(BODY)).encode() + b"\r\n"
-    b"\r\n" + BODY
-)
+from operations import OPERATIONS
+
+
+def ok_response(body: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+        b"\r\n" + body
+    )
+
+
+# Keyed by the request line's start, matched case-insensitively like the rest of the head.
+RESPONSES = {
+    f"post {op.path} ".lower().encode(): ok_response(op.answer) for op in OPERATIONS.values()
+}
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -69,7 +80,8 @@ class FixedResponder(asyncio.Protocol):
             if len(self.buffer) < end + 4 + length:
                 return
             self.buffer = self.buffer[end + 4 + length :]
-            self.gate.answer(self.transport, RESPONSE if head.startswith(b"post") else NOT_FOUND)
+            request_line = head[: head.find(b"http/")]
+            self.gate.answer(self.transport, RESPONSES.get(request_line, NOT_FOUND))
 
 
 async def serve(port: int, hold: int) -> None:

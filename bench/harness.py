@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import socket
 import statistics
 import subprocess
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -91,30 +93,80 @@ def server_process(argv: Sequence[str], port: int) -> Iterator[subprocess.Popen[
             proc.wait()
 
 
+@dataclass(frozen=True)
+class Running:
+    port: int
+    pid: int
+
+
 @contextlib.contextmanager
-def fixed_server(hold: int = 0) -> Iterator[int]:
-    """The fixed-response server in its own process; yields its port."""
+def fixed_server(hold: int = 0) -> Iterator[Running]:
+    """The fixed-response server in its own process."""
     port = free_port()
     argv = [SDK_PYTHON, str(BENCH / "fixed_server.py"), "--port", str(port), "--hold", str(hold)]
-    with server_process(argv, port):
-        yield port
+    with server_process(argv, port) as proc:
+        yield Running(port, proc.pid)
 
 
-def run_json(argv: Sequence[str], timeout: float = 120.0) -> dict[str, object]:
-    """Run a child that prints one JSON object as its last stdout line; return that object."""
+def run_json(argv: Sequence[str], timeout: float = 120.0) -> Any:
+    """Run a child that prints one JSON value as its last stdout line; return that value."""
     done = subprocess.run(
         argv, env=sdk_env(), cwd=REPO, capture_output=True, text=True, timeout=timeout
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv))} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def proc_cpu_seconds(pid: int) -> float:
     """User+system CPU seconds a running process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot, stolen time included (Linux /proc)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class OthersLoad:
+    """How much CPU processes other than this one, its children and one server used.
+
+    Wrap one measurement in ``with load.measuring():``; ``shares`` then holds,
+    per measurement, the cores' worth of CPU the rest of the machine used
+    meanwhile (0.5 = half a core on average). Other work on the machine shows
+    up as slower clients, so a benchmark reports this next to its figures.
+    """
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.shares: list[float] = []
+
+    def _ours(self) -> float:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (
+            me.ru_utime
+            + me.ru_stime
+            + children.ru_utime
+            + children.ru_stime
+            + proc_cpu_seconds(self.server_pid)
+        )
+
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[None]:
+        busy0, ours0, wall0 = machine_busy_seconds(), self._ours(), time.monotonic()
+        yield
+        others = machine_busy_seconds() - busy0 - (self._ours() - ours0)
+        self.shares.append(max(0.0, others) / (time.monotonic() - wall0))
+
+    def summary(self) -> str:
+        if not self.shares:
+            return "not measured"
+        mean = sum(self.shares) / len(self.shares)
+        return f"{mean:.0%} of a core on average, at most {max(self.shares):.0%} during one sample"
 
 
 def median(values: Sequence[float]) -> float:

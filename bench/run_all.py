@@ -1,6 +1,6 @@
 """Run every benchmark and print one Markdown report; also saved to bench/results/latest.txt.
 
-Usage: ``python bench/run_all.py [--only overhead,import,memory,local]``
+Usage: ``python bench/run_all.py [--only overhead,import,memory,local,blocking]``
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ BENCHMARKS = {
     "import": ("bench_import", "sdk"),
     "memory": ("bench_memory", "sdk"),
     "local": ("bench_local_server", "server"),
+    "blocking": ("bench_blocking", "sdk"),
 }
 REPO_PYTHON = REPO / ".venv" / "bin" / "python"
 
@@ -80,7 +81,9 @@ def main() -> None:
     sections = []
     for name in chosen:
         module, needs = BENCHMARKS[name]
-        sections.append(importlib.import_module(module).run(errors[needs]))
+        produced = importlib.import_module(module).run(errors[needs])
+        # A benchmark gives one section, or one per operation it measures.
+        sections.extend(produced if isinstance(produced, list) else [produced])
     targets = [target for section in sections for target in section.targets]
 
     report = "\n\n".join(

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from autumn_core import AutumnCore, AutumnDefaultError, ConnectionError
+from autumn_core import APIConnectionError, AutumnCore, AutumnDefaultError
 from autumn_funcs import balances_create, balances_update
 from autumn_local import LocalAutumn
 from tests.resilience.conftest import SECRET, assert_typed, fast_retries
@@ -145,7 +145,7 @@ async def test_a_call_out_of_retries_can_be_resumed_by_its_key(server: LocalAutu
         assert (await balances_create(core, {**base, "included_grant": 0})).ok
         server.faults.inject_next("lost-response", "lost-response", "lost-response")
         res = await balances_update(core, {**base, "add_to_balance": 7})
-        error = assert_typed(res.error, ConnectionError, attempts=3)
+        error = assert_typed(res.error, APIConnectionError, attempts=3)
         again = await balances_update(
             core, {**base, "add_to_balance": 7}, {"idempotency_key": error.idempotency_key}
         )

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from autumn_core import (
+    APIConnectionError,
     AutumnCore,
     AutumnDefaultError,
-    ConnectionError,
     HTTPClientError,
     RequestTimeoutError,
     ResponseValidationError,
@@ -169,7 +169,7 @@ async def test_stall_before_headers_ends_at_the_timeout(hostile: HostileServer) 
 async def test_truncated_body_is_a_connection_error(hostile: HostileServer) -> None:
     hostile.then(truncated_body())
     res = await call(hostile.url)
-    assert_typed(res.error, ConnectionError, attempts=1)
+    assert_typed(res.error, APIConnectionError, attempts=1)
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -184,9 +184,9 @@ async def test_redirect_loop_is_not_followed(hostile: HostileServer, status: int
 @pytest.mark.parametrize(
     ("answer", "kind"),
     [
-        (b"", ConnectionError),  # closed without a byte
+        (b"", APIConnectionError),  # closed without a byte
         (b"HELLO THERE\r\n\r\n", UnexpectedClientError),  # not HTTP at all
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", ConnectionError),  # body never sent
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", APIConnectionError),  # body never sent
         (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n", UnexpectedClientError),
         (b"HTTP/1.1 999999 Weird\r\nContent-Length: 0\r\n\r\n", UnexpectedClientError),
     ],

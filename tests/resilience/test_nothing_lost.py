@@ -27,9 +27,9 @@ import aiohttp
 import pytest
 
 from autumn_core import (
+    APIConnectionError,
     AutumnCore,
     AutumnDefaultError,
-    ConnectionError,
     Hooks,
     RequestTimeoutError,
 )
@@ -49,7 +49,7 @@ FAULTS = (
 TIMEOUT_MS = 150  # below delay-ms: a delayed attempt times out, then commits on the server
 GRANT_BASE = 100_000
 # Retries that ran out on one of these leave an Err the caller can explain.
-EXPLAINED = {"429", "500", "503", "ConnectionError", "RequestTimeoutError"}
+EXPLAINED = {"429", "500", "503", "APIConnectionError", "RequestTimeoutError"}
 
 
 def customer_of(n: int) -> str:
@@ -78,7 +78,7 @@ def kind_of(res: Any) -> str:
     error = res.error
     if isinstance(error, AutumnDefaultError):
         return "accepted-409" if error.earlier_attempt_accepted else str(error.status_code)
-    assert isinstance(error, (ConnectionError, RequestTimeoutError)), error
+    assert isinstance(error, (APIConnectionError, RequestTimeoutError)), error
     return type(error).__name__
 
 

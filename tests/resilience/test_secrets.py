@@ -19,9 +19,9 @@ import pytest
 import trustme
 
 from autumn_core import (
+    APIConnectionError,
     AutumnCore,
     AutumnSDKError,
-    ConnectionError,
     Hooks,
     PreparedRequest,
     RetryConfig,
@@ -48,6 +48,9 @@ def everything_about(error: AutumnSDKError) -> str:
     parts = [error_text(error)]
     for name in ("message", "code", "env", "body", "content_type"):
         parts.append(str(getattr(error, name, "")))
+    # Every header the error keeps, by name and value (a proxy's repr may elide some).
+    headers = getattr(error, "headers", {})
+    parts.extend(f"{name}: {value}" for name, value in headers.items())
     return "\n".join(parts)
 
 
@@ -157,7 +160,7 @@ def trusting_session(ca: trustme.CA) -> aiohttp.ClientSession:
 async def test_tls_verification_is_on_by_default(tls_server: TLSServer) -> None:
     async with AutumnCore(SECRET, server_url=tls_server.url, retry_config=NO_RETRIES) as core:
         res = await balances_create(core, GRANT)
-    error = assert_typed(res.error, ConnectionError, attempts=1)
+    error = assert_typed(res.error, APIConnectionError, attempts=1)
     assert "TLS failure" in error.message and "CERTIFICATE_VERIFY_FAILED" in error.message
     assert tls_server.requests == 0
 
@@ -181,7 +184,7 @@ async def test_tls_name_mismatch_refused_even_when_the_ca_is_trusted(ca: trustme
             SECRET, server_url=server.url, session=session, retry_config=NO_RETRIES
         ) as core:
             res = await balances_create(core, GRANT)
-        assert_typed(res.error, ConnectionError, attempts=1)
+        assert_typed(res.error, APIConnectionError, attempts=1)
         assert server.requests == 0
 
 
@@ -190,7 +193,7 @@ async def test_tls_failure_is_not_retried_even_with_retries_on(tls_server: TLSSe
     retry = RetryConfig(max_retries=2, sleep=_no_sleep)
     async with AutumnCore(SECRET, server_url=tls_server.url, retry_config=retry) as core:
         res = await balances_create(core, GRANT)
-    assert_typed(res.error, ConnectionError, attempts=1)
+    assert_typed(res.error, APIConnectionError, attempts=1)
     assert tls_server.requests == 0
 
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import attrs
 import pytest
 
-from autumn_core import AutumnCore, InvalidRequestError, SDKValidationError
+from autumn_core import (
+    APIConnectionError,
+    AutumnCore,
+    CoreConfig,
+    InvalidRequestError,
+    RetryConfig,
+    SDKValidationError,
+)
 from autumn_funcs import balances_create, balances_update
 from tests.scripted_server import ScriptedServer, autumn_error, raw_reply
 from tests.sdk.conftest import CREATE_EXAMPLE, SECRET, UPDATE_EXAMPLE, header
@@ -175,3 +183,66 @@ async def test_a_key_echoed_by_the_server_is_scrubbed(
         for text in (str(error), repr(error), error.message, getattr(error, "body", "")):
             assert SECRET not in text
     assert SECRET not in caplog.text
+
+
+def test_the_settings_are_a_frozen_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTUMN_SERVER_URL", raising=False)
+    retry = RetryConfig(max_retries=5)
+    core = AutumnCore(SECRET, timeout_ms=2_000, retry_config=retry, x_api_version="2.3")
+    assert core.config == CoreConfig(
+        server_url="https://api.useautumn.com",
+        x_api_version="2.3",
+        timeout_ms=2_000,
+        retry_config=retry,
+    )
+    assert (core.server_url, core.timeout_ms, core.retry_config) == (
+        "https://api.useautumn.com",
+        2_000,
+        retry,
+    )
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        core.config.timeout_ms = 1  # type: ignore[misc]
+
+
+def test_no_public_name_of_the_core_gives_the_key() -> None:
+    core = AutumnCore(SECRET, server_url="http://127.0.0.1:9")
+    public = [name for name in dir(core) if not name.startswith("_")]
+    assert "session" not in public and "secret" not in public and "authorization" not in public
+    for name in public:
+        value = getattr(core, name)
+        shown = repr(value) if not callable(value) else ""
+        assert SECRET not in shown, name
+    for field in attrs.fields(CoreConfig):
+        assert SECRET not in repr(getattr(core.config, field.name)), field.name
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com", "https://", "http://[oops", "example.com", "http//x", 5]
+)
+async def test_the_core_and_the_options_check_urls_alike(make_core: MakeCore, url: object) -> None:
+    with pytest.raises(SDKValidationError) as caught:
+        AutumnCore(SECRET, server_url=url)  # type: ignore[arg-type]
+    assert caught.value.field == "server_url"
+    res = await balances_create(make_core(), CREATE_EXAMPLE, {"server_url": url})
+    assert isinstance(res.error, SDKValidationError)  # type: ignore[union-attr]
+    assert res.error.field == "options.server_url"  # type: ignore[union-attr]
+
+
+async def test_a_trailing_slash_is_dropped_from_either_url(
+    scripted: ScriptedServer, make_core: MakeCore
+) -> None:
+    async with AutumnCore(SECRET, server_url=scripted.url + "/") as core:
+        assert (await balances_create(core, CREATE_EXAMPLE)).ok
+    res = await balances_create(make_core(), CREATE_EXAMPLE, {"server_url": scripted.url + "/"})
+    assert res.ok
+    assert [r.path for r in scripted.requests] == ["/v1/balances.create"] * 2
+
+
+def test_connection_error_is_an_alias_that_leaves_the_builtin_alone() -> None:
+    import builtins
+
+    import autumn_core
+
+    assert autumn_core.ConnectionError is APIConnectionError
+    assert APIConnectionError is not builtins.ConnectionError
+    assert APIConnectionError.__name__ == "APIConnectionError"

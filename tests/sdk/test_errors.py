@@ -10,11 +10,11 @@ import aiohttp
 import pytest
 
 from autumn_core import (
+    APIConnectionError,
     AutumnCore,
     AutumnDefaultError,
     AutumnError,
     AutumnSDKError,
-    ConnectionError,
     Hooks,
     HTTPClientError,
     InvalidRequestError,
@@ -50,7 +50,7 @@ async def test_refused_port_is_a_connection_error(
     res = await balances_create(core, CREATE_EXAMPLE)
 
     assert not res.ok
-    assert isinstance(res.error, ConnectionError)
+    assert isinstance(res.error, APIConnectionError)
     assert isinstance(res.error, HTTPClientError)
     assert res.error.attempts == 1
     assert res.error.idempotency_key
@@ -65,7 +65,7 @@ async def test_dropped_connection_is_a_connection_error(
     res = await balances_update(core, UPDATE_EXAMPLE)
 
     assert not res.ok
-    assert isinstance(res.error, ConnectionError)
+    assert isinstance(res.error, APIConnectionError)
     assert res.error.idempotency_key == sent_key(scripted)
 
 

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from autumn_core import (
+    APIConnectionError,
     AutumnCore,
     AutumnDefaultError,
-    ConnectionError,
     RetryConfig,
     SDKValidationError,
 )
@@ -98,7 +98,7 @@ async def test_bad_input_raises_before_any_request(
 
 async def test_connection_failure_raises(refused_url: str) -> None:
     async with Autumn(SECRET, server_url=refused_url) as autumn:
-        with pytest.raises(ConnectionError):
+        with pytest.raises(APIConnectionError):
             await autumn.balances.create(CREATE_EXAMPLE, options={"retries": NO_RETRY})
 
 

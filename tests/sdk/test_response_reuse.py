@@ -28,9 +28,23 @@ async def test_alternating_answers_are_each_read_for_what_they_are(
     assert values[4] == CreateBalanceResponse(success=True)
 
 
-async def test_an_identical_answer_gives_an_equal_frozen_model(scripted: ScriptedServer) -> None:
+async def test_an_identical_answer_reuses_its_frozen_model(scripted: ScriptedServer) -> None:
     async with AutumnCore(SECRET, server_url=scripted.url) as core:
         first = await balances_create(core, CREATE_EXAMPLE)
         second = await balances_create(core, CREATE_EXAMPLE)
     assert first.ok and second.ok
-    assert first.value == second.value == CreateBalanceResponse(success=True)
+    assert first.value == CreateBalanceResponse(success=True)
+    # The same instance: the second answer cost a bytes comparison, not a parse.
+    assert second.value is first.value
+
+
+async def test_a_different_answer_is_never_given_the_remembered_model(
+    scripted: ScriptedServer,
+) -> None:
+    scripted.then(json_reply(200, {"success": True}), json_reply(200, {"success": True, "x": 1}))
+    async with AutumnCore(SECRET, server_url=scripted.url) as core:
+        first = await balances_create(core, CREATE_EXAMPLE)
+        second = await balances_create(core, CREATE_EXAMPLE)
+    assert first.ok and second.ok
+    assert first.value == second.value
+    assert second.value is not first.value

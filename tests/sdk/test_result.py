@@ -1,4 +1,5 @@
-"""`Result`: narrowing on `ok`, pattern matching on Ok/Err, and `unwrap`."""
+"""`Result`: narrowing on `ok`, pattern matching on Ok/Err, `unwrap`, and the attribute
+each class does not carry (what a type checker is told exists on both)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ async def test_err_result(core: AutumnCore, scripted: ScriptedServer) -> None:
 
     assert isinstance(res, Err)
     assert not res.ok
-    assert not hasattr(res, "value")
     match res:
         case Ok(_):
             pytest.fail("expected Err")
@@ -42,6 +42,16 @@ async def test_err_result(core: AutumnCore, scripted: ScriptedServer) -> None:
     with pytest.raises(AutumnDefaultError) as caught:
         unwrap(res)
     assert caught.value is res.error
+    # Reading the value of a failed call without checking raises what unwrap raises.
+    with pytest.raises(AutumnDefaultError) as caught:
+        res.value  # noqa: B018
+    assert caught.value is res.error
+
+
+def test_an_ok_has_no_error() -> None:
+    with pytest.raises(AttributeError, match=r"Ok has no error.*res\.ok"):
+        Ok(1).error  # noqa: B018
+    assert not hasattr(Ok(1), "error")
 
 
 def test_results_are_not_hashable_and_compare_by_content() -> None:

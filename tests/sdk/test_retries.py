@@ -6,6 +6,7 @@ Waits go through a recording fake sleep (`fake_time`), so the schedule is read, 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -13,17 +14,25 @@ from email.utils import format_datetime
 import pytest
 
 from autumn_core import (
+    APIConnectionError,
     AutumnCore,
     AutumnDefaultError,
+    AutumnError,
     BackoffStrategy,
-    ConnectionError,
     RequestOptions,
     RequestTimeoutError,
     RetryConfig,
 )
 from autumn_funcs import CreateBalanceResponse, balances_create, balances_update
 from tests.fake_time import FakeTime
-from tests.scripted_server import ScriptedServer, autumn_error, drop_connection, hold, json_reply
+from tests.scripted_server import (
+    ScriptedServer,
+    autumn_error,
+    drop_connection,
+    hold,
+    json_reply,
+    raw_reply,
+)
 from tests.sdk.conftest import CREATE_EXAMPLE, UPDATE_EXAMPLE, header
 
 Retries = Callable[..., RetryConfig]
@@ -147,15 +156,27 @@ async def test_computed_backoff_grows_and_is_capped(
     make_core: MakeCore, scripted: ScriptedServer, retries: Retries, fake_time: FakeTime
 ) -> None:
     backoff = BackoffStrategy(initial_interval=100, exponent=2, max_interval=300)
-    core = make_core(retry_config=retries(backoff=backoff, max_retries=5))
+    # Every jitter draw 0.5: each wait is exactly half its ceiling, 100 ms * 2**n
+    # capped at 300 ms, so the growth itself is visible.
+    core = make_core(retry_config=retries(backoff=backoff, max_retries=5, random=lambda: 0.5))
     scripted.default = unavailable()  # type: ignore[assignment]
     await balances_create(core, CREATE_EXAMPLE)
 
-    # Full jitter: each wait is anywhere from 0 to 100 ms * 2**n, never above 300 ms.
+    assert fake_time.sleeps == pytest.approx([0.05, 0.1, 0.15, 0.15, 0.15])
+
+
+async def test_computed_backoff_is_jittered_below_each_ceiling(
+    make_core: MakeCore, scripted: ScriptedServer, retries: Retries, fake_time: FakeTime
+) -> None:
+    backoff = BackoffStrategy(initial_interval=100, exponent=2, max_interval=300)
+    draws = random.Random(2024)
+    core = make_core(retry_config=retries(backoff=backoff, max_retries=5, random=draws.random))
+    scripted.default = unavailable()  # type: ignore[assignment]
+    await balances_create(core, CREATE_EXAMPLE)
+
+    again = random.Random(2024)
     ceilings = [0.1, 0.2, 0.3, 0.3, 0.3]
-    assert len(fake_time.sleeps) == len(ceilings)
-    for wait, ceiling in zip(fake_time.sleeps, ceilings, strict=True):
-        assert 0 <= wait <= ceiling
+    assert fake_time.sleeps == pytest.approx([c * again.random() for c in ceilings])
 
 
 async def test_max_elapsed_time_stops_retrying(
@@ -202,6 +223,52 @@ async def test_default_retried_statuses(
     scripted.then(autumn_error(status, "transient"))
     assert (await balances_create(core, CREATE_EXAMPLE)).ok
     assert len(scripted.requests) == 2
+
+
+async def test_a_5xx_saying_the_input_is_invalid_is_final(
+    core: AutumnCore, scripted: ScriptedServer, fake_time: FakeTime
+) -> None:
+    # What the real server answers to a create that breaks its rules: retrying
+    # sends the same invalid input again.
+    scripted.default = autumn_error(500, "invalid_inputs", "input: Invalid input")  # type: ignore[assignment]
+    res = await balances_create(core, CREATE_EXAMPLE)
+
+    assert not res.ok
+    assert isinstance(res.error, AutumnDefaultError)
+    assert (res.error.status_code, res.error.code, res.error.attempts) == (500, "invalid_inputs", 1)
+    assert len(scripted.requests) == 1
+    assert fake_time.sleeps == []
+
+
+RATE_LIMITED = b"Too many requests, please try again later."
+
+
+async def test_a_plain_text_429_is_retried_after_its_retry_after(
+    core: AutumnCore, scripted: ScriptedServer, fake_time: FakeTime
+) -> None:
+    # Autumn's rate limiter answers in plain text, not its JSON error shape.
+    scripted.then(raw_reply(429, RATE_LIMITED, "text/plain", headers={"Retry-After": "3"}))
+    res = await balances_create(core, CREATE_EXAMPLE)
+
+    assert res.ok
+    assert fake_time.sleeps == [3.0]
+    assert len(scripted.requests) == 2
+
+
+async def test_a_plain_text_429_is_an_autumn_error_with_its_text(
+    make_core: MakeCore, scripted: ScriptedServer, retries: Retries
+) -> None:
+    core = make_core(retry_config=retries(max_retries=0))
+    scripted.then(raw_reply(429, RATE_LIMITED, "text/plain", headers={"Retry-After": "3"}))
+    res = await balances_create(core, CREATE_EXAMPLE)
+
+    assert not res.ok
+    error = res.error
+    assert isinstance(error, AutumnError)
+    assert (error.status_code, error.code) == (429, None)
+    assert error.message == RATE_LIMITED.decode()
+    assert error.headers["Retry-After"] == "3"
+    assert str(error).startswith("429 Too Many Requests: Too many requests")
 
 
 async def test_strategy_none_never_retries(
@@ -279,7 +346,7 @@ async def test_connection_errors_are_retried_by_default(
 ) -> None:
     res = await balances_create(core, CREATE_EXAMPLE, {"server_url": refused_url})
     assert not res.ok
-    assert isinstance(res.error, ConnectionError)
+    assert isinstance(res.error, APIConnectionError)
     assert res.error.attempts == 3
     assert len(fake_time.sleeps) == 2
 
@@ -290,7 +357,7 @@ async def test_connection_errors_not_retried_when_disabled(
     core = make_core(server_url=refused_url, retry_config=retries(retry_connection_errors=False))
     res = await balances_create(core, CREATE_EXAMPLE)
     assert not res.ok
-    assert isinstance(res.error, ConnectionError)
+    assert isinstance(res.error, APIConnectionError)
     assert res.error.attempts == 1
     assert fake_time.sleeps == []
 

@@ -1,6 +1,7 @@
 """`ResetInterval`: the closed set of reset periods, shared by create and update."""
 
 from enum import Enum
+from typing import Literal, TypeAlias
 
 
 class ResetInterval(str, Enum):
@@ -15,3 +16,11 @@ class ResetInterval(str, Enum):
     QUARTER = "quarter"
     SEMI_ANNUAL = "semi_annual"
     YEAR = "year"
+
+
+# The same set as plain strings, for the params TypedDicts: `{"interval": "month"}`
+# type-checks, `{"interval": "monthly"}` does not. tests/sdk/test_params_dicts.py
+# checks that it lists exactly the enum's values.
+ResetIntervalValue: TypeAlias = Literal[
+    "one_off", "minute", "hour", "day", "week", "month", "quarter", "semi_annual", "year"
+]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import Literal, TypeAlias, TypedDict
 
 import attrs
 
@@ -12,12 +11,13 @@ from autumn_core import (
     AutumnCore,
     AutumnSDKError,
     Operation,
-    RequestOptions,
     Result,
     SDKValidationError,
+    tolerate_unknown_fields,
 )
-from autumn_core.serde import tolerate_unknown_fields
-from autumn_funcs.reset_interval import ResetInterval
+from autumn_funcs._options_arg import OptionsArg
+from autumn_funcs._reset_interval import ResetInterval, ResetIntervalValue
+from autumn_funcs._typing_backports import Required
 
 
 @attrs.frozen(kw_only=True)
@@ -29,8 +29,13 @@ class Reset:
 
 
 class RolloverDuration(str, Enum):
+    """How long rolled-over balance lasts (plain strings work too)."""
+
     MONTH = "month"
     FOREVER = "forever"
+
+
+RolloverDurationValue: TypeAlias = Literal["month", "forever"]
 
 
 @attrs.frozen(kw_only=True)
@@ -74,6 +79,8 @@ class CreateBalanceParams:
     granted_balance: float | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.included is None and self.granted_balance is None:
+            return  # the usual case: the grant, if any, under its wire name
         given = [
             name for name in ("included_grant", *_GRANT_ALIASES) if getattr(self, name) is not None
         ]
@@ -94,6 +101,68 @@ class CreateBalanceParams:
                 object.__setattr__(self, alias, None)
 
 
+# The same params as dicts, for a type checker: a typo in a key, a wrong type or a
+# missing required key is an editor error. tests/sdk/test_params_dicts.py checks
+# that each one has the keys and types of its model, so they cannot drift apart.
+
+
+class ResetDict(TypedDict, total=False):
+    """`Reset` as a dict: `{"interval": "month"}`."""
+
+    interval: Required[ResetInterval | ResetIntervalValue]
+    interval_count: float | None
+
+
+class RolloverDict(TypedDict, total=False):
+    """`Rollover` as a dict: `{"length": 1, "duration": "month"}`."""
+
+    length: Required[float]
+    max: float | None
+    max_percentage: float | None
+    duration: RolloverDuration | RolloverDurationValue | None
+
+
+class CreateBalanceParamsDict(TypedDict, total=False):
+    """`CreateBalanceParams` as a dict, the form `balances_create` takes besides the model.
+
+    >>> params: CreateBalanceParamsDict = {"customer_id": "cus_123", "feature_id": "api_calls",
+    ...                                    "included_grant": 1000, "reset": {"interval": "month"}}
+    """
+
+    customer_id: Required[str]
+    feature_id: Required[str]
+    entity_id: str | None
+    included_grant: float | None
+    unlimited: bool | None
+    reset: Reset | ResetDict | None
+    expires_at: float | None
+    rollover: Rollover | RolloverDict | None
+    next_reset_at: float | None
+    balance_id: str | None
+    included: float | None
+    granted_balance: float | None
+
+
+class CreateBalanceFields(TypedDict, total=False):
+    """The keywords of `autumn.balances.create(customer_id=..., ...)`: the keys of
+    `CreateBalanceParamsDict`, none of them required to a type checker, since the same
+    method takes a whole params object instead. A missing `customer_id` is still an
+    SDKValidationError naming it, before any I/O."""
+
+    customer_id: str
+    feature_id: str
+    entity_id: str | None
+    included_grant: float | None
+    unlimited: bool | None
+    reset: Reset | ResetDict | None
+    expires_at: float | None
+    rollover: Rollover | RolloverDict | None
+    next_reset_at: float | None
+    balance_id: str | None
+    included: float | None
+    granted_balance: float | None
+
+
 @tolerate_unknown_fields
 @attrs.frozen(kw_only=True)
 class CreateBalanceResponse:
@@ -101,14 +170,18 @@ class CreateBalanceResponse:
 
 
 CREATE_BALANCE = Operation(
-    "createBalance", "/v1/balances.create", CreateBalanceParams, CreateBalanceResponse
+    "createBalance",
+    "/v1/balances.create",
+    CreateBalanceParams,
+    CreateBalanceResponse,
+    fixed_response=CreateBalanceResponse(success=True),
 )
 
 
 async def balances_create(
     core: AutumnCore,
-    params: CreateBalanceParams | Mapping[str, Any],
-    options: RequestOptions | Mapping[str, Any] | None = None,
+    params: CreateBalanceParams | CreateBalanceParamsDict,
+    options: OptionsArg = None,
 ) -> Result[CreateBalanceResponse, AutumnSDKError]:
     """Create a balance for a customer feature. Returns `Ok(CreateBalanceResponse)` or
     `Err(error)`; never raises for a failure.

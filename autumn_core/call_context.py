@@ -1,0 +1,50 @@
+"""`CallContext`: all the call pipeline takes from an `AutumnCore`, built once by the core.
+
+Private to the SDK: the pipeline reads nothing else of the core, and the core
+exposes none of this (the secret key least of all) through public names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import aiohttp
+import attrs
+import yarl
+
+from autumn_core.credentials import Credentials
+from autumn_core.hooks import HookRunner
+from autumn_core.retries import RetryConfig
+
+
+class URLCache:
+    """Full URLs of the core's server by path, built once each (yarl parses on build)."""
+
+    __slots__ = ("_base", "_urls")
+
+    def __init__(self, base: str) -> None:
+        self._base = base
+        self._urls: dict[str, yarl.URL] = {}
+
+    def url(self, path: str) -> yarl.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = yarl.URL(self._base + path)
+        return url
+
+
+@attrs.frozen
+class CallContext:
+    """What a call needs of its core.
+
+    `session()` gives the core's pooled session, created on first use inside the
+    running loop, or None once the core is closed.
+    """
+
+    credentials: Credentials
+    base_headers: Mapping[str, str]
+    hooks: HookRunner
+    session: Callable[[], aiohttp.ClientSession | None]
+    urls: URLCache
+    timeout: aiohttp.ClientTimeout
+    retry: RetryConfig

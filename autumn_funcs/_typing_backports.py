@@ -1,0 +1,11 @@
+"""`Required` and `Unpack` for the params TypedDicts: from `typing` on Python 3.11+, from
+`typing_extensions` (a dependency on 3.10 only) before."""
+
+import sys
+
+if sys.version_info >= (3, 11):
+    from typing import Required, Unpack
+else:
+    from typing_extensions import Required, Unpack
+
+__all__ = ["Required", "Unpack"]

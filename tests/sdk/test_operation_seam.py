@@ -1,0 +1,302 @@
+"""What an Operation declares, and what the call pipeline does with it.
+
+The operations here exist for these tests only: a read, a write that may answer
+204, and answers made of unions and free-form objects, as Autumn's check and
+track operations have. Each runs against a scripted server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import attrs
+import pytest
+
+from autumn_core import (
+    AutumnCore,
+    AutumnDefaultError,
+    Operation,
+    ResponseValidationError,
+    SDKValidationError,
+    tolerate_unknown_fields,
+)
+from autumn_funcs._balances_create import CREATE_BALANCE, CreateBalanceResponse
+from autumn_funcs._balances_update import UPDATE_BALANCE, UpdateBalanceResponse
+from tests.scripted_server import ScriptedServer, autumn_error, json_reply, raw_reply
+from tests.sdk.conftest import header
+
+MakeCore = Callable[..., AutumnCore]
+
+
+@attrs.frozen(kw_only=True)
+class CustomerParams:
+    customer_id: str
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class Flag:
+    id: str
+    expires_at: float | None = None
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class Balance:
+    feature_id: str
+    remaining: float | Literal["inf"]
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class Customer:
+    id: str
+    balances: dict[str, Balance | None]
+    flag: Flag | None = None
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+
+
+GET_CUSTOMER: Operation[CustomerParams, Customer] = Operation(
+    "getCustomer", "/v1/test.customers.get", CustomerParams, Customer, writes=False
+)
+
+
+@attrs.frozen(kw_only=True)
+class EventParams:
+    customer_id: str
+    value: float = 1
+    properties: dict[str, Any] | None = None
+    run_async: bool | None = None
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class Recorded:
+    value: float
+
+
+RECORD_EVENT: Operation[EventParams, Recorded | None] = Operation(
+    "recordEvent", "/v1/test.events.record", EventParams, Recorded, no_content=True
+)
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class Allowed:
+    allowed: Literal[True]
+    remaining: float
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class Denied:
+    allowed: Literal[False]
+    reason: str
+
+
+CHECK_ACCESS: Operation[CustomerParams, Allowed | Denied] = Operation(
+    "checkAccess", "/v1/test.check", CustomerParams, Allowed | Denied, writes=False
+)
+
+CUSTOMER = {
+    "id": "cus_1",
+    "balances": {
+        "api_calls": {"feature_id": "api_calls", "remaining": 40, "breakdown": []},
+        "seats": {"feature_id": "seats", "remaining": "inf"},
+        "premium": None,
+    },
+    "flag": {"id": "beta", "expires_at": None, "plan_id": None},
+    "metadata": {"tier": "gold", "limits": {"rps": [1, 2.5]}},
+    "added_later": True,
+}
+
+
+async def test_a_read_sends_no_idempotency_key_on_any_attempt(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    # Autumn checks the key on reads too: a retry carrying the first attempt's
+    # key would be refused with 409.
+    scripted.then(autumn_error(503, "unavailable"), json_reply(200, CUSTOMER))
+    res = await make_core().call(GET_CUSTOMER, {"customer_id": "cus_1"})
+
+    assert res.ok, res
+    assert len(scripted.requests) == 2
+    assert [header(r, "Idempotency-Key") for r in scripted.requests] == [None, None]
+    assert header(scripted.requests[1], "X-Retry-Count") == "1"
+
+
+async def test_a_failed_read_reports_no_key(make_core: MakeCore, scripted: ScriptedServer) -> None:
+    scripted.then(autumn_error(404, "customer_not_found"))
+    res = await make_core().call(GET_CUSTOMER, {"customer_id": "cus_1"})
+
+    assert not res.ok
+    assert isinstance(res.error, AutumnDefaultError)
+    assert res.error.idempotency_key is None
+    assert "idempotency_key" not in str(res.error)
+
+
+async def test_a_read_refuses_a_callers_idempotency_key_before_any_io(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    res = await make_core().call(
+        GET_CUSTOMER, {"customer_id": "cus_1"}, {"idempotency_key": "read-1"}
+    )
+    assert not res.ok
+    assert isinstance(res.error, SDKValidationError)
+    assert res.error.field == "options.idempotency_key"
+    assert scripted.requests == []
+
+
+async def test_a_write_sends_one_key_on_every_attempt(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    scripted.then(autumn_error(503, "unavailable"), json_reply(200, {"value": 1}))
+    res = await make_core().call(RECORD_EVENT, {"customer_id": "cus_1"})
+
+    assert res.ok
+    keys = [header(r, "Idempotency-Key") for r in scripted.requests]
+    assert len(keys) == 2 and keys[0] is not None and keys[0] == keys[1]
+
+
+async def test_unions_and_free_form_objects_are_read_as_declared(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    scripted.then(json_reply(200, CUSTOMER))
+    res = await make_core().call(GET_CUSTOMER, {"customer_id": "cus_1"})
+
+    assert res.ok, res
+    assert res.value == Customer(
+        id="cus_1",
+        balances={
+            "api_calls": Balance(feature_id="api_calls", remaining=40),
+            "seats": Balance(feature_id="seats", remaining="inf"),
+            "premium": None,
+        },
+        flag=Flag(id="beta"),
+        metadata={"tier": "gold", "limits": {"rps": [1, 2.5]}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (
+            {**CUSTOMER, "balances": {"x": {"feature_id": "x", "remaining": "lots"}}},
+            "balances.x.remaining: expected a number or 'inf', got string 'lots'",
+        ),
+        ({**CUSTOMER, "flag": "beta"}, "flag"),
+        ({**CUSTOMER, "metadata": ["tier"]}, "metadata: expected an object, got array"),
+    ],
+)
+async def test_an_answer_that_fits_no_member_of_a_union_is_refused(
+    make_core: MakeCore, scripted: ScriptedServer, answer: dict[str, Any], reason: str
+) -> None:
+    scripted.then(json_reply(200, answer))
+    res = await make_core().call(GET_CUSTOMER, {"customer_id": "cus_1"})
+
+    assert not res.ok
+    assert isinstance(res.error, ResponseValidationError)
+    assert reason in res.error.message, res.error.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"allowed": True, "remaining": 5, "new": 1}, Allowed(allowed=True, remaining=5)),
+        ({"allowed": False, "reason": "no balance"}, Denied(allowed=False, reason="no balance")),
+    ],
+)
+async def test_a_union_answer_is_the_member_it_fits(
+    make_core: MakeCore, scripted: ScriptedServer, answer: dict[str, Any], expected: object
+) -> None:
+    scripted.then(json_reply(200, answer))
+    res = await make_core().call(CHECK_ACCESS, {"customer_id": "cus_1"})
+
+    assert res.ok, res
+    assert res.value == expected
+    assert type(res.value) is type(expected)
+
+
+async def test_a_union_answer_fitting_no_member_is_refused(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    scripted.then(json_reply(200, {"allowed": True}))
+    res = await make_core().call(CHECK_ACCESS, {"customer_id": "cus_1"})
+
+    assert not res.ok
+    assert isinstance(res.error, ResponseValidationError)
+    message = res.error.message
+    assert "expected Allowed or Denied, got object" in message, message
+    assert "not Allowed: remaining: required field missing" in message
+    assert "not valid JSON" not in message
+
+
+async def test_a_204_answer_is_ok_none_where_the_operation_allows_it(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    scripted.then(raw_reply(204, b"", "application/json"), json_reply(200, {"value": 3}))
+    core = make_core()
+    queued = await core.call(RECORD_EVENT, {"customer_id": "cus_1", "run_async": True})
+    recorded = await core.call(RECORD_EVENT, {"customer_id": "cus_1", "value": 3})
+
+    assert queued.ok and queued.value is None
+    assert recorded.ok and recorded.value == Recorded(value=3)
+
+
+async def test_free_form_properties_are_sent_as_given(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    properties = {"model": "gpt", "tokens": {"in": 10, "out": 2.5}, "tags": ["a", None, True]}
+    scripted.then(json_reply(200, {"value": 1}))
+    res = await make_core().call(RECORD_EVENT, {"customer_id": "cus_1", "properties": properties})
+
+    assert res.ok, res
+    assert scripted.requests[0].json() == {"customer_id": "cus_1", "properties": properties}
+
+
+@pytest.mark.parametrize(
+    ("properties", "shown"),
+    [
+        ({"cost": math.nan}, "cost: expected a finite number"),
+        ({"when": object()}, "when: expected a JSON value, got object"),
+        ({"ids": {1, 2}}, "ids: expected a JSON value, got set"),
+        ({"nested": {"deep": b"x"}}, "nested: deep: expected a JSON value, got bytes"),
+        ({1: "x"}, "expected string keys, got number 1"),
+        ({"text": "\ud800"}, "text: expected text encodable as UTF-8"),
+        ("tier=gold", "expected an object, got string"),
+    ],
+)
+async def test_properties_that_cannot_travel_as_json_are_refused_by_name(
+    make_core: MakeCore, scripted: ScriptedServer, properties: object, shown: str
+) -> None:
+    res = await make_core().call(RECORD_EVENT, {"customer_id": "cus_1", "properties": properties})
+
+    assert not res.ok
+    assert isinstance(res.error, SDKValidationError)
+    assert res.error.field == "properties"
+    assert shown in str(res.error), str(res.error)
+    assert scripted.requests == []
+
+
+async def test_properties_nested_beyond_reason_are_refused(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    deep: dict[str, Any] = {}
+    for _ in range(200):
+        deep = {"d": deep}
+    res = await make_core().call(RECORD_EVENT, {"customer_id": "c", "properties": deep})
+
+    assert not res.ok
+    assert isinstance(res.error, SDKValidationError)
+    assert "nested deeper than 64 levels" in str(res.error)
+    assert scripted.requests == []
+
+
+def test_create_and_update_are_writes_with_a_fixed_answer() -> None:
+    # Their fixed answer is what a retry deduplicated by the server would have got.
+    assert CREATE_BALANCE.writes and UPDATE_BALANCE.writes
+    assert CREATE_BALANCE.fixed_response == CreateBalanceResponse(success=True)
+    assert UPDATE_BALANCE.fixed_response == UpdateBalanceResponse(success=True)
+    assert not CREATE_BALANCE.no_content and not UPDATE_BALANCE.no_content
