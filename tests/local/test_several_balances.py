@@ -7,6 +7,7 @@ left on the first one.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -311,5 +312,6 @@ async def test_a_database_of_the_first_layout_opens_migrated(
     assert (by_id["promo"]["included_grant"], by_id["promo"]["remaining"]) == (150, 110)
     assert by_id["promo"]["reset"]["interval"] == "month"
     assert by_id["cus_ent_abc"]["reset"] == {"interval": "one_off", "resets_at": None}
-    tables = {n for (n,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master")}
     assert "meta" not in tables and "balances_by_owner_interval" not in tables
