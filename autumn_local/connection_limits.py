@@ -12,8 +12,9 @@ connection a deadline for what it owes:
 
 A connection past its deadline is closed. At ``max_connections`` (lowered to
 fit the process's open-file limit) a new connection displaces the one that
-has waited longest for a request; connections with a request in progress are
-never displaced, and a new connection is refused only when every one is busy.
+has waited longest for a request; a connection that sent a whole request
+head, or has a request in progress, is never displaced, and a new connection
+is refused only when every one is such.
 Such closes are logged once, then summed up at most once a minute, never per
 connection. Ordinary keep-alive expiry is counted, not logged.
 """
