@@ -7,16 +7,18 @@
 """
 
 from autumn_core.config import CoreConfig
-from autumn_core.core import AutumnCore
+from autumn_core.core import AutumnCore, run_operation
 from autumn_core.credentials import SecretKey
 from autumn_core.errors import (
     APIConnectionError,
+    Applied,
     AutumnDefaultError,
     AutumnError,
     AutumnSDKError,
     ConnectionError,
     HTTPClientError,
     InvalidRequestError,
+    RawResponse,
     RequestAbortedError,
     RequestTimeoutError,
     ResponseValidationError,
@@ -26,7 +28,7 @@ from autumn_core.errors import (
 from autumn_core.hooks import HookContext, Hooks, PreparedRequest
 from autumn_core.loop_thread import LoopThread
 from autumn_core.operation import Operation
-from autumn_core.options import RequestOptions
+from autumn_core.options import RequestOptions, RequestOptionsDict
 from autumn_core.result import Err, Ok, Result, unwrap
 from autumn_core.retries import BackoffStrategy, RetryConfig
 from autumn_core.serde import WIRE_NAME, tolerate_unknown_fields
@@ -35,6 +37,7 @@ from autumn_core.version import __version__
 __all__ = [
     "WIRE_NAME",
     "APIConnectionError",
+    "Applied",
     "AutumnCore",
     "AutumnDefaultError",
     "AutumnError",
@@ -51,8 +54,10 @@ __all__ = [
     "Ok",
     "Operation",
     "PreparedRequest",
+    "RawResponse",
     "RequestAbortedError",
     "RequestOptions",
+    "RequestOptionsDict",
     "RequestTimeoutError",
     "ResponseValidationError",
     "Result",
@@ -61,6 +66,7 @@ __all__ = [
     "SecretKey",
     "UnexpectedClientError",
     "__version__",
+    "run_operation",
     "tolerate_unknown_fields",
     "unwrap",
 ]

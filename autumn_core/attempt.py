@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 import aiohttp
 import yarl
 
+from autumn_core.body import UndecodableBody, read_bounded
 from autumn_core.call_context import CallContext
 from autumn_core.errors import (
     MAX_ERROR_BODY_BYTES,
@@ -26,15 +27,10 @@ from autumn_core.errors import (
 )
 from autumn_core.operation import Operation
 from autumn_core.outcome import Failure, Outcome
-from autumn_core.responses import (
-    MAX_SUCCESS_BODY_BYTES,
-    error_from_response,
-    invalid_success,
-    read_bounded,
-    scrub,
-)
+from autumn_core.responses import MAX_SUCCESS_BODY_BYTES, error_from_response, invalid_success
 from autumn_core.result import Err, Ok
 from autumn_core.retries import RetryConfig, retry_after_seconds
+from autumn_core.secrecy import scrub, scrub_exception_chain
 from autumn_core.serde import WrongShape, validation_error
 
 R = TypeVar("R")
@@ -43,23 +39,37 @@ logger: logging.Logger = logging.getLogger("autumn")
 
 
 class PreparedCall(Generic[R]):
-    """A call ready to be attempted: its request, built once, and its count of attempts.
+    """A call ready to be attempted: its request, built once, and what its attempts
+    have shown so far.
 
     `headers` is sent by every attempt; hooks may change it, and the pipeline
-    adds `X-Retry-Count` to retries.
+    adds `X-Retry-Count` to retries. `own_key`: the idempotency key is the
+    caller's, not one the SDK drew. `total_timeout` (seconds) bounds the whole
+    call; `cut_short` is set while an attempt's timeout is shortened to fit it.
+    What the attempts showed about the change (see autumn_core.applied):
+    `in_doubt`, some attempt may have applied it without saying so;
+    `duplicate_seen`, a retry was refused as a duplicate; `waiting`, the call is
+    between attempts.
     """
 
     __slots__ = (
+        "attempt_timeout",
         "attempts",
         "body",
         "context",
+        "cut_short",
+        "duplicate_seen",
         "headers",
         "idempotency_key",
+        "in_doubt",
         "operation",
+        "own_key",
         "retry",
         "session",
         "timeout",
+        "total_timeout",
         "url",
+        "waiting",
     )
 
     context: CallContext
@@ -70,8 +80,15 @@ class PreparedCall(Generic[R]):
     body: bytes
     idempotency_key: str | None
     timeout: aiohttp.ClientTimeout
+    attempt_timeout: aiohttp.ClientTimeout
     retry: RetryConfig
+    own_key: bool
+    total_timeout: float | None
     attempts: int
+    cut_short: bool
+    in_doubt: bool
+    duplicate_seen: bool
+    waiting: bool
 
     def __init__(
         self,
@@ -84,6 +101,8 @@ class PreparedCall(Generic[R]):
         idempotency_key: str | None,
         timeout: aiohttp.ClientTimeout,
         retry: RetryConfig,
+        own_key: bool = False,
+        total_timeout: float | None = None,
     ) -> None:
         self.context = context
         self.operation = operation
@@ -92,9 +111,12 @@ class PreparedCall(Generic[R]):
         self.headers = headers
         self.body = body
         self.idempotency_key = idempotency_key
-        self.timeout = timeout
+        self.timeout = self.attempt_timeout = timeout
         self.retry = retry
+        self.own_key = own_key
+        self.total_timeout = total_timeout
         self.attempts = 0
+        self.cut_short = self.in_doubt = self.duplicate_seen = self.waiting = False
 
     @property
     def operation_id(self) -> str:
@@ -126,14 +148,18 @@ async def _exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
             headers=call.headers,
             timeout=call.timeout,
             allow_redirects=False,
+            auto_decompress=False,  # the SDK decodes, within bounds (autumn_core.body)
         ) as response:
             succeeded = 200 <= response.status < 300
             limit = MAX_SUCCESS_BODY_BYTES if succeeded else MAX_ERROR_BODY_BYTES
             length = response.content_length
-            if length is not None and length <= limit:
+            if length is not None and length <= limit and _ENCODING not in response.headers:
                 data, truncated = await response.read(), False  # the usual case
             else:
-                data, truncated = await read_bounded(response, limit)
+                try:
+                    data, truncated = await read_bounded(response, limit)
+                except UndecodableBody as exc:
+                    return _undecodable(call, response, exc, attempt)
             if succeeded:
                 return _success(call, response, data, truncated, attempt)
             return _error(call, response, data, truncated, attempt)
@@ -141,6 +167,17 @@ async def _exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
         raise
     except Exception as exc:
         return _failed(call, exc, attempt)
+
+
+_ENCODING = "Content-Encoding"
+
+
+def _undecodable(
+    call: PreparedCall[R], response: aiohttp.ClientResponse, exc: UndecodableBody, attempt: int
+) -> Outcome[R]:
+    if 200 <= response.status < 300:
+        return _invalid_success(call, response, str(exc), b"", attempt)
+    return _error(call, response, b"", False, attempt, problem=str(exc))
 
 
 async def _logged(
@@ -165,26 +202,32 @@ def _success(
         # Such an operation is typed `Operation[P, Model | None]`: None is one of its answers.
         return Outcome(Ok(cast("R", None)), status=status, response=response)
     if truncated:
-        reason = f"body larger than {MAX_SUCCESS_BODY_BYTES} bytes (not read further)"
+        reason = f"body larger than {MAX_SUCCESS_BODY_BYTES} bytes once decoded (not read further)"
     else:
         try:
             return Outcome(Ok(operation.read_response(data)), status=status, response=response)
         except WrongShape as exc:
             reason = validation_error(exc.error, "response").message
-        except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
             content_type = response.headers.get("Content-Type", "no content type")
             reason = f"not valid JSON ({content_type}): {exc}" if data else "empty body"
         except Exception as exc:
             reason = validation_error(exc, "response").message
+    return _invalid_success(call, response, reason, data, attempt)
+
+
+def _invalid_success(
+    call: PreparedCall[R], response: aiohttp.ClientResponse, reason: str, data: bytes, attempt: int
+) -> Outcome[R]:
     error = invalid_success(
         reason,
-        status,
+        response.status,
         data,
         secret=call.context.credentials.secret,
         idempotency_key=call.idempotency_key,
         attempts=attempt,
     )
-    return Outcome(Err(error), status=status, response=response)
+    return Outcome(Err(error), status=response.status, response=response)
 
 
 def _error(
@@ -193,6 +236,7 @@ def _error(
     data: bytes,
     truncated: bool,
     attempt: int,
+    problem: str | None = None,
 ) -> Outcome[R]:
     error = error_from_response(
         response,
@@ -201,6 +245,7 @@ def _error(
         secret=call.context.credentials.secret,
         idempotency_key=call.idempotency_key,
         attempts=attempt,
+        problem=problem,
     )
     return Outcome(
         Err(error),
@@ -249,7 +294,9 @@ _ERROR_OF: dict[Failure, type[HTTPClientError]] = {
 def _failed(call: PreparedCall[R], exc: Exception, attempt: int) -> Outcome[R]:
     failure, reached = _classify(exc)
     described = f"{type(exc).__name__}: {exc}"
-    if failure == "timeout":
+    if failure == "timeout" and call.cut_short:
+        text = f"the call's total_timeout_ms of {(call.total_timeout or 0) * 1000:g} ms ran out"
+    elif failure == "timeout":
         text = f"no answer within {(call.timeout.total or 0) * 1000:g} ms"
     elif failure == "tls":
         text = f"TLS failure: {exc}"
@@ -259,11 +306,11 @@ def _failed(call: PreparedCall[R], exc: Exception, attempt: int) -> Outcome[R]:
         text = f"request could not be sent: {described}"
     else:
         text = f"unexpected failure: {described}"
+    secret = call.context.credentials.secret
     error = _ERROR_OF[failure](
-        scrub(text, call.context.credentials.secret),
-        idempotency_key=call.idempotency_key,
-        attempts=attempt,
+        scrub(text, secret), idempotency_key=call.idempotency_key, attempts=attempt
     )
+    scrub_exception_chain(exc, secret)
     error.__cause__ = exc
     return Outcome(Err(error), failure=failure, may_have_reached_server=reached)
 

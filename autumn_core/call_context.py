@@ -38,13 +38,16 @@ class CallContext:
     """What a call needs of its core.
 
     `session()` gives the core's pooled session, created on first use inside the
-    running loop, or None once the core is closed.
+    running loop, or why no call can use it (the core is closed, or was first
+    used in another event loop). `timeout` bounds each attempt; `total_timeout`
+    (seconds, or None) the whole call.
     """
 
     credentials: Credentials
     base_headers: Mapping[str, str]
     hooks: HookRunner
-    session: Callable[[], aiohttp.ClientSession | None]
+    session: Callable[[], aiohttp.ClientSession | str]
     urls: URLCache
     timeout: aiohttp.ClientTimeout
     retry: RetryConfig
+    total_timeout: float | None = None

@@ -42,6 +42,11 @@ def _timeout_ms(_inst: object, attribute: attrs.Attribute[Any], value: object) -
         raise invalid(attribute.name, f"expected milliseconds > 0, got {value!r}")
 
 
+def _total_timeout_ms(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not is_positive_ms(value):
+        raise invalid(attribute.name, f"expected None or milliseconds > 0, got {value!r}")
+
+
 def _user_agent(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not is_header_text(value):
         raise invalid(attribute.name, "expected printable ASCII text (it is sent as a header)")
@@ -54,11 +59,15 @@ class CoreConfig:
     >>> core = AutumnCore(secret_key=..., timeout_ms=5_000)
     >>> core.config.timeout_ms
     5000
+
+    `timeout_ms` bounds each attempt; `total_timeout_ms` (None: no bound) the
+    whole call, retries and waits included.
     """
 
     server_url: str = attrs.field(default=DEFAULT_SERVER_URL, converter=_server_url)
     x_api_version: str = attrs.field(default="2.1", validator=_x_api_version)
     timeout_ms: float = attrs.field(default=DEFAULT_TIMEOUT_MS, validator=_timeout_ms)
+    total_timeout_ms: float | None = attrs.field(default=None, validator=_total_timeout_ms)
     retry_config: RetryConfig = attrs.field(
         factory=RetryConfig, validator=instance_of(RetryConfig, prefix="")
     )

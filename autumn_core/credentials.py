@@ -6,8 +6,10 @@ public attribute or method of the core returns it.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from autumn_core.errors import SDKValidationError
 from autumn_core.field_checks import is_header_token
@@ -68,7 +70,16 @@ class CredentialsFromCallable(Credentials):
         self.fixed_authorization: str | None = None
 
     async def authorization(self) -> str:
-        key = check_secret(await self._source())
+        pending = cast(object, self._source())
+        if not inspect.isawaitable(pending):
+            # What it returned is not shown: it may well be the key itself.
+            raise SDKValidationError(
+                f"secret_key: the callable returned a {type(pending).__name__}, not an "
+                "awaitable; it must be async (`async def get_key() -> str`), or pass the "
+                "key itself as a string",
+                field="secret_key",
+            )
+        key = check_secret(await pending)
         self._secret = key
         return "Bearer " + key
 

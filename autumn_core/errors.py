@@ -13,8 +13,21 @@
     └── ResponseValidationError     a 2xx answer that does not fit the response model
 
 Every error carries the `idempotency_key` of its call (None when the call never
-got that far, or for a read, which sends no key) and `attempts`, the number of
-HTTP attempts made.
+got that far, or for a read, which sends no key), `attempts`, the number of
+HTTP attempts made, and `applied`, whether the change the call asked for may
+have been applied (an `Applied`):
+
+- `Applied.NO`: certainly not, by this call. Fix the input if it was refused,
+  and send it again (with a new key or the same one).
+- `Applied.UNKNOWN`: an attempt ended without a definite answer (a timeout, a
+  connection lost after the request was sent, a lost response) and no later
+  attempt settled it. Resend the call with
+  `options={"idempotency_key": error.idempotency_key}`: the server can never
+  apply one key twice, so the answer tells you which it was.
+- `Applied.ALREADY`: the server already accepted a request with this
+  idempotency key (`409 duplicate_idempotency_key`), and this call applied
+  nothing more. With the SDK's own key that request was an earlier attempt of
+  this call; with a key of yours it was whichever request you sent with it.
 
 `ConnectionError` is an alias of `APIConnectionError`, the name it had first
 (and the TypeScript SDK's); the new name does not shadow Python's builtin
@@ -24,24 +37,54 @@ HTTP attempts made.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from enum import Enum
+
+import attrs
 
 # Error bodies are kept for diagnosis but bounded, so a hostile or broken server
 # cannot make a failed call hold megabytes in memory (or in a log line).
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
 
+class Applied(str, Enum):
+    """Whether the change a call asked for may have been applied; see `AutumnSDKError.applied`.
+
+    A `str` enum: `error.applied == "unknown"` holds, and it logs and
+    serialises as its value.
+    """
+
+    NO = "no"
+    UNKNOWN = "unknown"
+    ALREADY = "already"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class AutumnSDKError(Exception):
-    """Base of every error the SDK returns (in `Err`) or raises (from the facade)."""
+    """Base of every error the SDK returns (in `Err`) or raises (from the facade).
+
+    `applied` says whether the call's change may have been applied (see
+    `Applied`); when it is `Applied.UNKNOWN`, `str(error)` says how to settle it.
+    """
 
     idempotency_key: str | None
     attempts: int
+    applied: Applied
 
-    def __init__(self, message: str, *, idempotency_key: str | None = None, attempts: int = 0):
+    def __init__(
+        self,
+        message: str,
+        *,
+        idempotency_key: str | None = None,
+        attempts: int = 0,
+        applied: Applied = Applied.NO,
+    ):
         super().__init__(message)
         self.message = message
         self.idempotency_key = idempotency_key
         self.attempts = attempts
+        self.applied = applied
 
     def __str__(self) -> str:
         details: list[str] = []
@@ -50,10 +93,47 @@ class AutumnSDKError(Exception):
         if self.idempotency_key is not None:
             details.append(f"idempotency_key={self.idempotency_key}")
         text = str(self.args[0]) if self.args else ""
-        return f"{text} ({', '.join(details)})" if details else text
+        text = f"{text} ({', '.join(details)})" if details else text
+        note = self._applied_note()
+        return f"{text}. {note}" if note else text
+
+    def _applied_note(self) -> str:
+        """What the caller must know about `applied`, in words."""
+        key = self.idempotency_key
+        if self.applied is Applied.UNKNOWN and key is not None:
+            return (
+                "The change may have been applied: no attempt got a definite answer. To settle "
+                f'it, resend the same call with options={{"idempotency_key": "{key}"}}; the '
+                "server never applies one key twice, so its answer says which it was"
+            )
+        if self.applied is Applied.ALREADY:
+            return (
+                "The server already accepted a request with this idempotency key, so this call "
+                "applied nothing. It does not compare bodies: if the key stands for this very "
+                "change (an order id, or the key of an earlier call whose outcome was unknown), "
+                "the change is applied, once; if the key was used for something else, send this "
+                "change with a key of its own"
+            )
+        return ""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+
+@attrs.frozen(kw_only=True)
+class RawResponse:
+    """What is kept of an HTTP answer: its status line, headers and address.
+
+    Not aiohttp's response object, which holds the request, and so the
+    Authorization header with the secret key. Header values that echo the key
+    have it cut out.
+    """
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    method: str
+    url: str
 
 
 class AutumnError(AutumnSDKError):
@@ -63,7 +143,8 @@ class AutumnError(AutumnSDKError):
     `{"message": ..., "code": ..., "env": ...}` when there is one (`str(error)`
     adds the status and the code); for a non-JSON body (a proxy's HTML page,
     say) `code` is None and `body` holds the text, at most
-    `MAX_ERROR_BODY_BYTES` of it (`body_truncated` tells).
+    `MAX_ERROR_BODY_BYTES` of it once decoded (`body_truncated` tells).
+    `raw_response` is a `RawResponse`, never aiohttp's response object.
     """
 
     def __init__(
@@ -77,13 +158,16 @@ class AutumnError(AutumnSDKError):
         code: str | None = None,
         message: str | None = None,
         env: str | None = None,
-        raw_response: Any = None,
+        raw_response: RawResponse | None = None,
         body_truncated: bool = False,
         earlier_attempt_accepted: bool = False,
         idempotency_key: str | None = None,
         attempts: int = 0,
+        applied: Applied = Applied.NO,
     ) -> None:
-        super().__init__(summary, idempotency_key=idempotency_key, attempts=attempts)
+        super().__init__(
+            summary, idempotency_key=idempotency_key, attempts=attempts, applied=applied
+        )
         if message is not None:
             self.message = message
         self.status_code = status_code
@@ -94,9 +178,18 @@ class AutumnError(AutumnSDKError):
         self.env = env
         self.raw_response = raw_response
         self.body_truncated = body_truncated
-        # True for a 409 duplicate_idempotency_key answered to a retry: an
-        # earlier attempt of this very call was accepted, so the change is applied once.
+        # True for a 409 duplicate_idempotency_key answered (twice) to a retry of a
+        # call with the SDK's own key, for an operation whose success answer is not
+        # fixed: an earlier attempt of this very call was accepted; its answer is lost.
         self.earlier_attempt_accepted = earlier_attempt_accepted
+
+    def _applied_note(self) -> str:
+        if self.earlier_attempt_accepted:
+            return (
+                "An earlier attempt of this same call was accepted by the server, so the "
+                "change was applied, once, but its answer was lost; do not repeat it"
+            )
+        return super()._applied_note()
 
 
 class AutumnDefaultError(AutumnError):

@@ -47,8 +47,20 @@ def server_url(value: object, field: str) -> str:
             pass
         else:
             if parsed.scheme in ("http", "https") and parsed.host:
-                return value.rstrip("/")
+                return _without_version(value.rstrip("/"), field)
     raise invalid(field, f"expected an http:// or https:// URL with a host, got {value!r}")
+
+
+def _without_version(url: str, field: str) -> str:
+    # Every operation's path starts with /v1: a base ending in it would send
+    # every call to /v1/v1/..., which answers 404.
+    if url.lower().endswith("/v1"):
+        raise invalid(
+            field,
+            f"{url!r} ends in /v1, but every operation's path already starts with /v1 (calls "
+            f"would go to {url}/v1/...); use {url[:-3]!r}",
+        )
+    return url
 
 
 AttrsValidator = Callable[[Any, "attrs.Attribute[Any]", Any], None]

@@ -3,7 +3,9 @@
 - `before_request(context, request)`: may change `request.headers` in place
   (sign, tag, trace); raising refuses the attempt, which ends the call in
   `InvalidRequestError` with the hook's exception as `__cause__`.
-- `after_success(context, response)`: a 2xx answer arrived (body already read).
+- `after_success(context, response)`: a 2xx answer arrived (body already read,
+  as it came: the SDK decodes gzip and deflate bodies itself, within bounds, so
+  `response.read()` gives the compressed bytes of a compressed answer).
 - `after_error(context, response, error)`: the attempt failed; `response` is
   None when no HTTP answer came. Called for every failed attempt, retried or not.
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
-from autumn_core.errors import InvalidRequestError, RequestAbortedError
+from autumn_core.errors import Applied, InvalidRequestError, RequestAbortedError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -91,7 +91,8 @@ class LoopThread:
                 raise RequestAbortedError(
                     f"this {self._owner} was closed while the call was in flight, so the call "
                     "was cancelled; it may or may not have been applied (repeat it with the "
-                    "same idempotency_key to be sure it is applied once)"
+                    "same idempotency_key to be sure it is applied once)",
+                    applied=Applied.UNKNOWN,
                 ) from None
             raise
         finally:

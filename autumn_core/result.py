@@ -34,21 +34,34 @@ T = TypeVar("T")
 
 
 class Ok(Generic[T_co]):
-    """A successful call. `value` is the operation's response model."""
+    """A successful call. `value` is the operation's response model.
 
-    __slots__ = ("value",)
+    `deduplicated` is True when the server refused a retry of the call as a
+    duplicate of an earlier attempt it had accepted (`409
+    duplicate_idempotency_key`, seen twice): the change was applied once, and
+    `value` is the operation's fixed success answer.
+    """
+
+    __slots__ = ("deduplicated", "value")
     __match_args__ = ("value",)
     ok: ClassVar[Literal[True]] = True
     value: T_co
+    deduplicated: bool
 
-    def __init__(self, value: T_co) -> None:
+    def __init__(self, value: T_co, deduplicated: bool = False) -> None:
         self.value = value
+        self.deduplicated = deduplicated
 
     def __repr__(self) -> str:
+        if self.deduplicated:
+            return f"Ok({self.value!r}, deduplicated=True)"
         return f"Ok({self.value!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Ok) and cast("Ok[object]", other).value == self.value
+        if not isinstance(other, Ok):
+            return False
+        same = cast("Ok[object]", other)
+        return same.value == self.value and same.deduplicated == self.deduplicated
 
     @property
     def error(self) -> NoReturn:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -47,6 +48,13 @@ class BackoffStrategy:
     max_interval: float = attrs.field(default=60_000, validator=_non_negative)
     exponent: float = attrs.field(default=1.5, validator=_non_negative)
     max_elapsed_time: float = attrs.field(default=3_600_000, validator=_non_negative)
+
+
+def _finite_non_negative(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not (is_number(value) and math.isfinite(value) and value >= 0):
+        raise invalid(
+            field_name(instance, attribute), f"expected a finite number >= 0, got {value!r}"
+        )
 
 
 def parse_retry_codes(value: object, field: str = "RetryConfig.retry_codes") -> frozenset[str]:
@@ -96,6 +104,13 @@ class RetryConfig:
     >>> RetryConfig(strategy="none")                      # never retry
     >>> RetryConfig(max_retries=5, retry_codes=["5XX"])   # more patience, only server faults
 
+    `confirm_duplicate_after_ms`: a retry refused with `409
+    duplicate_idempotency_key` means an earlier attempt of the call was
+    accepted, or is still running and may yet fail (the server then frees the
+    key). The SDK trusts the 409 only when it comes twice: it waits this long
+    and sends the attempt once more, which runs the call itself if the key was
+    freed. This confirmation is not counted in `max_retries`.
+
     `sleep`, `clock` and `random` (the jitter's source of numbers in [0, 1))
     exist so tests can run a retry schedule in no time, and repeatably.
     """
@@ -118,6 +133,7 @@ class RetryConfig:
     random: Callable[[], float] = attrs.field(
         default=random.random, validator=is_callable, repr=False
     )
+    confirm_duplicate_after_ms: float = attrs.field(default=250, validator=_finite_non_negative)
 
 
 def status_is_retried(status: int, codes: frozenset[str]) -> bool:
@@ -152,12 +168,18 @@ def backoff_delay(strategy: BackoffStrategy, retry: int) -> float:
 
 
 def next_wait(
-    outcome: Outcome[Any], attempt: int, elapsed: float, config: RetryConfig
+    outcome: Outcome[Any],
+    attempt: int,
+    elapsed: float,
+    config: RetryConfig,
+    remaining: float | None = None,
 ) -> float | None:
     """Seconds to wait before attempt `attempt + 1`, or None to stop and return `outcome`.
 
     `elapsed` is the time in seconds since the call's first attempt began; the
-    wait must end within `max_elapsed_time` of it.
+    wait must end within `max_elapsed_time` of it. `remaining` is what is left
+    of the call's total timeout, if it has one: a wait that would use it all
+    leaves no time for the attempt, so the call stops instead.
     """
     if config.strategy == "none" or not is_retried(outcome, config):
         return None
@@ -169,6 +191,8 @@ def next_wait(
     else:
         wait = backoff_delay(backoff, attempt) * config.random()
     if (elapsed + wait) * 1000 > backoff.max_elapsed_time:
+        return None
+    if remaining is not None and wait >= remaining:
         return None
     return wait
 

@@ -147,11 +147,17 @@ def _structure_attrs_factory(cls: type) -> Callable[[object, type], Any]:
             # nested model is checked by its own hook, so a wrong type anywhere
             # (reset=5) is reported by field name instead of crashing unstructuring.
             value = {name: getattr(value, name) for name in names}
+        elif attrs.has(kind := _type_of(value)):  # a model of another operation, say
+            raise TypeError(f"expected {cls.__name__} or a dict of its fields, got {kind.__name__}")
         elif not isinstance(value, Mapping):
             raise TypeError(f"expected an object, got {_json_type(value)}")
         return structure_mapping(value, cls)
 
     return structure
+
+
+def _type_of(value: object) -> type:
+    return type(value)
 
 
 def _is_optional(t: object) -> bool:
@@ -293,6 +299,14 @@ def _structure_json_object(value: object, _: type) -> dict[str, object]:
     if not isinstance(value, Mapping):
         raise TypeError(f"expected an object, got {_json_type(value)}")
     return _json_object(cast("Mapping[object, object]", value), 0)
+
+
+def json_object(value: object, field: str) -> dict[str, object]:
+    """`value` as a JSON object (a copy), or an SDKValidationError naming `field`."""
+    try:
+        return _structure_json_object(value, dict)
+    except (TypeError, ValueError) as exc:
+        raise SDKValidationError(f"invalid {field}: {exc}", field=field) from None
 
 
 def _structure_json_object_factory(_t: object) -> Callable[[object, type], dict[str, object]]:
@@ -451,12 +465,22 @@ def _unknown_fields(exc: ForbiddenExtraKeysError, path: str) -> list[tuple[str, 
     found: list[tuple[str, str]] = []
     # A plain dict may hold keys that are not strings (ints, None): name them, do not crash.
     for key in sorted(cast("set[object]", exc.extra_fields), key=repr):
-        hint = _camel_to_snake(key) if isinstance(key, str) else None
-        if hint not in fields and f"{key}_" in fields:  # `async`, a keyword: `async_`
-            hint = f"{key}_"
-        reason = "unknown field" + (f" (did you mean {hint!r}?)" if hint in fields else "")
+        hint = _closest(key, fields) if isinstance(key, str) else None
+        reason = "unknown field" + (f" (did you mean {hint!r}?)" if hint else "")
         found.append((_join(path, key), reason))
     return found
+
+
+def _closest(key: str, fields: set[str]) -> str | None:
+    """The field a mistyped `key` most likely meant: its snake_case spelling
+    (customerId), the id it names (feature), or a near spelling (custmer_id)."""
+    for guess in (_camel_to_snake(key), f"{_camel_to_snake(key)}_id"):
+        if guess in fields:
+            return guess
+    import difflib  # only a refused call pays for the import
+
+    close = difflib.get_close_matches(key, sorted(fields), n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def _where(error: BaseException) -> object | None:

@@ -13,6 +13,7 @@ from autumn_core import (
     Operation,
     Result,
     SDKValidationError,
+    run_operation,
     tolerate_unknown_fields,
 )
 from autumn_funcs._options_arg import OptionsArg
@@ -191,4 +192,4 @@ async def balances_create(
     >>> if res.ok: print(res.value)   # CreateBalanceResponse(success=True)
     ... else: print(res.error)        # e.g. AutumnDefaultError: 404 customer_not_found: ...
     """
-    return await core.call(CREATE_BALANCE, params, options)
+    return await run_operation(core, CREATE_BALANCE, params, options)

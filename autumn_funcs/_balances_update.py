@@ -6,7 +6,14 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result, tolerate_unknown_fields
+from autumn_core import (
+    AutumnCore,
+    AutumnSDKError,
+    Operation,
+    Result,
+    run_operation,
+    tolerate_unknown_fields,
+)
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._reset_interval import ResetInterval, ResetIntervalValue
 from autumn_funcs._typing_backports import Required
@@ -105,4 +112,4 @@ async def balances_update(
     >>> res = await balances_update(core, {"customer_id": "cus_123", "feature_id": "api_calls",
     ...                                    "add_to_balance": 100})
     """
-    return await core.call(UPDATE_BALANCE, params, options)
+    return await run_operation(core, UPDATE_BALANCE, params, options)

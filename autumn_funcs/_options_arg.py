@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
-from autumn_core import RequestOptions
+from autumn_core import RequestOptions, RequestOptionsDict
 
 # Every standalone function and facade method takes `options: OptionsArg = None`.
 # A dict is checked key by key at run time (SDKValidationError naming the option,
-# before any I/O); to a type checker it is any mapping for now. A TypedDict of the
-# options replaces `Mapping[str, Any]` here, and every operation follows.
-OptionsArg: TypeAlias = RequestOptions | Mapping[str, Any] | None
+# before any I/O); to a type checker it is a RequestOptionsDict, so a mistyped key
+# or a wrong type is an error in the editor.
+OptionsArg: TypeAlias = RequestOptions | RequestOptionsDict | None

@@ -1,7 +1,7 @@
-"""``python -m autumn_local``."""
+"""``python -m autumn_local``: the same program as the ``autumn-local`` command."""
 
 import sys
 
 from autumn_local.cli import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m autumn_local"))

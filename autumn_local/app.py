@@ -27,6 +27,7 @@ from autumn_local.body import MAX_BODY_BYTES, parse_json_object
 from autumn_local.clock import Clock
 from autumn_local.errors import ApiError, StepsApplied
 from autumn_local.faults import FaultInjector
+from autumn_local.headers import idempotency_key
 from autumn_local.ratelimits import ROUTE_LIMITS, TOO_MANY_REQUESTS, Limit, RateLimited, RateLimiter
 from autumn_local.replies import Reply
 from autumn_local.store import CustomerRow, Store
@@ -40,12 +41,13 @@ from autumn_local.validation import (
 )
 from autumn_local.versions import parse_api_version
 
-__all__ = ["IDEMPOTENCY_WINDOW_MS", "ServerState", "build_app"]
+__all__ = ["IDEMPOTENCY_WINDOW_MS", "ServerState", "answer_directly", "build_app"]
 
 log = logging.getLogger("autumn_local")
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 _SUCCESS = b'{"success":true}'
+_DUPLICATE_KEY = "duplicate_idempotency_key"
 
 
 @dataclass
@@ -153,9 +155,12 @@ def _json(
 
 
 def _error(exc: ApiError, env: str, headers: dict[str, str] | None = None) -> web.Response:
+    # A message may echo header bytes that were not UTF-8 (lone surrogates once
+    # decoded): shown as \udcff text, so every client can print the message.
+    message = exc.message.encode("utf-8", "backslashreplace").decode("utf-8")
     return _json(
         exc.status,
-        {"message": exc.message, "code": exc.code, "env": env},
+        {"message": message, "code": exc.code, "env": env},
         {**(headers or {}), **exc.headers} or None,
     )
 
@@ -198,28 +203,28 @@ def _run(
     env: str,
     idem_key: str | None,
 ) -> bytes | dict[str, Any] | Reply:
-    """Check the idempotency key, then claim it and run the handler in one transaction.
+    """Claim the idempotency key and run the handler in one write transaction.
 
-    No ``await`` happens between the check and the commit, so on this single
-    event loop the claim is atomic: a concurrent duplicate sees it. A failure
-    rolls back the claim with the change, which is what "a failed request
-    releases its key" means -- except a 409, which keeps the key claimed.
-    Keys are scoped to the organisation and environment, as Autumn's are.
+    The key is checked and claimed by one statement inside the transaction, so
+    the database decides: a concurrent duplicate, on this event loop or in
+    another server process sharing the file, waits for the write lock and then
+    sees the claim. A failure rolls back the claim with the change, which is
+    what "a failed request releases its key" means -- except a 409, which keeps
+    the key claimed. Keys are scoped to the organisation and environment, as
+    Autumn's are.
     """
     store, now = state.store, state.clock.now_ms()
-    if idem_key is not None and store.idempotency_claimed_since(
-        env, idem_key, now - IDEMPOTENCY_WINDOW_MS + 1
-    ):
-        raise ApiError(
-            409,
-            "duplicate_idempotency_key",
-            f"Another request with idempotency key {idem_key} has already been received",
-        )
     failure: ApiError
     try:
         with store.transaction():
-            if idem_key is not None:
-                store.claim_idempotency_key(env, idem_key, now, IDEMPOTENCY_WINDOW_MS)
+            if idem_key is not None and not store.claim_idempotency_key(
+                env, idem_key, now, IDEMPOTENCY_WINDOW_MS
+            ):
+                raise ApiError(
+                    409,
+                    _DUPLICATE_KEY,
+                    f"Another request with idempotency key {idem_key} has already been received",
+                )
             if isinstance(body, ApiError):
                 raise body
             try:
@@ -229,7 +234,7 @@ def _run(
                 if idem_key is not None and failure.status != 409:
                     store.release_idempotency_key(env, idem_key)
     except ApiError as exc:
-        if exc.status == 409 and idem_key is not None:
+        if exc.status == 409 and exc.code != _DUPLICATE_KEY and idem_key is not None:
             with store.transaction():
                 store.claim_idempotency_key(env, idem_key, now, IDEMPOTENCY_WINDOW_MS)
         raise
@@ -245,6 +250,12 @@ async def _read_body(request: web.Request) -> bytes | None:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+    except web.RequestPayloadError as exc:
+        # A body that cannot be decoded (e.g. Content-Encoding: gzip over bytes
+        # that are not gzip): the client's fault, said so.
+        encoding = request.headers.get("Content-Encoding")
+        reason = f"not valid {encoding}" if encoding else str(exc).strip()
+        raise ApiError(400, "invalid_inputs", f"body could not be read: {reason}") from None
     except ConnectionResetError:
         # Nothing was applied and nobody is left to answer. Not a server bug.
         return None
@@ -301,7 +312,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             customer_id if isinstance(customer_id, str) else None,
             state.clock.now_ms(),
         )
-        idem_key = request.headers.get("Idempotency-Key") or None
+        idem_key = idempotency_key(request.headers.get("Idempotency-Key"))
         result = _run(state, endpoint, body, env, idem_key)
         if fault == "lost-response":
             return _drop_connection(request)
@@ -330,3 +341,14 @@ def build_app(state: ServerState) -> web.Application:
     app[STATE_KEY] = state
     app.router.add_route("*", "/{tail:.*}", _handle)
     return app
+
+
+def answer_directly(
+    state: ServerState, path: str, body: dict[str, Any], env: str
+) -> bytes | dict[str, Any]:
+    """What ``path`` answers to ``body``, without HTTP, auth, faults or rate limits.
+
+    For reading state in tests (``LocalAutumn.customer``); raises ``ApiError``.
+    """
+    result = _run(state, ENDPOINTS[path], body, env, None)
+    return result.body if isinstance(result, Reply) else result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from autumn_local.errors import ApiError, invalid_inputs
@@ -18,6 +19,7 @@ MAX_BODY_BYTES = 1024 * 1024
 # The deepest legitimate body (create's ``rollover``) is two levels; unknown
 # fields are ignored but still parsed, so cap their nesting too.
 MAX_DEPTH = 8
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _refuse_constant(token: str) -> Any:
@@ -32,14 +34,29 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _depth_ok(value: object, depth: int) -> bool:
+def _check_values(value: object, path: str, depth: int) -> None:
+    """Refuse nesting beyond MAX_DEPTH and strings that are not Unicode, naming the field.
+
+    JSON's ``\\ud800`` escapes decode to lone UTF-16 surrogates, which no
+    encoder (UTF-8, SQLite) accepts: refused here, not as a 500 further on.
+    """
     if depth > MAX_DEPTH:
-        return False
-    if isinstance(value, dict):
-        return all(_depth_ok(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return all(_depth_ok(v, depth + 1) for v in value)
-    return True
+        raise invalid_inputs(f"body is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise invalid_inputs(f"{path} is not valid Unicode: it contains a lone surrogate")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                where = f"a field name in {path}" if path else "a field name"
+                raise invalid_inputs(
+                    f"{where} ({ascii(key)[:64]}) is not valid Unicode: "
+                    "it contains a lone surrogate"
+                )
+            _check_values(item, f"{path}.{key}" if path else key, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_values(item, f"{path}[{i}]", depth + 1)
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -65,6 +82,5 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise invalid_inputs(f"body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(value, dict):
         raise invalid_inputs(f"body must be a JSON object, got {type(value).__name__}")
-    if not _depth_ok(value, 1):
-        raise invalid_inputs(f"body is nested deeper than {MAX_DEPTH} levels")
+    _check_values(value, "", 1)
     return value

@@ -176,11 +176,15 @@ def _customer_body(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 def apply_config(store: Store, config: ServerConfig, now_ms: int) -> None:
     """Seed ``store`` (one transaction: a bad config leaves the database untouched)."""
-    sources = [DEFAULT_SEED] if store.created and config.seed_defaults else []
-    sources.append(config)
     where = "config"
     try:
         with store.transaction():
+            # Decided and recorded inside the seed's own transaction: a seed cut
+            # short (kill -9) leaves no mark and runs again whole on the next
+            # start, and two servers starting on one new file seed it once.
+            new = not store.seeded()
+            sources = [DEFAULT_SEED] if new and config.seed_defaults else []
+            sources.append(config)
             for src in sources:
                 for i, entry in enumerate(src.features):
                     where = f"features[{i}]"
@@ -193,10 +197,11 @@ def apply_config(store: Store, config: ServerConfig, now_ms: int) -> None:
                 for i, entry in enumerate(src.entities):
                     where = f"entities[{i}]"
                     _add_entity(store, entry, now_ms)
-            if store.created:
+            if new:
                 for i, entry in enumerate(config.balances):
                     where = f"balances[{i}]"
                     create_balance(store, parse_create_balance(dict(entry), strict=True), now_ms)
+                store.mark_seeded()
     except ApiError as exc:
         raise ConfigError(f"{where}: {exc.message}") from None
 

@@ -106,6 +106,11 @@ CREATE TABLE IF NOT EXISTS rollovers (
     id TEXT
 );
 CREATE INDEX IF NOT EXISTS rollovers_by_balance ON rollovers (balance_pk);
+-- name 'seeded': the seed is applied, written in the seed's own transaction.
+CREATE TABLE IF NOT EXISTS server_meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -332,17 +337,24 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
-        tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master")}
-        self.created = "features" not in tables
+        # None until the schema exists; then the data_version last seen (files only).
+        self._data_version: int | None = None
+        self._features: dict[str, FeatureRow] = {}
         with self.transaction():
+            tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master")}
             if "balances" in tables and "granted" in self._columns("balances"):
                 self._migrate_granted_usage_balances()
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
             self._add_missing_columns()
-        self._features: dict[str, FeatureRow] = {}
+            if "server_meta" not in tables and self._has_rows("features", "customers"):
+                # Seeded by a version that kept no mark. One whose seed was cut
+                # short has neither features nor customers: it is seeded again.
+                self.mark_seeded()
         self._load_features()
+        if self.path is not None:
+            self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
         self._claims_since_sweep = 0
         # A hint that lock receipts may exist, so calls skip the query when none ever did.
         self._may_have_locks = (
@@ -351,6 +363,23 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def _has_rows(self, *tables: str) -> bool:
+        return any(
+            self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()  # noqa: S608
+            for table in tables
+        )
+
+    def seeded(self) -> bool:
+        """Whether the seed was applied; ask inside the transaction that will apply it."""
+        return (
+            self._db.execute("SELECT 1 FROM server_meta WHERE name = 'seeded'").fetchone()
+            is not None
+        )
+
+    def mark_seeded(self) -> None:
+        """Record the seed, in the transaction that applies it: both commit or neither."""
+        self._db.execute("INSERT OR IGNORE INTO server_meta (name, value) VALUES ('seeded', '1')")
 
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
@@ -405,6 +434,8 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """One atomic unit: everything inside commits together or not at all."""
         self._db.execute("BEGIN IMMEDIATE")
+        if self._data_version is not None:
+            self._reload_if_changed_elsewhere()
         try:
             yield
         except BaseException:
@@ -413,6 +444,15 @@ class Store:
             raise
         else:
             self._db.execute("COMMIT")
+
+    def _reload_if_changed_elsewhere(self) -> None:
+        # Another process serving the same file may have committed since our
+        # last transaction (data_version changes only for others' commits);
+        # the write lock is held here, so the reload sees the latest state.
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self._load_features()
 
     # -- features (cached: read on every balance call, written rarely) --
 
@@ -557,25 +597,26 @@ class Store:
 
     # -- idempotency keys --
 
-    def idempotency_claimed_since(self, scope: str, key: str, since_ms: int) -> bool:
-        """Whether ``key`` was claimed at or after ``since_ms``."""
-        r = self._db.execute(
-            "SELECT created_at FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key)
-        ).fetchone()
-        return r is not None and r[0] >= since_ms
+    def claim_idempotency_key(self, scope: str, key: str, now_ms: int, window_ms: int) -> bool:
+        """Claim ``key`` unless a claim younger than ``window_ms`` holds it; True if claimed.
 
-    def claim_idempotency_key(self, scope: str, key: str, now_ms: int, window_ms: int) -> None:
-        # REPLACE: a key older than its window may be claimed afresh.
-        self._db.execute(
-            "INSERT OR REPLACE INTO idempotency_keys (scope, key, created_at) VALUES (?, ?, ?)",
-            (scope, key, now_ms),
-        )
+        One statement decides, inside the caller's write transaction, so two
+        processes sharing the file cannot both claim a key.
+        """
+        # A claim older than its window may be taken afresh.
+        claimed = self._db.execute(
+            "INSERT INTO idempotency_keys (scope, key, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at"
+            " WHERE idempotency_keys.created_at <= ?",
+            (scope, key, now_ms, now_ms - window_ms),
+        ).rowcount
         self._claims_since_sweep += 1
         if self._claims_since_sweep >= 1000:
             self._claims_since_sweep = 0
             self._db.execute(
                 "DELETE FROM idempotency_keys WHERE created_at < ?", (now_ms - window_ms,)
             )
+        return claimed == 1
 
     def release_idempotency_key(self, scope: str, key: str) -> None:
         self._db.execute("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key))

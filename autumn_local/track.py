@@ -92,13 +92,13 @@ def claim_track_key(store: Store, env: str, key: str | None, now_ms: int) -> Non
     if key is None:
         return
     scoped = f"track:{key}"
-    if store.idempotency_claimed_since(env, scoped, now_ms - TRACK_KEY_WINDOW_MS + 1):
+    # One statement checks and claims, inside the request's write transaction.
+    if not store.claim_idempotency_key(env, scoped, now_ms, TRACK_KEY_WINDOW_MS):
         raise ApiError(
             409,
             "duplicate_idempotency_key",
             f"Another request with idempotency key {scoped} has already been received",
         )
-    store.claim_idempotency_key(env, scoped, now_ms, TRACK_KEY_WINDOW_MS)
 
 
 def _balance_feature(

@@ -144,7 +144,8 @@ class _Fields:
         # bool is an int in Python; JSON true is not a number.
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise invalid_inputs(f"{name} must be a number, got {json_type_name(value)}")
-        if not math.isfinite(value) or abs(value) > MAX_SAFE_NUMBER:
+        # The magnitude first: an int of 310+ digits overflows math.isfinite.
+        if abs(value) > MAX_SAFE_NUMBER or not math.isfinite(value):
             raise invalid_inputs(f"{name} must be a finite number of magnitude at most 2^53-1")
         return value
 

@@ -1,6 +1,6 @@
 """Run every benchmark and print one Markdown report; also saved to bench/results/latest.txt.
 
-Usage: ``python bench/run_all.py [--only overhead,import,memory,local,blocking]``
+Usage: ``python bench/run_all.py [--only overhead,import,memory,local,blocking,bombs]``
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ BENCHMARKS = {
     "memory": ("bench_memory", "sdk"),
     "local": ("bench_local_server", "server"),
     "blocking": ("bench_blocking", "sdk"),
+    "bombs": ("bench_bombs", "sdk"),
 }
 REPO_PYTHON = REPO / ".venv" / "bin" / "python"
 

@@ -9,9 +9,11 @@ only in test_secrets.py.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterator
+import types
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -23,16 +25,18 @@ from tests.resilience.hostile import HostileServer
 
 # A key no other string in the suite contains, so a leak cannot be a coincidence.
 SECRET = "am_sk_test_R3s1l13nc3-0nly-Th1s-K3y"
-TRUNCATED_NOTE = "[body truncated to 65536 bytes]"
+TRUNCATED_NOTE = "[body truncated to 65536 bytes once decoded]"
 
 
 def fast_retries(
     fake: FakeTime | None = None, *, max_retries: int | None = 8, **kwargs: Any
 ) -> RetryConfig:
-    """Retries with a 1 ms backoff, connection errors included (unless overridden)."""
+    """Retries with a 1 ms backoff, connection errors included, and a duplicate
+    confirmed after 1 ms (unless overridden)."""
     backoff = kwargs.pop(
         "backoff", BackoffStrategy(initial_interval=1, max_interval=5, exponent=1.5)
     )
+    kwargs.setdefault("confirm_duplicate_after_ms", 1)
     extra: dict[str, Any] = {"sleep": fake.sleep, "clock": fake.clock} if fake else {}
     return RetryConfig(backoff=backoff, max_retries=max_retries, **extra, **kwargs)
 
@@ -49,6 +53,77 @@ def assert_no_secret(*texts: object) -> None:
     for text in texts:
         shown = text if isinstance(text, str) else repr(text)
         assert SECRET not in shown, f"secret key leaked into: {shown[:300]!r}"
+
+
+# Objects a walk does not enter: code, not data (a module, a class, a function).
+_NOT_DATA = (
+    types.ModuleType,
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.TracebackType,
+    types.FrameType,
+    types.CodeType,
+)
+
+
+def secret_paths(root: object, name: str = "error", limit: int = 20_000) -> list[str]:
+    """Where SECRET shows in `root`, walking every attribute recursively: instance
+    dicts and slots, containers and mappings (keys too), exceptions' args, `__cause__`
+    and `__context__`, and each object's str() for the objects that are text to
+    people (URLs, enums). Tracebacks are not walked: they hold the caller's frames."""
+    found: list[str] = []
+    seen: set[int] = set()
+    stack: list[tuple[str, object]] = [(name, root)]
+    while stack and len(seen) < limit:  # bounded walk
+        path, value = stack.pop()
+        if value is None or isinstance(value, (bool, int, float, enum.Enum)):
+            continue
+        if isinstance(value, str):
+            if SECRET in value:
+                found.append(path)
+            continue
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            if SECRET.encode() in bytes(value):
+                found.append(path)
+            continue
+        if isinstance(value, _NOT_DATA) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        stack.extend(_children(path, value))
+    assert len(seen) < limit, f"walk of {name} did not end within {limit} objects"
+    return found
+
+
+def _children(path: str, value: object) -> list[tuple[str, object]]:
+    children: list[tuple[str, object]] = []
+    if isinstance(value, Mapping):
+        for key, item in list(value.items()):
+            children += [(f"{path}[key {key!r:.40}]", key), (f"{path}[{key!r:.40}]", item)]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        children += [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    if isinstance(value, BaseException):
+        children += [
+            (f"{path}.args", value.args),
+            (f"{path}.__cause__", value.__cause__),
+            (f"{path}.__context__", value.__context__),
+        ]
+    for attribute, item in list(getattr(value, "__dict__", {}).items()):
+        children.append((f"{path}.{attribute}", item))
+    for klass in type(value).__mro__:
+        for slot in getattr(klass, "__slots__", ()):
+            if isinstance(slot, str) and hasattr(value, slot):
+                children.append((f"{path}.{slot}", getattr(value, slot)))
+    if not children:  # an opaque object (a URL, say): what it shows as text
+        children.append((f"str({path})", str(value)))
+    return children
+
+
+def assert_secret_nowhere(*roots: object) -> None:
+    for i, root in enumerate(roots):
+        paths = secret_paths(root, f"root{i}")
+        assert paths == [], f"secret key held at {paths[:10]}"
 
 
 def assert_typed(
@@ -75,6 +150,7 @@ def assert_typed(
     else:
         assert error.idempotency_key, f"no idempotency key on {error!r}"
     assert_no_secret(error_text(error))
+    assert_secret_nowhere(error)
     return error
 
 

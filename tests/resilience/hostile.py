@@ -9,8 +9,10 @@ bytes, not HTTP, for answers aiohttp would refuse to produce.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import ssl
+import zlib
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -215,3 +217,42 @@ class TLSServer:
     async def __aexit__(self, *_exc: object) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
+
+
+def compressed(data: bytes, encoding: str) -> bytes:
+    """`data` as a body in `encoding`: gzip, deflate (zlib-wrapped) or raw-deflate."""
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "raw-deflate": -15}
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits[encoding])
+    return packer.compress(data) + packer.flush()
+
+
+@functools.cache
+def bomb(encoding: str, decoded_size: int) -> bytes:
+    """A body of `decoded_size` zero bytes once decoded, a thousandth of that on the wire.
+    Built a megabyte at a time, so the test process never holds it decoded."""
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "raw-deflate": -15}
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits[encoding])
+    block = bytes(1024 * 1024)
+    parts = [packer.compress(block) for _ in range(decoded_size // len(block))]
+    return b"".join([*parts, packer.flush()])
+
+
+def encoded_reply(
+    status: int,
+    body: bytes,
+    encoding: str,
+    content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> Reply:
+    """Answer `body`, already encoded, with `Content-Encoding: encoding` ("raw-deflate"
+    is sent as "deflate", as some servers do)."""
+
+    async def reply(_request: web.Request) -> web.StreamResponse:
+        named = "deflate" if encoding == "raw-deflate" else encoding
+        return web.Response(
+            status=status,
+            body=body,
+            headers={"Content-Type": content_type, "Content-Encoding": named, **(headers or {})},
+        )
+
+    return reply

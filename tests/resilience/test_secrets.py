@@ -33,10 +33,18 @@ from tests.resilience.conftest import (
     NO_RETRIES,
     SECRET,
     assert_no_secret,
+    assert_secret_nowhere,
     assert_typed,
     error_text,
+    secret_paths,
 )
-from tests.resilience.hostile import ECHO_PLACES, HostileServer, TLSServer, echo_secret
+from tests.resilience.hostile import (
+    ECHO_PLACES,
+    HostileServer,
+    RawServer,
+    TLSServer,
+    echo_secret,
+)
 
 pytestmark = pytest.mark.resilience
 
@@ -61,6 +69,7 @@ async def test_echoed_key_is_scrubbed_from_errors(hostile: HostileServer, where:
         res = await balances_create(core, GRANT)
     assert not res.ok
     assert_no_secret(everything_about(res.error), repr(res))
+    assert_secret_nowhere(res.error)
     assert hostile.requests[0].headers["Authorization"] == f"Bearer {SECRET}"
 
 
@@ -77,6 +86,7 @@ async def test_echoed_key_is_scrubbed_from_facade_tracebacks(
         caught.getrepr(style="long", chain=True),
         everything_about(caught.value),
     )
+    assert_secret_nowhere(caught.value)
 
 
 async def test_echoed_key_from_a_key_callable_is_scrubbed(hostile: HostileServer) -> None:
@@ -88,6 +98,7 @@ async def test_echoed_key_from_a_key_callable_is_scrubbed(hostile: HostileServer
         assert "<callable>" in repr(core)
         res = await balances_create(core, GRANT)
     assert_no_secret(everything_about(res.error))
+    assert_secret_nowhere(res.error)
 
 
 async def test_facade_tracebacks_of_every_failure_kind(server: LocalAutumn) -> None:
@@ -101,6 +112,7 @@ async def test_facade_tracebacks_of_every_failure_kind(server: LocalAutumn) -> N
             with pytest.raises(AutumnSDKError) as caught:
                 await autumn.balances.create(**GRANT)
             assert_no_secret(everything_about(caught.value), repr(caught.value.__cause__))
+            assert_secret_nowhere(caught.value)
         with pytest.raises(AutumnSDKError) as caught:
             await autumn.balances.create(
                 customer_id="cus_nobody", feature_id="api_calls", included_grant=1
@@ -109,6 +121,47 @@ async def test_facade_tracebacks_of_every_failure_kind(server: LocalAutumn) -> N
         with pytest.raises(SDKValidationError) as refused:
             await autumn.balances.create(customer_id=SECRET, feature_id=7)
         assert_no_secret(everything_about(refused.value))
+
+
+# Answers aiohttp cannot parse: its exception (the error's __cause__) holds the request.
+NOT_HTTP = {
+    "status-line": f"HTTP/1.1 200 {SECRET}\r\nContent-Length: 2\r\n\r\n{{}}".encode(),
+    "garbage": f"{SECRET} is not HTTP\r\n\r\n".encode(),
+    "bad-header": f"HTTP/1.1 200 OK\r\nX Bad {SECRET}: 1\r\n\r\n".encode(),
+    "bad-length": b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("answer", NOT_HTTP.values(), ids=NOT_HTTP.keys())
+async def test_no_attribute_of_any_error_holds_the_key_after_unparseable_answers(
+    answer: bytes,
+) -> None:
+    async with (
+        RawServer(answer) as raw,
+        AutumnCore(SECRET, server_url=raw.url, retry_config=NO_RETRIES) as core,
+    ):
+        res = await balances_create(core, GRANT)
+    assert not res.ok
+    assert_secret_nowhere(res.error)
+    assert_no_secret(everything_about(res.error))
+
+
+def test_the_walk_finds_a_key_wherever_an_error_holds_it() -> None:
+    """The check's own control: keys hidden where an error keeps things are found."""
+    import aiohttp as http
+    from multidict import CIMultiDict, CIMultiDictProxy
+    from yarl import URL
+
+    info = http.RequestInfo(
+        URL("http://x"), "POST", CIMultiDictProxy(CIMultiDict(Authorization=f"Bearer {SECRET}"))
+    )
+    cause = http.ClientResponseError(info, ())
+    error = APIConnectionError("failed")
+    error.__cause__ = cause
+    assert any("Authorization" in path for path in secret_paths(error))
+    context = ValueError("inner")
+    context.__context__ = KeyError({"nested": [(1, SECRET.encode())]})
+    assert secret_paths(context) == ["error.__context__.args[0]['nested'][0][1]"]
 
 
 def test_reprs_and_bad_keys_never_show_the_key() -> None:

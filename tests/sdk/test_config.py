@@ -17,7 +17,14 @@ from autumn_core import (
     SDKValidationError,
 )
 from autumn_funcs import balances_create, balances_update
-from tests.scripted_server import ScriptedServer, autumn_error, raw_reply
+from tests.fake_time import FakeTime
+from tests.scripted_server import (
+    ScriptedServer,
+    autumn_error,
+    drop_connection,
+    json_reply,
+    raw_reply,
+)
 from tests.sdk.conftest import CREATE_EXAMPLE, SECRET, UPDATE_EXAMPLE, header
 
 MakeCore = Callable[..., AutumnCore]
@@ -146,9 +153,14 @@ async def test_debug_logs_describe_attempts_but_never_the_key(
     assert (await balances_create(core, CREATE_EXAMPLE)).ok
 
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("autumn")]
+    debug = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("autumn") and r.levelno == logging.DEBUG
+    ]
     url = f"{scripted.url}/v1/balances.create"
-    first = [line for line in lines if "attempt 1" in line and "503" in line]
-    second = [line for line in lines if "attempt 2" in line and "200" in line]
+    first = [line for line in debug if "attempt 1" in line and "503" in line]
+    second = [line for line in debug if "attempt 2" in line and "200" in line]
     assert first and second, lines
     for line in first + second:
         assert "POST" in line
@@ -157,6 +169,34 @@ async def test_debug_logs_describe_attempts_but_never_the_key(
     assert any("retrying" in line for line in lines)
     assert all(SECRET not in line for line in caplog.text.splitlines() + lines)
     assert all("Bearer" not in line for line in lines)
+
+
+async def test_one_info_line_per_retry_with_its_reason_wait_and_key(
+    make_core: MakeCore,
+    scripted: ScriptedServer,
+    caplog: pytest.LogCaptureFixture,
+    fake_time: FakeTime,
+) -> None:
+    caplog.set_level(logging.INFO, logger="autumn")
+    scripted.then(
+        autumn_error(503, "service_unavailable", headers={"Retry-After": "2"}),
+        drop_connection(),
+        json_reply(),
+    )
+    res = await balances_create(make_core(), CREATE_EXAMPLE, {"idempotency_key": "grant-42"})
+    assert res.ok
+
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert len(lines) == 2, lines  # one per retry, none for the attempts themselves
+    first, second = lines
+    assert "createBalance" in first and "attempt 1" in first
+    assert "503 service_unavailable" in first
+    assert "retrying in 2.000 s (from Retry-After)" in first
+    assert "idempotency key grant-42" in first
+    assert "attempt 2" in second and "APIConnectionError" in second
+    assert f"retrying in {fake_time.sleeps[1]:.3f} s;" in second
+    assert "Retry-After" not in second
+    assert all(SECRET not in line and "Bearer" not in line for line in lines)
 
 
 async def test_nothing_is_logged_at_info(

@@ -11,6 +11,7 @@ import pytest
 
 from autumn_core import (
     APIConnectionError,
+    Applied,
     AutumnCore,
     AutumnDefaultError,
     AutumnError,
@@ -18,6 +19,7 @@ from autumn_core import (
     Hooks,
     HTTPClientError,
     InvalidRequestError,
+    RawResponse,
     RequestAbortedError,
     RequestOptions,
     RequestTimeoutError,
@@ -137,8 +139,13 @@ async def test_autumn_json_error_is_an_autumn_default_error(
     }
     assert error.content_type.startswith("application/json")
     assert error.headers["Content-Type"].startswith("application/json")
-    assert isinstance(error.raw_response, aiohttp.ClientResponse)
+    # What is kept of the answer, never aiohttp's response (it holds the request).
+    assert isinstance(error.raw_response, RawResponse)
     assert error.raw_response.status == 404
+    assert error.raw_response.method == "POST"
+    assert error.raw_response.url == f"{scripted.url}/v1/balances.create"
+    assert error.raw_response.headers["Content-Type"].startswith("application/json")
+    assert error.applied is Applied.NO
     assert error.attempts == 1
     assert error.idempotency_key == sent_key(scripted)
     assert not error.earlier_attempt_accepted

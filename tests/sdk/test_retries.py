@@ -380,38 +380,3 @@ async def test_lost_response_then_success(core: AutumnCore, scripted: ScriptedSe
     res = await balances_create(core, CREATE_EXAMPLE, {"idempotency_key": "order-7"})
     assert res.ok
     assert [header(r, "Idempotency-Key") for r in scripted.requests] == ["order-7", "order-7"]
-
-
-@pytest.mark.parametrize("first", [unavailable(), drop_connection()], ids=["503", "lost"])
-async def test_duplicate_key_on_a_retry_means_an_earlier_attempt_was_accepted(
-    core: AutumnCore, scripted: ScriptedServer, first: object
-) -> None:
-    scripted.then(
-        first,  # type: ignore[arg-type]
-        autumn_error(409, "duplicate_idempotency_key", "Idempotency key already used"),
-    )
-    res = await balances_create(core, CREATE_EXAMPLE)
-
-    assert not res.ok
-    error = res.error
-    assert isinstance(error, AutumnDefaultError)
-    assert error.status_code == 409
-    assert error.code == "duplicate_idempotency_key"
-    assert error.earlier_attempt_accepted is True
-    assert "earlier attempt" in error.message
-    assert "already accepted" in error.message
-    assert error.attempts == 2
-    assert len(scripted.requests) == 2  # and no third attempt
-
-
-async def test_duplicate_key_on_a_first_attempt_is_a_plain_conflict(
-    core: AutumnCore, scripted: ScriptedServer
-) -> None:
-    scripted.then(autumn_error(409, "duplicate_idempotency_key", "Idempotency key already used"))
-    res = await balances_create(core, CREATE_EXAMPLE, {"idempotency_key": "order-1"})
-
-    assert not res.ok
-    assert isinstance(res.error, AutumnDefaultError)
-    assert res.error.earlier_attempt_accepted is False
-    assert "earlier attempt" not in res.error.message
-    assert len(scripted.requests) == 1

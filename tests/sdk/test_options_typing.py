@@ -1,0 +1,121 @@
+"""`options={...}` is type-checked: RequestOptionsDict names every key and its type, so a
+typo or a wrong type is an error in the editor (mypy --strict and pyright strict)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+USER_CODE = """
+import asyncio
+
+from autumn_core import AutumnCore, RequestOptions, RequestOptionsDict, RetryConfig
+from autumn_funcs import (
+    Autumn,
+    CreateBalanceParamsDict,
+    UpdateBalanceParamsDict,
+    balances_create,
+    balances_update,
+)
+
+PARAMS: CreateBalanceParamsDict = {"customer_id": "c", "feature_id": "f"}
+CHANGE: UpdateBalanceParamsDict = {"customer_id": "c", "feature_id": "f", "remaining": 1}
+
+
+async def accepted(core: AutumnCore, autumn: Autumn, stop: asyncio.Event) -> None:
+    await balances_create(core, PARAMS, {"idempotency_key": "order-1", "timeout_ms": 500})
+    await balances_update(
+        core,
+        CHANGE,
+        {
+            "total_timeout_ms": 2_000,
+            "retries": RetryConfig(max_retries=1),
+            "retry_codes": ["5XX", 429],
+            "headers": {"X-Request-Source": "cart"},
+            "extra_body": {"metadata": {"source": "promo"}},
+            "abort_signal": stop,
+            "server_url": None,
+        },
+    )
+    options: RequestOptionsDict = {"idempotency_key": "order-2"}
+    await balances_create(core, PARAMS, options)
+    await balances_create(core, PARAMS, RequestOptions(timeout_ms=1))
+    await autumn.balances.create(PARAMS, options={"timeout_ms": 10})
+    await autumn.balances.update(customer_id="c", feature_id="f", options={"timeout_ms": 10})
+
+
+async def refused(core: AutumnCore, autumn: Autumn) -> None:
+    await balances_create(core, PARAMS, {"idempotency_kee": "order-1"})  # error
+    await balances_create(core, PARAMS, {"timeout_ms": "500"})  # error
+    await balances_update(core, CHANGE, {"headers": ["X-A"]})  # error
+    await autumn.balances.update(CHANGE, options={"total_timeout": 5})  # error
+    await balances_create(core, PARAMS, 5)  # error
+"""
+
+
+def refused_lines() -> set[int]:
+    lines = USER_CODE.splitlines()
+    return {n for n, line in enumerate(lines, 1) if line.endswith("# error")}
+
+
+def error_lines(output: str, marker: str) -> set[int]:
+    found: set[int] = set()
+    for line in output.splitlines():
+        if "user_code.py:" in line and marker in line:
+            found.add(int(line.split("user_code.py:", 1)[1].split(":", 1)[0]))
+    return found
+
+
+@pytest.fixture
+def user_code(tmp_path: Path) -> Path:
+    path = tmp_path / "user_code.py"
+    path.write_text(USER_CODE)
+    return path
+
+
+def test_mypy_strict_checks_options_dicts(user_code: Path) -> None:
+    pytest.importorskip("mypy", reason="mypy (in the test extra) is not installed")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            str(user_code.parent / "cache"),
+            user_code.name,
+        ],
+        cwd=user_code.parent,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert error_lines(done.stdout, ": error:") == refused_lines(), done.stdout + done.stderr
+
+
+def test_pyright_strict_checks_options_dicts(user_code: Path) -> None:
+    pyright = shutil.which("pyright", path=str(Path(sys.executable).parent))
+    if pyright is None:
+        pytest.skip("pyright (in the dev extra) is not installed")
+    config = {"typeCheckingMode": "strict", "extraPaths": [str(ROOT)]}
+    (user_code.parent / "pyrightconfig.json").write_text(json.dumps(config))
+    done = subprocess.run(
+        [pyright, user_code.name],
+        cwd=user_code.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert error_lines(done.stdout, "- error:") == refused_lines(), done.stdout + done.stderr
