@@ -31,10 +31,11 @@ from autumn_core.operation import Operation
 from autumn_core.options import RequestOptions, RequestOptionsDict
 from autumn_core.result import Err, Ok, Result, unwrap
 from autumn_core.retries import BackoffStrategy, RetryConfig
-from autumn_core.serde import tolerate_unknown_fields
+from autumn_core.serde import WIRE_NAME, tolerate_unknown_fields
 from autumn_core.version import __version__
 
 __all__ = [
+    "WIRE_NAME",
     "APIConnectionError",
     "Applied",
     "AutumnCore",

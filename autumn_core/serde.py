@@ -26,8 +26,9 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 from cattrs.fns import identity
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from autumn_core.compiled_readers import compile_reader
 from autumn_core.errors import SDKValidationError
 
 T = TypeVar("T")
@@ -330,11 +331,22 @@ def _unstructure_enum_factory(_t: object) -> Callable[[object], object]:
     return _unstructure_enum
 
 
+# A field whose name on the wire is no Python identifier (track's `async`) is
+# declared `async_: bool | None = attrs.field(default=None, metadata={WIRE_NAME: "async"})`.
+WIRE_NAME = "autumn_wire_name"
+
+
 def _unstructure_attrs_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
+    renamed: dict[str, Any] = {
+        a.name: override(rename=a.metadata[WIRE_NAME])
+        for a in attrs.fields(cls)
+        if WIRE_NAME in a.metadata
+    }
     return make_dict_unstructure_fn(
         cls,  # pyright: ignore[reportUnknownArgumentType]
         converter,
         _cattrs_omit_if_default=True,
+        **renamed,
     )
 
 
@@ -377,6 +389,9 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     does not fit the model.
     """
     hook: Callable[[object, object], T] = converter.get_structure_hook(cls)
+    # The same checks inlined, for models that tolerate unknown fields; it gives
+    # up on anything it is unsure of, and the hook then decides (autumn_core.compiled_readers).
+    fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
     # One (body, model) pair, read and replaced whole, so that cores used from
     # several threads never pair one body with another's model.
     last: list[tuple[bytes, T | None]] = [(b"", None)]
@@ -388,14 +403,23 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
         # Decoding first skips json's encoding detection, which runs in Python.
         data = json.loads(body.decode())
         try:
-            model = hook(data, cls)
-        except Exception as exc:
-            raise WrongShape(exc) from exc
+            if fast is None:
+                raise LookupError  # no fast path: the hook reads it
+            model = fast(data)
+        except Exception:
+            try:
+                model = hook(data, cls)
+            except Exception as exc:
+                raise WrongShape(exc) from exc
         if len(body) <= 256:
             last[0] = (body, model)
         return model
 
     return read
+
+
+def _tolerates_unknown_fields(cls: type) -> bool:
+    return bool(getattr(cls, "__autumn_tolerate_unknown_fields__", False))
 
 
 def tolerate_unknown_fields(cls: type[T]) -> type[T]:

@@ -32,8 +32,27 @@ from typing import TYPE_CHECKING, Any
 # tests/sdk/test_params_dicts.py and tests/blocking/test_twins.py find the new
 # operation and fail, naming what is missing, until all of it agrees.
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "_autumn": ("Autumn", "Balances"),
-    "_autumn_sync": ("AutumnSync", "BalancesSync"),
+    "_autumn": ("Autumn", "Balances", "Customers", "Entities"),
+    "_autumn_sync": ("AutumnSync", "BalancesSync", "CustomersSync", "EntitiesSync"),
+    "_balance_view": (
+        "Balance",
+        "BalanceBreakdown",
+        "BalancePrice",
+        "BalancePriceTier",
+        "BalanceReset",
+        "BalanceRollover",
+        "Feature",
+        "FeatureDisplay",
+        "Flag",
+    ),
+    "_balances_check": (
+        "CheckFields",
+        "CheckParams",
+        "CheckParamsDict",
+        "CheckPreview",
+        "CheckResponse",
+        "balances_check",
+    ),
     "_balances_create": (
         "CreateBalanceFields",
         "CreateBalanceParams",
@@ -47,6 +66,32 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RolloverDurationValue",
         "balances_create",
     ),
+    "_balances_delete": (
+        "DeleteBalanceFields",
+        "DeleteBalanceParams",
+        "DeleteBalanceParamsDict",
+        "DeleteBalanceResponse",
+        "balances_delete",
+    ),
+    "_balances_finalize": (
+        "FinalizeLockAction",
+        "FinalizeLockActionValue",
+        "FinalizeLockFields",
+        "FinalizeLockParams",
+        "FinalizeLockParamsDict",
+        "FinalizeLockResponse",
+        "balances_finalize",
+    ),
+    "_balances_track": (
+        "OverageBehavior",
+        "OverageBehaviorValue",
+        "TrackDeduction",
+        "TrackFields",
+        "TrackParams",
+        "TrackParamsDict",
+        "TrackResponse",
+        "balances_track",
+    ),
     "_balances_update": (
         "UpdateBalanceFields",
         "UpdateBalanceParams",
@@ -54,14 +99,75 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "UpdateBalanceResponse",
         "balances_update",
     ),
+    "_customer_view": (
+        "AutoTopup",
+        "AutoTopupPurchaseLimit",
+        "BillingControls",
+        "Customer",
+        "CustomerConfig",
+        "CustomerEntity",
+        "CustomerExpand",
+        "CustomerExpandValue",
+        "Invoice",
+        "License",
+        "OverageAllowed",
+        "Purchase",
+        "SpendLimit",
+        "Subscription",
+        "TrialUsed",
+        "UsageAlert",
+        "UsageLimit",
+        "UsageLimitFilter",
+    ),
+    "_customers_get": (
+        "GetCustomerFields",
+        "GetCustomerParams",
+        "GetCustomerParamsDict",
+        "customers_get",
+    ),
+    "_customers_get_or_create": (
+        "CustomerConfigParams",
+        "CustomerConfigParamsDict",
+        "GetOrCreateCustomerFields",
+        "GetOrCreateCustomerParams",
+        "GetOrCreateCustomerParamsDict",
+        "customers_get_or_create",
+    ),
+    "_entities_get": (
+        "Entity",
+        "GetEntityFields",
+        "GetEntityParams",
+        "GetEntityParamsDict",
+        "entities_get",
+    ),
+    "_lock": ("Lock", "LockDict"),
     "_reset_interval": ("ResetInterval", "ResetIntervalValue"),
 }
 
 if TYPE_CHECKING:
     from autumn_funcs._autumn import Autumn as Autumn
     from autumn_funcs._autumn import Balances as Balances
+    from autumn_funcs._autumn import Customers as Customers
+    from autumn_funcs._autumn import Entities as Entities
     from autumn_funcs._autumn_sync import AutumnSync as AutumnSync
     from autumn_funcs._autumn_sync import BalancesSync as BalancesSync
+    from autumn_funcs._autumn_sync import CustomersSync as CustomersSync
+    from autumn_funcs._autumn_sync import EntitiesSync as EntitiesSync
+    from autumn_funcs._balance_view import Balance as Balance
+    from autumn_funcs._balance_view import BalanceBreakdown as BalanceBreakdown
+    from autumn_funcs._balance_view import BalancePrice as BalancePrice
+    from autumn_funcs._balance_view import BalancePriceTier as BalancePriceTier
+    from autumn_funcs._balance_view import BalanceReset as BalanceReset
+    from autumn_funcs._balance_view import BalanceRollover as BalanceRollover
+    from autumn_funcs._balance_view import Feature as Feature
+    from autumn_funcs._balance_view import FeatureDisplay as FeatureDisplay
+    from autumn_funcs._balance_view import Flag as Flag
+    from autumn_funcs._balances_check import CheckFields as CheckFields
+    from autumn_funcs._balances_check import CheckParams as CheckParams
+    from autumn_funcs._balances_check import CheckParamsDict as CheckParamsDict
+    from autumn_funcs._balances_check import CheckPreview as CheckPreview
+    from autumn_funcs._balances_check import CheckResponse as CheckResponse
+    from autumn_funcs._balances_check import balances_check as balances_check
     from autumn_funcs._balances_create import CreateBalanceFields as CreateBalanceFields
     from autumn_funcs._balances_create import CreateBalanceParams as CreateBalanceParams
     from autumn_funcs._balances_create import CreateBalanceParamsDict as CreateBalanceParamsDict
@@ -73,11 +179,76 @@ if TYPE_CHECKING:
     from autumn_funcs._balances_create import RolloverDuration as RolloverDuration
     from autumn_funcs._balances_create import RolloverDurationValue as RolloverDurationValue
     from autumn_funcs._balances_create import balances_create as balances_create
+    from autumn_funcs._balances_delete import DeleteBalanceFields as DeleteBalanceFields
+    from autumn_funcs._balances_delete import DeleteBalanceParams as DeleteBalanceParams
+    from autumn_funcs._balances_delete import DeleteBalanceParamsDict as DeleteBalanceParamsDict
+    from autumn_funcs._balances_delete import DeleteBalanceResponse as DeleteBalanceResponse
+    from autumn_funcs._balances_delete import balances_delete as balances_delete
+    from autumn_funcs._balances_finalize import FinalizeLockAction as FinalizeLockAction
+    from autumn_funcs._balances_finalize import FinalizeLockActionValue as FinalizeLockActionValue
+    from autumn_funcs._balances_finalize import FinalizeLockFields as FinalizeLockFields
+    from autumn_funcs._balances_finalize import FinalizeLockParams as FinalizeLockParams
+    from autumn_funcs._balances_finalize import FinalizeLockParamsDict as FinalizeLockParamsDict
+    from autumn_funcs._balances_finalize import FinalizeLockResponse as FinalizeLockResponse
+    from autumn_funcs._balances_finalize import balances_finalize as balances_finalize
+    from autumn_funcs._balances_track import OverageBehavior as OverageBehavior
+    from autumn_funcs._balances_track import OverageBehaviorValue as OverageBehaviorValue
+    from autumn_funcs._balances_track import TrackDeduction as TrackDeduction
+    from autumn_funcs._balances_track import TrackFields as TrackFields
+    from autumn_funcs._balances_track import TrackParams as TrackParams
+    from autumn_funcs._balances_track import TrackParamsDict as TrackParamsDict
+    from autumn_funcs._balances_track import TrackResponse as TrackResponse
+    from autumn_funcs._balances_track import balances_track as balances_track
     from autumn_funcs._balances_update import UpdateBalanceFields as UpdateBalanceFields
     from autumn_funcs._balances_update import UpdateBalanceParams as UpdateBalanceParams
     from autumn_funcs._balances_update import UpdateBalanceParamsDict as UpdateBalanceParamsDict
     from autumn_funcs._balances_update import UpdateBalanceResponse as UpdateBalanceResponse
     from autumn_funcs._balances_update import balances_update as balances_update
+    from autumn_funcs._customer_view import AutoTopup as AutoTopup
+    from autumn_funcs._customer_view import AutoTopupPurchaseLimit as AutoTopupPurchaseLimit
+    from autumn_funcs._customer_view import BillingControls as BillingControls
+    from autumn_funcs._customer_view import Customer as Customer
+    from autumn_funcs._customer_view import CustomerConfig as CustomerConfig
+    from autumn_funcs._customer_view import CustomerEntity as CustomerEntity
+    from autumn_funcs._customer_view import CustomerExpand as CustomerExpand
+    from autumn_funcs._customer_view import CustomerExpandValue as CustomerExpandValue
+    from autumn_funcs._customer_view import Invoice as Invoice
+    from autumn_funcs._customer_view import License as License
+    from autumn_funcs._customer_view import OverageAllowed as OverageAllowed
+    from autumn_funcs._customer_view import Purchase as Purchase
+    from autumn_funcs._customer_view import SpendLimit as SpendLimit
+    from autumn_funcs._customer_view import Subscription as Subscription
+    from autumn_funcs._customer_view import TrialUsed as TrialUsed
+    from autumn_funcs._customer_view import UsageAlert as UsageAlert
+    from autumn_funcs._customer_view import UsageLimit as UsageLimit
+    from autumn_funcs._customer_view import UsageLimitFilter as UsageLimitFilter
+    from autumn_funcs._customers_get import GetCustomerFields as GetCustomerFields
+    from autumn_funcs._customers_get import GetCustomerParams as GetCustomerParams
+    from autumn_funcs._customers_get import GetCustomerParamsDict as GetCustomerParamsDict
+    from autumn_funcs._customers_get import customers_get as customers_get
+    from autumn_funcs._customers_get_or_create import CustomerConfigParams as CustomerConfigParams
+    from autumn_funcs._customers_get_or_create import (
+        CustomerConfigParamsDict as CustomerConfigParamsDict,
+    )
+    from autumn_funcs._customers_get_or_create import (
+        GetOrCreateCustomerFields as GetOrCreateCustomerFields,
+    )
+    from autumn_funcs._customers_get_or_create import (
+        GetOrCreateCustomerParams as GetOrCreateCustomerParams,
+    )
+    from autumn_funcs._customers_get_or_create import (
+        GetOrCreateCustomerParamsDict as GetOrCreateCustomerParamsDict,
+    )
+    from autumn_funcs._customers_get_or_create import (
+        customers_get_or_create as customers_get_or_create,
+    )
+    from autumn_funcs._entities_get import Entity as Entity
+    from autumn_funcs._entities_get import GetEntityFields as GetEntityFields
+    from autumn_funcs._entities_get import GetEntityParams as GetEntityParams
+    from autumn_funcs._entities_get import GetEntityParamsDict as GetEntityParamsDict
+    from autumn_funcs._entities_get import entities_get as entities_get
+    from autumn_funcs._lock import Lock as Lock
+    from autumn_funcs._lock import LockDict as LockDict
     from autumn_funcs._reset_interval import ResetInterval as ResetInterval
     from autumn_funcs._reset_interval import ResetIntervalValue as ResetIntervalValue
 

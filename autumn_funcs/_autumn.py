@@ -18,6 +18,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from autumn_core import AutumnCore, SDKValidationError, unwrap
+from autumn_funcs._balances_check import (
+    CheckFields,
+    CheckParams,
+    CheckParamsDict,
+    CheckResponse,
+    balances_check,
+)
 from autumn_funcs._balances_create import (
     CreateBalanceFields,
     CreateBalanceParams,
@@ -25,12 +32,53 @@ from autumn_funcs._balances_create import (
     CreateBalanceResponse,
     balances_create,
 )
+from autumn_funcs._balances_delete import (
+    DeleteBalanceFields,
+    DeleteBalanceParams,
+    DeleteBalanceParamsDict,
+    DeleteBalanceResponse,
+    balances_delete,
+)
+from autumn_funcs._balances_finalize import (
+    FinalizeLockFields,
+    FinalizeLockParams,
+    FinalizeLockParamsDict,
+    FinalizeLockResponse,
+    balances_finalize,
+)
+from autumn_funcs._balances_track import (
+    TrackFields,
+    TrackParams,
+    TrackParamsDict,
+    TrackResponse,
+    balances_track,
+)
 from autumn_funcs._balances_update import (
     UpdateBalanceFields,
     UpdateBalanceParams,
     UpdateBalanceParamsDict,
     UpdateBalanceResponse,
     balances_update,
+)
+from autumn_funcs._customer_view import Customer
+from autumn_funcs._customers_get import (
+    GetCustomerFields,
+    GetCustomerParams,
+    GetCustomerParamsDict,
+    customers_get,
+)
+from autumn_funcs._customers_get_or_create import (
+    GetOrCreateCustomerFields,
+    GetOrCreateCustomerParams,
+    GetOrCreateCustomerParamsDict,
+    customers_get_or_create,
+)
+from autumn_funcs._entities_get import (
+    Entity,
+    GetEntityFields,
+    GetEntityParams,
+    GetEntityParamsDict,
+    entities_get,
 )
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._typing_backports import Unpack
@@ -47,7 +95,7 @@ def _params(params: object, fields: Mapping[str, object]) -> Any:
 
 
 class Balances:
-    """`autumn.balances`: create and update, returning the response or raising the error."""
+    """`autumn.balances`: each operation returns the response or raises the error."""
 
     __slots__ = ("_core",)
 
@@ -76,6 +124,104 @@ class Balances:
         """Update a balance; raises an `AutumnSDKError` subclass on failure."""
         return unwrap(await balances_update(self._core, _params(params, fields), options))
 
+    async def check(
+        self,
+        params: CheckParams | CheckParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[CheckFields],
+    ) -> CheckResponse:
+        """Check access to a feature; raises an `AutumnSDKError` subclass on failure.
+        A denial is an answer (`allowed=False`), not an error."""
+        return unwrap(await balances_check(self._core, _params(params, fields), options))
+
+    async def track(
+        self,
+        params: TrackParams | TrackParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[TrackFields],
+    ) -> TrackResponse:
+        """Record usage; raises an `AutumnSDKError` subclass on failure."""
+        return unwrap(await balances_track(self._core, _params(params, fields), options))
+
+    async def delete(
+        self,
+        params: DeleteBalanceParams | DeleteBalanceParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[DeleteBalanceFields],
+    ) -> DeleteBalanceResponse:
+        """Delete balances; raises an `AutumnSDKError` subclass on failure."""
+        return unwrap(await balances_delete(self._core, _params(params, fields), options))
+
+    async def finalize(
+        self,
+        params: FinalizeLockParams | FinalizeLockParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[FinalizeLockFields],
+    ) -> FinalizeLockResponse:
+        """Confirm or release a lock; raises an `AutumnSDKError` subclass on failure."""
+        return unwrap(await balances_finalize(self._core, _params(params, fields), options))
+
+
+class Customers:
+    """`autumn.customers`: each operation returns the customer or raises the error."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: AutumnCore) -> None:
+        self._core = core
+
+    async def get(
+        self,
+        params: GetCustomerParams | GetCustomerParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[GetCustomerFields],
+    ) -> Customer:
+        """Read a customer; raises an `AutumnSDKError` subclass on failure."""
+        return unwrap(await customers_get(self._core, _params(params, fields), options))
+
+    async def get_or_create(
+        self,
+        params: GetOrCreateCustomerParams | GetOrCreateCustomerParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[GetOrCreateCustomerFields],
+    ) -> Customer:
+        """Read a customer, creating it first if needed; raises an `AutumnSDKError`
+        subclass on failure."""
+        res = await customers_get_or_create(self._core, _params(params, fields), options)
+        return unwrap(res)
+
+
+class Entities:
+    """`autumn.entities`: each operation returns the entity or raises the error."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: AutumnCore) -> None:
+        self._core = core
+
+    async def get(
+        self,
+        params: GetEntityParams | GetEntityParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[GetEntityFields],
+    ) -> Entity:
+        """Read an entity; raises an `AutumnSDKError` subclass on failure."""
+        return unwrap(await entities_get(self._core, _params(params, fields), options))
+
 
 class Autumn(AutumnCore):
     """An `AutumnCore` whose operations raise instead of returning a Result."""
@@ -85,3 +231,11 @@ class Autumn(AutumnCore):
     @property
     def balances(self) -> Balances:
         return Balances(self)
+
+    @property
+    def customers(self) -> Customers:
+        return Customers(self)
+
+    @property
+    def entities(self) -> Entities:
+        return Entities(self)

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any, Concatenate, Final, Generic, ParamSpec, TypeVar, overload
 
 from autumn_core import AutumnCore, Hooks, LoopThread, RetryConfig, SDKValidationError, SecretKey
-from autumn_funcs._autumn import Autumn, Balances
+from autumn_funcs._autumn import Autumn, Balances, Customers, Entities
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -150,6 +150,14 @@ class AutumnSync(_Operations):
     def balances(self) -> BalancesSync:
         return BalancesSync(self, self._autumn.balances)
 
+    @property
+    def customers(self) -> CustomersSync:
+        return CustomersSync(self, self._autumn.customers)
+
+    @property
+    def entities(self) -> EntitiesSync:
+        return EntitiesSync(self, self._autumn.entities)
+
     def call(
         self,
         function: Callable[Concatenate[AutumnCore, P], Coroutine[Any, Any, R]],
@@ -234,3 +242,24 @@ class BalancesSync(_Namespace):
 
     create: Final = BlockingMethod(Balances.create)
     update: Final = BlockingMethod(Balances.update)
+    check: Final = BlockingMethod(Balances.check)
+    track: Final = BlockingMethod(Balances.track)
+    delete: Final = BlockingMethod(Balances.delete)
+    finalize: Final = BlockingMethod(Balances.finalize)
+
+
+class CustomersSync(_Namespace):
+    """`autumn.customers` of `AutumnSync`: each operation returns the customer or raises."""
+
+    __slots__ = ()
+
+    get: Final = BlockingMethod(Customers.get)
+    get_or_create: Final = BlockingMethod(Customers.get_or_create)
+
+
+class EntitiesSync(_Namespace):
+    """`autumn.entities` of `AutumnSync`: each operation returns the entity or raises."""
+
+    __slots__ = ()
+
+    get: Final = BlockingMethod(Entities.get)

@@ -213,7 +213,7 @@ def section(
         result.notes.append(f"SDK cases skipped: {sdk_error}")
         return result
 
-    for concurrency, limit in ((64, 1.15), (1, 1.3)):
+    for concurrency, limit in zip((64, 1), op.cpu_limits, strict=True):
         measured = ratio[("sdk_func", concurrency)]
         result.targets.append(
             Target(

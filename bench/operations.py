@@ -29,6 +29,9 @@ class BenchOperation:
     sdk_function: str  # the standalone function, importable from autumn_funcs
     facade_method: str  # the same call on an `Autumn` instance, e.g. "balances.create"
     peer_method: str | None  # autumn-sdk's coroutine method, or None when it has none
+    # The most CPU per call the SDK's function may use, as a multiple of the
+    # floor's, at concurrency 64 and 1.
+    cpu_limits: tuple[float, float] = (1.15, 1.3)
 
 
 CREATE = BenchOperation(
@@ -48,4 +51,51 @@ CREATE = BenchOperation(
     peer_method="balances.create_async",
 )
 
-OPERATIONS = {op.name: op for op in (CREATE,)}
+# The check and track answers are Autumn's published examples (API 2.3): a balance
+# with one breakdown, and for track its deduction. Larger than the 256 bytes the
+# SDK remembers a last answer for, so every call pays for the parse and the models.
+CHECK = BenchOperation(
+    name="check",
+    path="/v1/balances.check",
+    params={"customer_id": "cus_123", "feature_id": "messages", "required_balance": 1},
+    writes=False,
+    answer_field="allowed",
+    answer=(
+        b'{"allowed":true,"customer_id":"cus_123","entity_id":null,"required_balance":1,'
+        b'"balance":{"feature_id":"messages","granted":100,"remaining":72,"usage":28,'
+        b'"unlimited":false,"overage_allowed":false,"max_purchase":null,'
+        b'"next_reset_at":1773851121437,"breakdown":[{"id":"cus_ent_39qmLooixXLAqMywgXywjAz96rV",'
+        b'"plan_id":"pro_plan","included_grant":100,"prepaid_grant":0,"remaining":72,"usage":28,'
+        b'"unlimited":false,"reset":{"interval":"month","resets_at":1773851121437},"price":null,'
+        b'"expires_at":null}]},"flag":null}'
+    ),
+    sdk_function="balances_check",
+    facade_method="balances.check",
+    peer_method="check_async",
+    cpu_limits=(1.2, 1.2),
+)
+
+TRACK = BenchOperation(
+    name="track",
+    path="/v1/balances.track",
+    params={"customer_id": "cus_123", "feature_id": "messages", "value": 1},
+    writes=True,
+    answer_field="value",
+    answer=(
+        b'{"customer_id":"cus_123","value":1,"balance":{"feature_id":"messages","granted":100,'
+        b'"remaining":72,"usage":28,"unlimited":false,"overage_allowed":false,'
+        b'"max_purchase":null,"next_reset_at":1773851121437,'
+        b'"breakdown":[{"id":"cus_ent_39qmLooixXLAqMywgXywjAz96rV","plan_id":"pro_plan",'
+        b'"included_grant":100,"prepaid_grant":0,"remaining":72,"usage":28,"unlimited":false,'
+        b'"reset":{"interval":"month","resets_at":1773851121437},"price":null,'
+        b'"expires_at":null}]},"deductions":[{"balance_id":"cus_ent_3DdSDoyFmoA9Neecl2a2Gc507X2",'
+        b'"feature_id":"messages","plan_id":"pro","reset":{"interval":"month",'
+        b'"resets_at":1781288736881},"value":1}]}'
+    ),
+    sdk_function="balances_track",
+    facade_method="balances.track",
+    peer_method="track_async",
+    cpu_limits=(1.2, 1.2),
+)
+
+OPERATIONS = {op.name: op for op in (CREATE, CHECK, TRACK)}

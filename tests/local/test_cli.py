@@ -218,6 +218,8 @@ def test_demo_command() -> None:
     assert done.returncode == 0, (out, done.stderr)
     assert "CreateBalanceResponse(success=True)" in out
     assert "granted 1000, remaining 1000, usage 0" in out
+    assert "allowed=True, remaining 1000" in out
+    assert "value 5, remaining 995" in out
     assert "remaining 5, usage 995" in out
     assert "AutumnDefaultError" in out
     assert ".status_code = 404" in out

@@ -33,6 +33,19 @@ LOADED = "import sys; print(sorted(m for m in sys.modules if m.startswith('autum
         ("from autumn_funcs import balances_update", "_balances_update", "_balances_create"),
         ("from autumn_funcs import UpdateBalanceParams", "_balances_update", "_balances_create"),
         ("from autumn_funcs import ResetInterval", "_reset_interval", "_balances_create"),
+        ("from autumn_funcs import balances_check", "_balances_check", "_balances_track"),
+        ("from autumn_funcs import balances_track", "_balances_track", "_balances_check"),
+        ("from autumn_funcs import balances_delete", "_balances_delete", "_balances_update"),
+        ("from autumn_funcs import balances_finalize", "_balances_finalize", "_balances_check"),
+        ("from autumn_funcs import customers_get", "_customers_get", "_customers_get_or_create"),
+        (
+            "from autumn_funcs import customers_get_or_create",
+            "_customers_get_or_create",
+            "_customers_get",
+        ),
+        ("from autumn_funcs import entities_get", "_entities_get", "_customers_get"),
+        ("from autumn_funcs import Customer", "_customer_view", "_customers_get"),
+        ("from autumn_funcs import Balance", "_balance_view", "_balances_check"),
     ],
 )
 def test_one_operation_does_not_load_the_other(
@@ -69,10 +82,10 @@ def test_function_names_stay_functions_whatever_was_imported_first() -> None:
 def test_unknown_name_is_an_attribute_error() -> None:
     import autumn_funcs
 
-    with pytest.raises(AttributeError, match="balances_delete"):
-        autumn_funcs.balances_delete  # noqa: B018
+    with pytest.raises(AttributeError, match="balances_batch_track"):
+        autumn_funcs.balances_batch_track  # noqa: B018
     with pytest.raises(ImportError):
-        exec("from autumn_funcs import balances_delete", {})
+        exec("from autumn_funcs import balances_batch_track", {})
 
 
 def test_the_export_table_the_type_checking_imports_and_all_agree() -> None:

@@ -34,9 +34,23 @@ from autumn_funcs import (
     CreateBalanceResponse,
     Reset,
     ResetInterval,
+    balances_check,
     balances_create,
+    balances_track,
     balances_update,
 )
+
+
+async def the_usage_loop(core: AutumnCore, autumn: Autumn) -> None:
+    res = await balances_check(core, {"customer_id": "c", "feature_id": "f"})
+    reveal_type(res)  # reveal: Ok[CheckResponse] | Err[AutumnSDKError]
+    if res.ok and res.value.balance is not None:
+        reveal_type(res.value.balance.remaining)  # reveal: float
+    tracked = await balances_track(core, {"customer_id": "c", "event_name": "e", "async_": True})
+    reveal_type(tracked)  # reveal: Ok[TrackResponse] | Err[AutumnSDKError]
+    customer = await autumn.customers.get(customer_id="c")
+    reveal_type(customer.balances["f"].breakdown[0].id)  # reveal: str
+    reveal_type(customer.flags.get("sso"))  # reveal: Flag | None
 
 
 async def if_ok_else(core: AutumnCore) -> None:
@@ -136,6 +150,7 @@ from autumn_funcs import (
     AutumnSync,
     CreateBalanceParams,
     CreateBalanceParamsDict,
+    balances_check,
     balances_create,
     balances_update,
 )
@@ -191,6 +206,27 @@ def blocking(autumn: AutumnSync) -> None:
     autumn.balances.update({"customer_id": "c", "feature_id": "f", "remaining": "5"})
     # error[arg-type, reportArgumentType]: CreateBalanceParamsDict
     autumn.call(balances_create, {"customerId": "c", "feature_id": "f"})
+
+
+async def usage_operations(core: AutumnCore, autumn: Autumn, sync: AutumnSync) -> None:
+    # error[arg-type, reportArgumentType]: CheckParamsDict
+    await balances_check(core, {"customer_id": "c", "featureId": "f"})
+    # error[arg-type, reportArgumentType]: CheckParamsDict
+    await balances_check(core, {"customer_id": "c", "feature_id": "f", "required_balance": "1"})
+    # error[call-arg, reportCallIssue]: eventName
+    await autumn.balances.track(customer_id="c", eventName="e")
+    # error[arg-type, reportArgumentType]: "overage_behavior"; 'capped'
+    await autumn.balances.track(customer_id="c", feature_id="f", overage_behavior="capped")
+    # error[arg-type, reportArgumentType]: "lock"
+    await autumn.balances.check(customer_id="c", feature_id="f", lock={"lock_id": "l"})
+    # error[arg-type, reportArgumentType]: "action"; 'commit'
+    await autumn.balances.finalize(lock_id="l", action="commit")
+    # error[list-item, reportArgumentType]: balance.feature
+    await autumn.customers.get(customer_id="c", expand=["balance.feature"])
+    # error[arg-type, reportArgumentType]: DeleteBalanceParamsDict
+    sync.balances.delete({"customer_id": "c", "feature_id": "f", "interval": "monthly"})
+    # error[call-arg, reportCallIssue]: entityId
+    sync.entities.get(entityId="e")
 """
 
 FILES = {"readme_idioms.py": README_IDIOMS, "mistakes.py": MISTAKES}

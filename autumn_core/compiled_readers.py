@@ -1,0 +1,188 @@
+"""Compiled readers: response models structured from parsed JSON with the checks inlined.
+
+The converter's structuring calls one hook per field and wraps each in the
+bookkeeping that names a failing field; for a check or track answer (some forty
+fields over four nested models) that costs twice the JSON parse. A compiled
+reader does the same checks inline, in one generated function per model, and
+gives up (raises) at the first value it is not sure of. It is only a fast path:
+`response_reader` then structures the same data with the converter's hooks,
+which either accept it (the model is the same) or say which field is wrong. So a
+reader may be stricter than the hooks, never more lenient, and never builds a
+different model:
+
+- str: exactly `str`, ASCII (other text goes through the hook, which refuses
+  what UTF-8 cannot carry); bool: exactly `bool`; int and float: an `int` as is,
+  anything else through the hook (which turns 1000.0 into 1000, refuses NaN);
+- `X | None`, a tolerant response model, `list[X]`, `dict[str, X]`: inlined;
+- any other type (enums, Literals, unions, free-form objects): its hook, called
+  as the converter would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import MemberDescriptorType, UnionType
+from typing import Any, Union, get_args, get_origin
+
+import attrs
+
+Hook = Callable[[Any, Any], Any]
+
+
+class _Unfit(Exception):
+    """The fast path gives up; the converter's hooks decide."""
+
+
+def compile_reader(
+    cls: object, hook_for: Callable[[Any], Hook], tolerant: Callable[[type], bool]
+) -> Callable[[Any], Any] | None:
+    """A function from parsed JSON to `cls`, or None when `cls` is not a tolerant model
+    (a union of models, say).
+
+    `hook_for(type)` is the converter's structure hook; `tolerant(cls)` says that a
+    model ignores unknown fields (a model that refuses them has no fast path).
+    """
+    if not (isinstance(cls, type) and attrs.has(cls) and tolerant(cls)):
+        return None
+    return _Compiler(hook_for, tolerant).reader(cls)
+
+
+class _Compiler:
+    def __init__(self, hook_for: Callable[[Any], Hook], tolerant: Callable[[type], bool]) -> None:
+        self._hook_for = hook_for
+        self._tolerant = tolerant
+        self._readers: dict[type, Callable[[Any], Any]] = {}
+        self._scope: dict[str, Any] = {"_Unfit": _Unfit, "_absent": object()}
+
+    def _name(self, value: Any, prefix: str) -> str:
+        name = f"{prefix}{len(self._scope)}"
+        self._scope[name] = value
+        return name
+
+    def reader(self, cls: type) -> Callable[[Any], Any]:
+        """The reader of a model, compiled once (a model used twice shares it)."""
+        known = self._readers.get(cls)
+        if known is not None:
+            return known
+        attrs.resolve_types(cls)  # annotations may still be strings
+        lines = [
+            "def read(o):",
+            "    if type(o) is not dict: raise _Unfit",
+        ]
+        arguments: list[tuple[str, str]] = []  # (the __init__ parameter, its variable)
+        for number, field in enumerate(attrs.fields(cls)):
+            var = f"v{number}"
+            key = repr(field.name)
+            if field.default is attrs.NOTHING:
+                lines.append(f"    {var} = o[{key}]")
+                lines.extend(self._check(var, field.type, "    "))
+            else:
+                # Only a value sent is checked, as by the hooks; a default is used as is.
+                default = field.default
+                if default is None and _is_optional(field.type):
+                    lines.append(f"    {var} = o.get({key})")  # None: absent, or null
+                    lines.extend(self._check(var, field.type, "    "))
+                    arguments.append((field.alias, var))
+                    continue
+                if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                    factory: Any = default.factory  # pyright: ignore
+                    # `list[Model]()` is a plain list made ten times slower.
+                    factory = get_origin(factory) or factory
+                    fallback = f"{self._name(factory, 'factory')}()"
+                else:
+                    fallback = self._name(default, "default")
+                lines.append(f"    {var} = o.get({key}, _absent)")
+                lines.append(f"    if {var} is _absent: {var} = {fallback}")
+                lines.append("    else:")
+                lines.extend("    " + line for line in self._check(var, field.type, "    "))
+            arguments.append((field.alias, var))
+        lines.extend(self._construct(cls, arguments))
+        namespace: dict[str, Any] = {}
+        exec("\n".join(lines), self._scope, namespace)  # noqa: S102 - our own generated code
+        read: Callable[[Any], Any] = namespace["read"]
+        self._readers[cls] = read
+        return read
+
+    def _construct(self, cls: type, arguments: list[tuple[str, str]]) -> list[str]:
+        """Lines returning the instance. A frozen attrs class sets each field through
+        `object.__setattr__` in its `__init__`, which is most of a reader's time; a
+        plain slotted model (no validators, converters or init hooks) gets its slots
+        set directly instead, as `__init__` would have set them."""
+        setters = _slot_setters(cls)
+        if setters is None:
+            keywords = ", ".join(f"{alias}={var}" for alias, var in arguments)
+            return [f"    return {self._name(cls, 'cls')}({keywords})"]
+        lines = [f"    r = {self._name(object.__new__, 'new')}({self._name(cls, 'cls')})"]
+        for (name, setter), (_, var) in zip(setters, arguments, strict=True):
+            lines.append(f"    {self._name(setter, 'set_' + name + '_')}(r, {var})")
+        lines.append("    return r")
+        return lines
+
+    def _check(self, var: str, tp: Any, indent: str) -> list[str]:
+        """Lines that check `var` against `tp`, leaving the structured value in `var`."""
+        args = get_args(tp)
+        origin = get_origin(tp)
+        if tp is str:
+            return [
+                f"{indent}if type({var}) is not str or not {var}.isascii():",
+                f"{indent}    {var} = {self._hook(str)}({var}, {self._name(str, 't')})",
+            ]
+        if tp is bool:
+            return [f"{indent}if type({var}) is not bool: raise _Unfit"]
+        if tp is int or tp is float:
+            hook, kind = self._hook(tp), self._name(tp, "t")
+            return [f"{indent}if type({var}) is not int: {var} = {hook}({var}, {kind})"]
+        if _is_optional(tp):
+            (inner,) = [a for a in args if a is not type(None)]
+            return [f"{indent}if {var} is not None:", *self._check(var, inner, indent + "    ")]
+        if isinstance(tp, type) and attrs.has(tp) and self._tolerant(tp):
+            return [f"{indent}{var} = {self._name(self.reader(tp), 'read')}({var})"]
+        if origin is list and len(args) == 1:
+            item = self._item_reader(args[0])
+            return [
+                f"{indent}if type({var}) is not list: raise _Unfit",
+                f"{indent}{var} = [{item}(i) for i in {var}]",
+            ]
+        if origin is dict and len(args) == 2 and args[0] is str and args[1] is not Any:
+            item = self._item_reader(args[1])
+            return [
+                f"{indent}if type({var}) is not dict: raise _Unfit",
+                f"{indent}{var} = {{k: {item}(i) for k, i in {var}.items()}}",
+                f"{indent}if not all(k.isascii() for k in {var}): raise _Unfit",
+            ]
+        return [f"{indent}{var} = {self._hook(tp)}({var}, {self._name(tp, 't')})"]
+
+    def _item_reader(self, tp: Any) -> str:
+        """The name of a one-argument function checking a list's or a dict's items."""
+        if isinstance(tp, type) and attrs.has(tp) and self._tolerant(tp):
+            return self._name(self.reader(tp), "read")
+        lines = ["def item(v):", *self._check("v", tp, "    "), "    return v"]
+        namespace: dict[str, Any] = {}
+        exec("\n".join(lines), self._scope, namespace)  # noqa: S102 - our own generated code
+        return self._name(namespace["item"], "item")
+
+    def _hook(self, tp: Any) -> str:
+        return self._name(self._hook_for(tp), "hook")
+
+
+def _is_optional(tp: Any) -> bool:
+    args = get_args(tp)
+    return get_origin(tp) in (Union, UnionType) and len(args) == 2 and type(None) in args
+
+
+def _slot_setters(cls: type) -> list[tuple[str, Callable[[Any, Any], None]]] | None:
+    """Each field's slot setter, in field order, or None when `__init__` must run: the
+    class is not slotted, or validates, converts or hooks into its initialisation."""
+    if "__slots__" not in cls.__dict__ or hasattr(cls, "_attrs_cached_hash"):
+        return None
+    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")):
+        return None
+    setters: list[tuple[str, Callable[[Any, Any], None]]] = []
+    for field in attrs.fields(cls):
+        if field.validator is not None or field.converter is not None or not field.init:
+            return None
+        slot = next((k.__dict__[field.name] for k in cls.__mro__ if field.name in k.__dict__), None)
+        if not isinstance(slot, MemberDescriptorType):
+            return None
+        setters.append((field.name, slot.__set__))
+    return setters

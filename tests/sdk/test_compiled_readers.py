@@ -1,0 +1,221 @@
+"""The compiled readers of response models (autumn_core.compiled_readers) are a fast path
+only: for any parsed JSON they build the model the converter's hooks build, or give up.
+Checked with generated answers, valid and broken anywhere, for every response model of
+check, track and the customer and entity views."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autumn_core import tolerate_unknown_fields
+from autumn_core.compiled_readers import compile_reader
+from autumn_core.serde import WrongShape, converter, response_reader
+from autumn_funcs import CheckResponse, Customer, Entity, TrackResponse
+from tests.sdk.answers import CHECK_ALLOWED, CUSTOMER, ENTITY, TRACK
+
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4),
+)
+JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=2), st.dictionaries(st.text(max_size=3), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+TEXT = st.one_of(
+    st.text(max_size=6),
+    st.sampled_from(["month", "é", "\ud800", "cus_ent_1", ""]),
+)
+NUMBERS = st.one_of(
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1000.0, -0.0, 2.5, 2**53 + 1.0]),
+)
+
+
+_STRATEGIES: dict[tuple[Any, bool], st.SearchStrategy[Any]] = {}
+
+
+def values(tp: Any, broken: bool) -> st.SearchStrategy[Any]:
+    """Values of the JSON type `tp` reads (built once per type). Valid ones may still
+    hold text the hooks refuse (a lone surrogate); `broken` ones have any JSON at
+    all in any place, now and then, and now and then lack a required key."""
+    if (tp, broken) not in _STRATEGIES:
+        strategy = _values(tp, broken)
+        if broken:
+            strategy = st.one_of(*[strategy] * 4, JSON)
+        _STRATEGIES[tp, broken] = strategy
+    return _STRATEGIES[tp, broken]
+
+
+def _values(tp: Any, broken: bool) -> st.SearchStrategy[Any]:
+    args, origin = get_args(tp), get_origin(tp)
+    if tp is str:
+        return TEXT
+    if tp is bool:
+        return st.booleans()
+    if tp in (int, float):
+        return NUMBERS
+    if tp is Any:
+        return JSON
+    if origin is Literal:
+        return st.sampled_from(args)
+    if origin in (Union, UnionType):
+        return st.one_of(*(values(a, broken) for a in args if a is not type(None)), st.none())
+    if origin is list:
+        return st.lists(values(args[0], broken), max_size=2)
+    if origin is dict:
+        return st.dictionaries(TEXT, values(args[1], broken), max_size=2)
+    if isinstance(tp, type) and attrs.has(tp):
+        return model(tp, broken)
+    raise AssertionError(f"no strategy for {tp}")
+
+
+def model(cls: type, broken: bool) -> st.SearchStrategy[dict[str, Any]]:
+    fields = attrs.fields(attrs.resolve_types(cls))
+    required = {f.name: values(f.type, broken) for f in fields if f.default is attrs.NOTHING}
+    optional = {f.name: values(f.type, broken) for f in fields if f.default is not attrs.NOTHING}
+
+    def maybe_without_a_key(data: dict[str, Any], drop: int, extra: dict[str, Any]) -> Any:
+        if broken and drop < len(required) and drop % 7 == 0:
+            data.pop(list(required)[drop], None)
+        return {**extra, **data}
+
+    return st.builds(
+        maybe_without_a_key,
+        st.fixed_dictionaries(required, optional=optional),
+        st.integers(min_value=0, max_value=60),
+        st.dictionaries(st.sampled_from(["object", "added_later"]), JSON, max_size=1),
+    )
+
+
+def answers(cls: type) -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(model(cls, broken=False), model(cls, broken=True))
+
+
+def structured(cls: type, data: Any) -> tuple[str, Any]:
+    """What the converter's hook makes of `data`: ("ok", model) or ("error", None)."""
+    try:
+        return "ok", converter.get_structure_hook(cls)(data, cls)
+    except Exception:
+        return "error", None
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down (1 is not 1.0, True is not 1)."""
+    return repr(a) == repr(b) and type(a) is type(b)
+
+
+@pytest.mark.parametrize("cls", [CheckResponse, TrackResponse, Entity, Customer])
+def test_every_response_model_has_a_compiled_reader(cls: type) -> None:
+    reader = compile_reader(cls, converter.get_structure_hook, lambda c: True)
+    assert reader is not None
+
+
+@pytest.mark.parametrize(
+    ("cls", "answer"),
+    [
+        (CheckResponse, CHECK_ALLOWED),
+        (TrackResponse, TRACK),
+        (Customer, CUSTOMER),
+        (Entity, ENTITY),
+    ],
+)
+def test_the_readers_build_what_the_hooks_build_from_real_answers(
+    cls: type, answer: dict[str, Any]
+) -> None:
+    reader = compile_reader(cls, converter.get_structure_hook, lambda c: True)
+    assert reader is not None
+    status, expected = structured(cls, answer)
+    assert status == "ok"
+    assert same(reader(answer), expected)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@pytest.mark.parametrize("cls", [CheckResponse, TrackResponse, Entity])
+def test_a_reader_builds_the_hooks_model_or_gives_up(cls: type, data: st.DataObject) -> None:
+    answer = data.draw(answers(cls))
+    reader = compile_reader(cls, converter.get_structure_hook, lambda c: True)
+    assert reader is not None
+    status, expected = structured(cls, answer)
+    try:
+        read = reader(answer)
+    except Exception:
+        return  # gave up: the hook decides
+    assert status == "ok", f"the reader accepted what the hook refuses: {read!r}"
+    assert same(read, expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answer=answers(CheckResponse))
+def test_response_reader_answers_as_the_hooks_do(answer: dict[str, Any]) -> None:
+    try:
+        body = json.dumps(answer, allow_nan=True).encode()
+    except UnicodeEncodeError:
+        return
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return
+    status, expected = structured(CheckResponse, parsed)
+    read = response_reader(CheckResponse)
+    if status == "error":
+        with pytest.raises(WrongShape):
+            read(body)
+    else:
+        assert same(read(body), expected)
+
+
+def test_whole_floats_and_non_ascii_text_go_through_the_hooks() -> None:
+    answer = {**CHECK_ALLOWED, "required_balance": 5.0, "customer_id": "clé"}
+    reader = compile_reader(CheckResponse, converter.get_structure_hook, lambda c: True)
+    assert reader is not None
+    read = reader(answer)
+    assert read.required_balance == 5 and type(read.required_balance) is int
+    assert read.customer_id == "clé"
+    with pytest.raises(Exception):  # noqa: B017 - the hook's refusal, any kind
+        reader({**answer, "customer_id": "\ud800"})
+    with pytest.raises(Exception):  # noqa: B017
+        reader({**answer, "required_balance": math.nan})
+    with pytest.raises(Exception):  # noqa: B017
+        reader({**answer, "allowed": 1})
+
+
+@tolerate_unknown_fields
+@attrs.frozen(kw_only=True)
+class _Checked:
+    value: float = attrs.field(validator=attrs.validators.gt(0))
+    seen: list[str] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        self.seen.append("post_init")
+
+
+def test_a_model_with_validators_or_hooks_is_built_by_its_init() -> None:
+    reader = compile_reader(_Checked, converter.get_structure_hook, lambda c: True)
+    assert reader is not None
+    assert reader({"value": 2}).seen == ["post_init"]
+    with pytest.raises(ValueError, match="value"):
+        reader({"value": -1})
+
+
+def test_a_model_that_refuses_unknown_fields_has_no_reader() -> None:
+    @attrs.frozen
+    class Strict:
+        value: int
+
+    assert compile_reader(Strict, converter.get_structure_hook, lambda c: False) is None
