@@ -111,17 +111,21 @@ class _Compiler:
 
     def _construct(self, cls: type, arguments: list[tuple[str, str]]) -> list[str]:
         """Lines returning the instance. A frozen attrs class sets each field through
-        `object.__setattr__` in its `__init__`, which is most of a reader's time; a
-        plain slotted model (no validators, converters or pre-init hook) gets its slots
-        set directly instead, as `__init__` would have set them, then its
-        `__attrs_post_init__` called, as `__init__` would have called it."""
-        setters = _slot_setters(cls)
-        if setters is None:
+        `object.__setattr__` in its `__init__`, which is most of a reader's time. A
+        plain slotted model (no validators, converters or pre-init hook) is filled
+        instead as an instance of its filler (see `_filler`), by plain attribute
+        stores, then given its own class and its `__attrs_post_init__` called: the
+        instance `__init__` would have made."""
+        filler = _filler(cls)
+        if filler is None:
             keywords = ", ".join(f"{alias}={var}" for alias, var in arguments)
             return [f"    return {self._name(cls, 'cls')}({keywords})"]
-        lines = [f"    r = {self._name(object.__new__, 'new')}({self._name(cls, 'cls')})"]
-        for (name, setter), (_, var) in zip(setters, arguments, strict=True):
-            lines.append(f"    {self._name(setter, 'set_' + name + '_')}(r, {var})")
+        lines = [f"    r = {self._name(object.__new__, 'new')}({self._name(filler, 'filler')})"]
+        lines.extend(
+            f"    r.{field.name} = {var}"
+            for field, (_, var) in zip(attrs.fields(cls), arguments, strict=True)
+        )
+        lines.append(f"    r.__class__ = {self._name(cls, 'cls')}")
         if hasattr(cls, "__attrs_post_init__"):  # a params model's own cross-field rules
             lines.append("    r.__attrs_post_init__()")
         lines.append("    return r")
@@ -179,19 +183,26 @@ def _is_optional(tp: Any) -> bool:
     return get_origin(tp) in (Union, UnionType) and len(args) == 2 and type(None) in args
 
 
-def _slot_setters(cls: type) -> list[tuple[str, Callable[[Any, Any], None]]] | None:
-    """Each field's slot setter, in field order, or None when `__init__` must run: the
-    class is not slotted, validates or converts, or hooks in before its fields are set."""
+def _filler(cls: type) -> type | None:
+    """A subclass of `cls` that adds nothing but object's own `__setattr__` and
+    `__delattr__`: its instances take plain attribute stores, the interpreter's
+    fastest, and have `cls`'s layout, so that one becomes an instance of `cls` once
+    its `__class__` is set. None when `__init__` must run: the class is not slotted,
+    validates or converts, or hooks in before its fields are set."""
     if "__slots__" not in cls.__dict__ or hasattr(cls, "_attrs_cached_hash"):
         return None
     if hasattr(cls, "__attrs_pre_init__"):
         return None
-    setters: list[tuple[str, Callable[[Any, Any], None]]] = []
     for field in attrs.fields(cls):
         if field.validator is not None or field.converter is not None or not field.init:
             return None
         slot = next((k.__dict__[field.name] for k in cls.__mro__ if field.name in k.__dict__), None)
         if not isinstance(slot, MemberDescriptorType):
             return None
-        setters.append((field.name, slot.__set__))
-    return setters
+    # Both, or the type keeps the frozen pair's slow path for either.
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+    }
+    return type(f"_Filling{cls.__name__}", (cls,), namespace)

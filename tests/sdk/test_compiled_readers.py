@@ -211,6 +211,21 @@ def test_whole_floats_and_non_ascii_text_go_through_the_hooks() -> None:
         reader({**answer, "allowed": 1})
 
 
+def test_a_read_model_is_its_own_frozen_class_as_if_built_by_its_init() -> None:
+    reader = compile_reader(CheckResponse, converter.get_structure_hook, lambda c: True)
+    assert reader is not None
+    read = reader(CHECK_ALLOWED)
+    built = converter.get_structure_hook(CheckResponse)(CHECK_ALLOWED, CheckResponse)
+    assert type(read) is CheckResponse and read == built
+    assert read.balance is not None and built.balance is not None
+    reset, built_reset = read.balance.breakdown[0].reset, built.balance.breakdown[0].reset
+    assert type(reset) is type(built_reset) and hash(reset) == hash(built_reset)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        read.allowed = False  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del read.balance.remaining  # type: ignore[misc]
+
+
 @tolerate_unknown_fields
 @attrs.frozen(kw_only=True)
 class _Checked:
