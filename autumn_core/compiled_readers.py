@@ -13,8 +13,9 @@ wrong. So a reader may be stricter than the hooks, never more lenient, and
 never builds a different model:
 
 - str: exactly `str`, ASCII (other text goes through the hook, which refuses
-  what UTF-8 cannot carry); bool: exactly `bool`; int and float: an `int` as is,
-  anything else through the hook (which turns 1000.0 into 1000, refuses NaN);
+  what UTF-8 cannot carry); bool: exactly `bool`; int and float: an `int` of
+  under 1,000 bits as is, anything else through the hook (which turns 1000.0
+  into 1000, refuses NaN and an integer too long to write as JSON);
 - `X | None`, a model, `list[X]`, `dict[str, X]`: inlined; a model that does not
   tolerate unknown fields (params) gives up on a key it does not know;
 - any other type (enums, Literals, unions, free-form objects): its hook, called
@@ -144,7 +145,11 @@ class _Compiler:
             return [f"{indent}if type({var}) is not bool: raise _Unfit"]
         if tp is int or tp is float:
             hook, kind = self._hook(tp), self._name(tp, "t")
-            return [f"{indent}if type({var}) is not int: {var} = {hook}({var}, {kind})"]
+            big = self._name(2**1000, "big")  # params may hold any int; the hook bounds it
+            return [
+                f"{indent}if type({var}) is not int or not -{big} < {var} < {big}:",
+                f"{indent}    {var} = {hook}({var}, {kind})",
+            ]
         if _is_optional(tp):
             (inner,) = [a for a in args if a is not type(None)]
             return [f"{indent}if {var} is not None:", *self._check(var, inner, indent + "    ")]

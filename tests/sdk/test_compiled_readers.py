@@ -56,7 +56,7 @@ TEXT = st.one_of(
 NUMBERS = st.one_of(
     st.integers(min_value=-(2**60), max_value=2**60),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([1000.0, -0.0, 2.5, 2**53 + 1.0]),
+    st.sampled_from([1000.0, -0.0, 2.5, 2**53 + 1.0, 2**1000, -(2**1000), 10**5000]),
 )
 
 
@@ -181,7 +181,7 @@ def test_a_reader_builds_the_hooks_model_or_gives_up(cls: type, data: st.DataObj
 def test_response_reader_answers_as_the_hooks_do(answer: dict[str, Any]) -> None:
     try:
         body = json.dumps(answer, allow_nan=True).encode()
-    except UnicodeEncodeError:
+    except (UnicodeEncodeError, ValueError):  # a lone surrogate, an int too long to write
         return
     try:
         parsed = json.loads(body)
