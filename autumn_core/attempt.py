@@ -25,6 +25,7 @@ from autumn_core.errors import (
     RequestTimeoutError,
     UnexpectedClientError,
 )
+from autumn_core.hooks import NO_HOOKS
 from autumn_core.operation import Operation
 from autumn_core.outcome import Failure, Outcome
 from autumn_core.responses import MAX_SUCCESS_BODY_BYTES, error_from_response, invalid_success
@@ -132,7 +133,8 @@ def send_attempt(call: PreparedCall[R]) -> Awaitable[Outcome[R]]:
     of what it came to. (Without hooks and debug logging it is the exchange itself:
     no extra coroutine on the hot path.)"""
     attempt = call.attempts
-    outcome = call.context.hooks.run(call, attempt, _exchange)
+    hooks = call.context.hooks
+    outcome = _exchange(call, attempt) if hooks is NO_HOOKS else hooks.run(call, attempt, _exchange)
     if logger.isEnabledFor(logging.DEBUG):
         return _logged(call, attempt, outcome)
     return outcome

@@ -64,9 +64,9 @@ async def call_operation(
     if isinstance(checked, SDKValidationError):
         return Err(checked)
     opts, body = checked
-    if opts is None and operation.writes:  # the usual case: a fresh key
+    if opts is None:  # the usual case: a fresh key for a write, none for a read
         # 128 random bits: as unique as a UUID4, at a fifth of the cost.
-        key: str | None = urandom(16).hex()
+        key: str | None = urandom(16).hex() if operation.writes else None
     else:
         chosen = _idempotency_key(operation, opts)
         if isinstance(chosen, SDKValidationError):

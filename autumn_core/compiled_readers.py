@@ -1,19 +1,23 @@
-"""Compiled readers: response models structured from parsed JSON with the checks inlined.
+"""Compiled readers: models structured from parsed JSON (or params dicts) with the checks
+inlined.
 
 The converter's structuring calls one hook per field and wraps each in the
 bookkeeping that names a failing field; for a check or track answer (some forty
-fields over four nested models) that costs twice the JSON parse. A compiled
-reader does the same checks inline, in one generated function per model, and
-gives up (raises) at the first value it is not sure of. It is only a fast path:
-`response_reader` then structures the same data with the converter's hooks,
-which either accept it (the model is the same) or say which field is wrong. So a
-reader may be stricter than the hooks, never more lenient, and never builds a
-different model:
+fields over four nested models) that costs twice the JSON parse, and for a
+call's params dict more than encoding it. A compiled reader does the same
+checks inline, in one generated function per model, and gives up (raises) at
+the first value it is not sure of. It is only a fast path: `response_reader`
+and `params_structurer` then structure the same data with the converter's
+hooks, which either accept it (the model is the same) or say which field is
+wrong. So a reader may be stricter than the hooks, never more lenient, and
+never builds a different model:
 
 - str: exactly `str`, ASCII (other text goes through the hook, which refuses
-  what UTF-8 cannot carry); bool: exactly `bool`; int and float: an `int` as is,
-  anything else through the hook (which turns 1000.0 into 1000, refuses NaN);
-- `X | None`, a tolerant response model, `list[X]`, `dict[str, X]`: inlined;
+  what UTF-8 cannot carry); bool: exactly `bool`; int and float: an `int` of
+  under 1,000 bits as is, anything else through the hook (which turns 1000.0
+  into 1000, refuses NaN and an integer too long to write as JSON);
+- `X | None`, a model, `list[X]`, `dict[str, X]`: inlined; a model that does not
+  tolerate unknown fields (params) gives up on a key it does not know;
 - any other type (enums, Literals, unions, free-form objects): its hook, called
   as the converter would.
 """
@@ -36,13 +40,13 @@ class _Unfit(Exception):
 def compile_reader(
     cls: object, hook_for: Callable[[Any], Hook], tolerant: Callable[[type], bool]
 ) -> Callable[[Any], Any] | None:
-    """A function from parsed JSON to `cls`, or None when `cls` is not a tolerant model
-    (a union of models, say).
+    """A function from parsed JSON to `cls`, or None when `cls` is not a model (a union
+    of models, say).
 
     `hook_for(type)` is the converter's structure hook; `tolerant(cls)` says that a
-    model ignores unknown fields (a model that refuses them has no fast path).
+    model ignores unknown fields (the reader of one that refuses them gives up on them).
     """
-    if not (isinstance(cls, type) and attrs.has(cls) and tolerant(cls)):
+    if not (isinstance(cls, type) and attrs.has(cls)):
         return None
     return _Compiler(hook_for, tolerant).reader(cls)
 
@@ -69,6 +73,9 @@ class _Compiler:
             "def read(o):",
             "    if type(o) is not dict: raise _Unfit",
         ]
+        if not self._tolerant(cls):
+            names = frozenset(field.name for field in attrs.fields(cls))
+            lines.append(f"    if not o.keys() <= {self._name(names, 'known')}: raise _Unfit")
         arguments: list[tuple[str, str]] = []  # (the __init__ parameter, its variable)
         for number, field in enumerate(attrs.fields(cls)):
             var = f"v{number}"
@@ -105,16 +112,23 @@ class _Compiler:
 
     def _construct(self, cls: type, arguments: list[tuple[str, str]]) -> list[str]:
         """Lines returning the instance. A frozen attrs class sets each field through
-        `object.__setattr__` in its `__init__`, which is most of a reader's time; a
-        plain slotted model (no validators, converters or init hooks) gets its slots
-        set directly instead, as `__init__` would have set them."""
-        setters = _slot_setters(cls)
-        if setters is None:
+        `object.__setattr__` in its `__init__`, which is most of a reader's time. A
+        plain slotted model (no validators, converters or pre-init hook) is filled
+        instead as an instance of its filler (see `_filler`), by plain attribute
+        stores, then given its own class and its `__attrs_post_init__` called: the
+        instance `__init__` would have made."""
+        filler = _filler(cls)
+        if filler is None:
             keywords = ", ".join(f"{alias}={var}" for alias, var in arguments)
             return [f"    return {self._name(cls, 'cls')}({keywords})"]
-        lines = [f"    r = {self._name(object.__new__, 'new')}({self._name(cls, 'cls')})"]
-        for (name, setter), (_, var) in zip(setters, arguments, strict=True):
-            lines.append(f"    {self._name(setter, 'set_' + name + '_')}(r, {var})")
+        lines = [f"    r = {self._name(object.__new__, 'new')}({self._name(filler, 'filler')})"]
+        lines.extend(
+            f"    r.{field.name} = {var}"
+            for field, (_, var) in zip(attrs.fields(cls), arguments, strict=True)
+        )
+        lines.append(f"    r.__class__ = {self._name(cls, 'cls')}")
+        if hasattr(cls, "__attrs_post_init__"):  # a params model's own cross-field rules
+            lines.append("    r.__attrs_post_init__()")
         lines.append("    return r")
         return lines
 
@@ -131,11 +145,15 @@ class _Compiler:
             return [f"{indent}if type({var}) is not bool: raise _Unfit"]
         if tp is int or tp is float:
             hook, kind = self._hook(tp), self._name(tp, "t")
-            return [f"{indent}if type({var}) is not int: {var} = {hook}({var}, {kind})"]
+            big = self._name(2**1000, "big")  # params may hold any int; the hook bounds it
+            return [
+                f"{indent}if type({var}) is not int or not -{big} < {var} < {big}:",
+                f"{indent}    {var} = {hook}({var}, {kind})",
+            ]
         if _is_optional(tp):
             (inner,) = [a for a in args if a is not type(None)]
             return [f"{indent}if {var} is not None:", *self._check(var, inner, indent + "    ")]
-        if isinstance(tp, type) and attrs.has(tp) and self._tolerant(tp):
+        if isinstance(tp, type) and attrs.has(tp):
             return [f"{indent}{var} = {self._name(self.reader(tp), 'read')}({var})"]
         if origin is list and len(args) == 1:
             item = self._item_reader(args[0])
@@ -154,7 +172,7 @@ class _Compiler:
 
     def _item_reader(self, tp: Any) -> str:
         """The name of a one-argument function checking a list's or a dict's items."""
-        if isinstance(tp, type) and attrs.has(tp) and self._tolerant(tp):
+        if isinstance(tp, type) and attrs.has(tp):
             return self._name(self.reader(tp), "read")
         lines = ["def item(v):", *self._check("v", tp, "    "), "    return v"]
         namespace: dict[str, Any] = {}
@@ -170,19 +188,26 @@ def _is_optional(tp: Any) -> bool:
     return get_origin(tp) in (Union, UnionType) and len(args) == 2 and type(None) in args
 
 
-def _slot_setters(cls: type) -> list[tuple[str, Callable[[Any, Any], None]]] | None:
-    """Each field's slot setter, in field order, or None when `__init__` must run: the
-    class is not slotted, or validates, converts or hooks into its initialisation."""
+def _filler(cls: type) -> type | None:
+    """A subclass of `cls` that adds nothing but object's own `__setattr__` and
+    `__delattr__`: its instances take plain attribute stores, the interpreter's
+    fastest, and have `cls`'s layout, so that one becomes an instance of `cls` once
+    its `__class__` is set. None when `__init__` must run: the class is not slotted,
+    validates or converts, or hooks in before its fields are set."""
     if "__slots__" not in cls.__dict__ or hasattr(cls, "_attrs_cached_hash"):
         return None
-    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")):
+    if hasattr(cls, "__attrs_pre_init__"):
         return None
-    setters: list[tuple[str, Callable[[Any, Any], None]]] = []
     for field in attrs.fields(cls):
         if field.validator is not None or field.converter is not None or not field.init:
             return None
         slot = next((k.__dict__[field.name] for k in cls.__mro__ if field.name in k.__dict__), None)
         if not isinstance(slot, MemberDescriptorType):
             return None
-        setters.append((field.name, slot.__set__))
-    return setters
+    # Both, or the type keeps the frozen pair's slow path for either.
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+    }
+    return type(f"_Filling{cls.__name__}", (cls,), namespace)

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from autumn_core.serde import converter, response_reader
+from autumn_core.serde import converter, params_structurer, response_reader
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -59,7 +59,7 @@ class Operation(Generic[P, R]):
 
     def __attrs_post_init__(self) -> None:
         hooks = {
-            "structure_params": converter.get_structure_hook(self.params_type),
+            "structure_params": params_structurer(self.params_type),
             "unstructure_params": converter.get_unstructure_hook(self.params_type),
             "read_response": response_reader(self.response_type),
         }

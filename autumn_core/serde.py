@@ -418,6 +418,27 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     return read
 
 
+def params_structurer(cls: type[T]) -> Callable[[object, type[T]], T]:
+    """The converter's structure hook of a params model, with a compiled fast path for
+    the usual input, a dict of plain values (autumn_core.compiled_readers). The fast
+    path gives up on anything else, and the hook then builds the model or says which
+    field is wrong, as it always did."""
+    hook: Callable[[object, type[T]], T] = converter.get_structure_hook(cls)
+    fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
+    if fast is None:
+        return hook
+
+    def structure(value: object, kind: type[T]) -> T:
+        if value.__class__ is dict:  # exactly a dict (`.__class__`: not narrowed by checkers)
+            try:
+                return cast("T", fast(value))
+            except Exception:  # noqa: S110 - the hook decides, and names the field
+                pass
+        return hook(value, kind)
+
+    return structure
+
+
 def _tolerates_unknown_fields(cls: type) -> bool:
     return bool(getattr(cls, "__autumn_tolerate_unknown_fields__", False))
 
