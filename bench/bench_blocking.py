@@ -159,7 +159,7 @@ def run(sdk_error: str | None) -> Section:
         section.notes.append(f"Skipped: {sdk_error}")
         return section
     samples: dict[tuple[str, int], list[tuple[float, float]]] = {}
-    with fixed_server() as port:
+    with fixed_server() as server:
         for rep in range(REPETITIONS):  # round-robin, so drift hits every case alike
             log(f"blocking: repetition {rep + 1}/{REPETITIONS}")
             for concurrency in CONCURRENCIES:
@@ -170,7 +170,7 @@ def run(sdk_error: str | None) -> Section:
                             str(BENCH / "bench_blocking.py"),
                             "child",
                             case.name,
-                            f"http://127.0.0.1:{port}",
+                            f"http://127.0.0.1:{server.port}",
                             f"--concurrency={concurrency}",
                         ]
                     )
