@@ -37,11 +37,8 @@ class CheckParams:
     with_preview: bool | None = None
 
 
-class CheckParamsDict(TypedDict, total=False):
-    """`CheckParams` as a dict: `{"customer_id": "cus_123", "feature_id": "api_calls"}`."""
-
-    customer_id: Required[str]
-    feature_id: Required[str]
+class _CheckOptionalKeys(TypedDict, total=False):
+    # The keys CheckParamsDict and CheckFields share: written once.
     entity_id: str | None
     required_balance: float | None
     properties: dict[str, Any] | None
@@ -50,18 +47,19 @@ class CheckParamsDict(TypedDict, total=False):
     with_preview: bool | None
 
 
-class CheckFields(TypedDict, total=False):
+class CheckParamsDict(_CheckOptionalKeys, total=False):
+    """`CheckParams` as a dict: `{"customer_id": "cus_123", "feature_id": "api_calls"}`."""
+
+    customer_id: Required[str]
+    feature_id: Required[str]
+
+
+class CheckFields(_CheckOptionalKeys, total=False):
     """The keywords of `autumn.balances.check(customer_id=..., ...)`: the keys of
     `CheckParamsDict`, none required to a type checker (see `CreateBalanceFields`)."""
 
     customer_id: str
     feature_id: str
-    entity_id: str | None
-    required_balance: float | None
-    properties: dict[str, Any] | None
-    send_event: bool | None
-    lock: Lock | LockDict | None
-    with_preview: bool | None
 
 
 @tolerate_unknown_fields

@@ -123,7 +123,21 @@ class RolloverDict(TypedDict, total=False):
     duration: RolloverDuration | RolloverDurationValue | None
 
 
-class CreateBalanceParamsDict(TypedDict, total=False):
+class _CreateBalanceOptionalKeys(TypedDict, total=False):
+    # The keys CreateBalanceParamsDict and CreateBalanceFields share: written once.
+    entity_id: str | None
+    included_grant: float | None
+    unlimited: bool | None
+    reset: Reset | ResetDict | None
+    expires_at: float | None
+    rollover: Rollover | RolloverDict | None
+    next_reset_at: float | None
+    balance_id: str | None
+    included: float | None
+    granted_balance: float | None
+
+
+class CreateBalanceParamsDict(_CreateBalanceOptionalKeys, total=False):
     """`CreateBalanceParams` as a dict, the form `balances_create` takes besides the model.
 
     >>> params: CreateBalanceParamsDict = {"customer_id": "cus_123", "feature_id": "api_calls",
@@ -132,19 +146,9 @@ class CreateBalanceParamsDict(TypedDict, total=False):
 
     customer_id: Required[str]
     feature_id: Required[str]
-    entity_id: str | None
-    included_grant: float | None
-    unlimited: bool | None
-    reset: Reset | ResetDict | None
-    expires_at: float | None
-    rollover: Rollover | RolloverDict | None
-    next_reset_at: float | None
-    balance_id: str | None
-    included: float | None
-    granted_balance: float | None
 
 
-class CreateBalanceFields(TypedDict, total=False):
+class CreateBalanceFields(_CreateBalanceOptionalKeys, total=False):
     """The keywords of `autumn.balances.create(customer_id=..., ...)`: the keys of
     `CreateBalanceParamsDict`, none of them required to a type checker, since the same
     method takes a whole params object instead. A missing `customer_id` is still an
@@ -152,16 +156,6 @@ class CreateBalanceFields(TypedDict, total=False):
 
     customer_id: str
     feature_id: str
-    entity_id: str | None
-    included_grant: float | None
-    unlimited: bool | None
-    reset: Reset | ResetDict | None
-    expires_at: float | None
-    rollover: Rollover | RolloverDict | None
-    next_reset_at: float | None
-    balance_id: str | None
-    included: float | None
-    granted_balance: float | None
 
 
 @tolerate_unknown_fields

@@ -58,10 +58,8 @@ class DeleteBalanceParams:
         )
 
 
-class DeleteBalanceParamsDict(TypedDict, total=False):
-    """`DeleteBalanceParams` as a dict: `{"customer_id": "cus_123", "feature_id": "api_calls"}`."""
-
-    customer_id: Required[str]
+class _DeleteBalanceOptionalKeys(TypedDict, total=False):
+    # The keys DeleteBalanceParamsDict and DeleteBalanceFields share: written once.
     entity_id: str | None
     feature_id: str | None
     balance_id: str | None
@@ -69,16 +67,17 @@ class DeleteBalanceParamsDict(TypedDict, total=False):
     interval: ResetInterval | ResetIntervalValue | None
 
 
-class DeleteBalanceFields(TypedDict, total=False):
+class DeleteBalanceParamsDict(_DeleteBalanceOptionalKeys, total=False):
+    """`DeleteBalanceParams` as a dict: `{"customer_id": "cus_123", "feature_id": "api_calls"}`."""
+
+    customer_id: Required[str]
+
+
+class DeleteBalanceFields(_DeleteBalanceOptionalKeys, total=False):
     """The keywords of `autumn.balances.delete(customer_id=..., ...)`: the keys of
     `DeleteBalanceParamsDict`, none required to a type checker (see `CreateBalanceFields`)."""
 
     customer_id: str
-    entity_id: str | None
-    feature_id: str | None
-    balance_id: str | None
-    recalculate_balances: bool | None
-    interval: ResetInterval | ResetIntervalValue | None
 
 
 @tolerate_unknown_fields

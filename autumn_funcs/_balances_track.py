@@ -90,10 +90,8 @@ class TrackParams:
             )
 
 
-class TrackParamsDict(TypedDict, total=False):
-    """`TrackParams` as a dict: `{"customer_id": "cus_123", "feature_id": "api_calls"}`."""
-
-    customer_id: Required[str]
+class _TrackOptionalKeys(TypedDict, total=False):
+    # The keys TrackParamsDict and TrackFields share: written once.
     feature_id: str | None
     entity_id: str | None
     event_name: str | None
@@ -106,21 +104,17 @@ class TrackParamsDict(TypedDict, total=False):
     idempotency_key: str | None
 
 
-class TrackFields(TypedDict, total=False):
+class TrackParamsDict(_TrackOptionalKeys, total=False):
+    """`TrackParams` as a dict: `{"customer_id": "cus_123", "feature_id": "api_calls"}`."""
+
+    customer_id: Required[str]
+
+
+class TrackFields(_TrackOptionalKeys, total=False):
     """The keywords of `autumn.balances.track(customer_id=..., ...)`: the keys of
     `TrackParamsDict`, none required to a type checker (see `CreateBalanceFields`)."""
 
     customer_id: str
-    feature_id: str | None
-    entity_id: str | None
-    event_name: str | None
-    value: float | None
-    properties: dict[str, Any] | None
-    timestamp: int | None
-    overage_behavior: OverageBehavior | OverageBehaviorValue | None
-    async_: bool | None
-    lock: Lock | LockDict | None
-    idempotency_key: str | None
 
 
 @tolerate_unknown_fields

@@ -48,7 +48,20 @@ class UpdateBalanceParams:
 # tests/sdk/test_params_dicts.py keeps them in step with the model.
 
 
-class UpdateBalanceParamsDict(TypedDict, total=False):
+class _UpdateBalanceOptionalKeys(TypedDict, total=False):
+    # The keys UpdateBalanceParamsDict and UpdateBalanceFields share: written once.
+    entity_id: str | None
+    remaining: float | None
+    add_to_balance: float | None
+    interval: ResetInterval | ResetIntervalValue | None
+    usage: float | None
+    included_grant: float | None
+    balance_id: str | None
+    next_reset_at: float | None
+    expires_at: float | None
+
+
+class UpdateBalanceParamsDict(_UpdateBalanceOptionalKeys, total=False):
     """`UpdateBalanceParams` as a dict, the form `balances_update` takes besides the model.
 
     >>> params: UpdateBalanceParamsDict = {"customer_id": "cus_123", "feature_id": "api_calls",
@@ -57,33 +70,15 @@ class UpdateBalanceParamsDict(TypedDict, total=False):
 
     customer_id: Required[str]
     feature_id: Required[str]
-    entity_id: str | None
-    remaining: float | None
-    add_to_balance: float | None
-    interval: ResetInterval | ResetIntervalValue | None
-    usage: float | None
-    included_grant: float | None
-    balance_id: str | None
-    next_reset_at: float | None
-    expires_at: float | None
 
 
-class UpdateBalanceFields(TypedDict, total=False):
+class UpdateBalanceFields(_UpdateBalanceOptionalKeys, total=False):
     """The keywords of `autumn.balances.update(customer_id=..., ...)`: the keys of
     `UpdateBalanceParamsDict`, none of them required to a type checker (see
     `CreateBalanceFields`)."""
 
     customer_id: str
     feature_id: str
-    entity_id: str | None
-    remaining: float | None
-    add_to_balance: float | None
-    interval: ResetInterval | ResetIntervalValue | None
-    usage: float | None
-    included_grant: float | None
-    balance_id: str | None
-    next_reset_at: float | None
-    expires_at: float | None
 
 
 @tolerate_unknown_fields

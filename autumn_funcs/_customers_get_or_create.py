@@ -58,10 +58,8 @@ class CustomerConfigParamsDict(TypedDict, total=False):
     disable_overage_billing: bool | None
 
 
-class GetOrCreateCustomerParamsDict(TypedDict, total=False):
-    """`GetOrCreateCustomerParams` as a dict: `{"customer_id": "cus_123", "name": "Ada"}`."""
-
-    customer_id: Required[str | None]
+class _GetOrCreateCustomerOptionalKeys(TypedDict, total=False):
+    # The keys GetOrCreateCustomerParamsDict and GetOrCreateCustomerFields share: written once.
     name: str | None
     email: str | None
     fingerprint: str | None
@@ -76,24 +74,18 @@ class GetOrCreateCustomerParamsDict(TypedDict, total=False):
     expand: list[CustomerExpand | CustomerExpandValue] | None
 
 
-class GetOrCreateCustomerFields(TypedDict, total=False):
+class GetOrCreateCustomerParamsDict(_GetOrCreateCustomerOptionalKeys, total=False):
+    """`GetOrCreateCustomerParams` as a dict: `{"customer_id": "cus_123", "name": "Ada"}`."""
+
+    customer_id: Required[str | None]
+
+
+class GetOrCreateCustomerFields(_GetOrCreateCustomerOptionalKeys, total=False):
     """The keywords of `autumn.customers.get_or_create(customer_id=..., ...)`: the keys of
     `GetOrCreateCustomerParamsDict`, none required to a type checker (see
     `CreateBalanceFields`)."""
 
     customer_id: str | None
-    name: str | None
-    email: str | None
-    fingerprint: str | None
-    metadata: dict[str, Any] | None
-    stripe_id: str | None
-    create_in_stripe: bool | None
-    auto_enable_plan_id: str | None
-    send_email_receipts: bool | None
-    currency: str | None
-    billing_controls: dict[str, Any] | None
-    config: CustomerConfigParams | CustomerConfigParamsDict | None
-    expand: list[CustomerExpand | CustomerExpandValue] | None
 
 
 # With a customer_id the call is idempotent by that id: a repeat returns the
