@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from autumn_local.resets import interval_rank
 from autumn_local.store import Balance, Number, Rollover
 
-__all__ = ["deduct", "deduction_order", "live_rollovers", "set_remaining"]
+__all__ = ["deduct", "deduction_key", "deduction_order", "live_rollovers", "set_remaining"]
 
 
 def deduction_order(balances: Sequence[Balance], entity_id: str | None) -> list[Balance]:
@@ -32,23 +32,25 @@ def deduction_order(balances: Sequence[Balance], entity_id: str | None) -> list[
     named, else the customer's), then unlimited ones, resetting before
     non-resetting, shorter intervals first, earlier expiry first, older first.
     """
+    return sorted(balances, key=lambda b: deduction_key(b, entity_id))
 
-    if len(balances) < 2:
-        return list(balances)
 
-    def key(b: Balance) -> tuple[bool, bool, bool, int, float, int, int]:
-        own_level = (b.entity_id != "") == (entity_id is not None)
-        return (
-            not own_level,
-            not b.unlimited,
-            not b.next_reset_at,
-            interval_rank(b.interval, b.interval_count),
-            math.inf if b.expires_at is None else b.expires_at,
-            b.created_at,
-            b.pk,
-        )
-
-    return sorted(balances, key=key)
+def deduction_key(
+    b: Balance, entity_id: str | None, later_in_level: bool = False
+) -> tuple[bool, bool, bool, bool, int, float, int, int]:
+    """``b``'s place in ``deduction_order``; ``later_in_level`` puts it after the others
+    of its level (a track's credit systems)."""
+    own_level = (b.entity_id != "") == (entity_id is not None)
+    return (
+        not own_level,
+        later_in_level,
+        not b.unlimited,
+        not b.next_reset_at,
+        interval_rank(b.interval, b.interval_count),
+        math.inf if b.expires_at is None else b.expires_at,
+        b.created_at,
+        b.pk,
+    )
 
 
 def live_rollovers(balances: Sequence[Balance], now_ms: int) -> list[Rollover]:

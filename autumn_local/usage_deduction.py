@@ -37,8 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from autumn_local.credits import CREDIT_SYSTEM, credit_cost, relevant_features
-from autumn_local.deduction import live_rollovers
-from autumn_local.resets import interval_rank
+from autumn_local.deduction import deduction_key, live_rollovers
 from autumn_local.store import Balance, FeatureRow, Number, Rollover
 
 __all__ = [
@@ -94,24 +93,10 @@ def usage_order(
     balances: Iterable[Balance], features: Mapping[str, FeatureRow], entity_id: str | None
 ) -> list[Balance]:
     """``sortCusEntsForDeduction`` for standalone balances, credit systems last."""
-    balances = list(balances)
-    if len(balances) < 2:
-        return balances
-
-    def key(b: Balance) -> tuple[bool, bool, bool, bool, int, float, int, int]:
-        own_level = (b.entity_id != "") == (entity_id is not None)
-        return (
-            not own_level,
-            features[b.feature_id].type == CREDIT_SYSTEM,
-            not b.unlimited,
-            not b.next_reset_at,
-            interval_rank(b.interval, b.interval_count),
-            math.inf if b.expires_at is None else b.expires_at,
-            b.created_at,
-            b.pk,
-        )
-
-    return sorted(balances, key=key)
+    return sorted(
+        balances,
+        key=lambda b: deduction_key(b, entity_id, features[b.feature_id].type == CREDIT_SYSTEM),
+    )
 
 
 def prepare_entries(
