@@ -14,11 +14,11 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-from pathlib import Path
+
+from bench_import import MARK, import_ms
+from harness import REPO
 
 RUNS = 15
-MARK = "@@plugin-import"
-REPO = Path(__file__).resolve().parents[1]
 
 PROBE = f"""\
 import sys
@@ -35,18 +35,6 @@ added = set(sys.modules) - before
 print(len(added))
 print(" ".join(sorted(m for m in added if m.startswith(("aiohttp", "sqlite3", "autumn_")))))
 """
-
-
-def import_ms(stderr: str) -> float:
-    inside = stderr.split(MARK)[1]
-    total_us = 0
-    for line in inside.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        _, cumulative, name = line.split("|")
-        if not name.startswith("  "):  # nested imports are in their parent's total
-            total_us += int(cumulative)
-    return total_us / 1000
 
 
 def once() -> subprocess.CompletedProcess[str]:
