@@ -389,8 +389,8 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     does not fit the model.
     """
     hook: Callable[[object, object], T] = converter.get_structure_hook(cls)
-    # The same checks inlined, for models that tolerate unknown fields; it gives
-    # up on anything it is unsure of, and the hook then decides (autumn_core.compiled_readers).
+    # The same checks inlined, for a model (None for a union of them); it gives up
+    # on anything it is unsure of, and the hook then decides (autumn_core.compiled_readers).
     fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
     # One (body, model) pair, read and replaced whole, so that cores used from
     # several threads never pair one body with another's model.
