@@ -15,7 +15,7 @@ from typing import Any
 
 from autumn_local.errors import ApiError
 from autumn_local.operations import require_owner, settled_balances
-from autumn_local.store import Balance, FeatureRow, Number, Rollover, Store
+from autumn_local.store import Balance, FeatureRow, Number, Store
 from autumn_local.usage_deduction import (
     Mutation,
     UnwindItem,
@@ -87,10 +87,6 @@ class Subject:
                     r.balance, r.usage = r_balance, r_usage
             return False, []
         return True, mutations
-
-
-def _rollover_numbers(b: Balance) -> list[tuple[Rollover, Number, Number]]:
-    return [(r, r.balance, r.usage) for r in b.rollovers]
 
 
 def load_subject(
