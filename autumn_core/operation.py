@@ -41,6 +41,11 @@ class Operation(Generic[P, R]):
       (annotate the constant: `Operation[Params, Allowed | Denied]`). Fields of
       a model may be unions (`float | Literal["inf"]`, `Balance | None`) and
       free-form JSON objects (`properties: dict[str, Any]`).
+    - `body_field`: the params model's one field whose value is the whole body,
+      for a route whose body is a JSON array, not an object
+      (balances.batch_track takes `[{...}, {...}]`): the model keeps a name for
+      it (`events`), as a dict and a keyword need one, and the wire gets the
+      array alone. Such a body takes no `options.extra_body`.
     """
 
     operation_id: str
@@ -51,6 +56,7 @@ class Operation(Generic[P, R]):
     writes: bool = attrs.field(default=True, kw_only=True)
     fixed_response: R | None = attrs.field(default=None, kw_only=True)
     no_content: bool = attrs.field(default=False, kw_only=True)
+    body_field: str | None = attrs.field(default=None, kw_only=True)
     # The converter's generated functions, looked up once so that no call pays
     # for dispatch, and built on the operation's first call: generating them
     # takes milliseconds per operation (25 ms for the customer view), which an
