@@ -45,7 +45,7 @@ from autumn_core.options import RequestOptions, RequestOptionsDict, request_opti
 from autumn_core.outcome import Outcome
 from autumn_core.result import Err, Ok, Result
 from autumn_core.retries import next_wait
-from autumn_core.serde import encode_json, validation_error
+from autumn_core.serde import encode_json
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -262,11 +262,9 @@ def _checked(
     """The options and the encoded body, or the first thing wrong with them."""
     try:
         opts = None if options is None else request_options(options)
-        model = operation.structure_params(params, operation.params_type)
+        model = operation.checked_params(params)
     except SDKValidationError as exc:
         return exc
-    except Exception as exc:  # cattrs' grouped errors, turned into field names
-        return validation_error(exc, "params")
     fields = operation.unstructure_params(model)
     if operation.body_field is not None:
         return _array_body(operation, operation.body_field, fields, opts)

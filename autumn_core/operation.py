@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import UnionType
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from autumn_core.serde import converter, params_structurer, response_reader
+from autumn_core.errors import SDKValidationError
+from autumn_core.serde import converter, params_structurer, response_reader, validation_error
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -74,6 +75,19 @@ class Operation(Generic[P, R]):
         }
         for name, build in builders.items():
             object.__setattr__(self, name, self._built_on_first_call(name, build))
+
+    def checked_params(self, params: P | Mapping[str, Any]) -> P:
+        """The params model built from `params` (a dict or the model), checked as every
+        call checks it before any I/O; raises SDKValidationError naming each bad field.
+
+        For code that takes params now and sends them later (the usage recorder):
+        a bad event is refused when it is given, not when it is sent."""
+        try:
+            return self.structure_params(params, self.params_type)
+        except SDKValidationError:
+            raise
+        except Exception as exc:  # cattrs' grouped errors, turned into field names
+            raise validation_error(exc, "params") from None
 
     def _built_on_first_call(
         self, name: str, build: Callable[[], Callable[..., Any]]

@@ -161,6 +161,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "_lock": ("Lock", "LockDict"),
     "_reset_interval": ("ResetInterval", "ResetIntervalValue"),
+    "_usage_queue": ("RecorderStats",),
+    "_usage_recorder": ("UsageRecorder", "UsageRecorderSync"),
 }
 
 if TYPE_CHECKING:
@@ -291,6 +293,9 @@ if TYPE_CHECKING:
     from autumn_funcs._lock import LockDict as LockDict
     from autumn_funcs._reset_interval import ResetInterval as ResetInterval
     from autumn_funcs._reset_interval import ResetIntervalValue as ResetIntervalValue
+    from autumn_funcs._usage_queue import RecorderStats as RecorderStats
+    from autumn_funcs._usage_recorder import UsageRecorder as UsageRecorder
+    from autumn_funcs._usage_recorder import UsageRecorderSync as UsageRecorderSync
 
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

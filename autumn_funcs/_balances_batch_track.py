@@ -13,6 +13,7 @@ from autumn_core import (
     Operation,
     Result,
     SDKValidationError,
+    run_operation,
     tolerate_unknown_fields,
 )
 from autumn_funcs._balances_track import TrackParams, TrackParamsDict
@@ -102,4 +103,4 @@ async def balances_batch_track(
     >>> res.ok
     True
     """
-    return await core.call(BATCH_TRACK, params, options)
+    return await run_operation(core, BATCH_TRACK, params, options)

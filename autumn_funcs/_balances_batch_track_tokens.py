@@ -7,7 +7,7 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result
+from autumn_core import AutumnCore, AutumnSDKError, Operation, Result, run_operation
 from autumn_funcs._balances_batch_track import BatchTrackResponse, check_batch_size
 from autumn_funcs._balances_track_tokens import TrackTokensParams, TrackTokensParamsDict
 from autumn_funcs._options_arg import OptionsArg
@@ -69,4 +69,4 @@ async def balances_batch_track_tokens(
     ...     {"customer_id": "cus_1", "model_id": "openai/gpt-4o", "input_tokens": 900,
     ...      "output_tokens": 100, "idempotency_key": "req_1"}]})
     """
-    return await core.call(BATCH_TRACK_TOKENS, params, options)
+    return await run_operation(core, BATCH_TRACK_TOKENS, params, options)

@@ -7,7 +7,14 @@ from typing import Any, TypedDict
 
 import attrs
 
-from autumn_core import WIRE_NAME, AutumnCore, AutumnSDKError, Operation, Result
+from autumn_core import (
+    WIRE_NAME,
+    AutumnCore,
+    AutumnSDKError,
+    Operation,
+    Result,
+    run_operation,
+)
 from autumn_funcs._balances_track import (
     OverageBehavior,
     OverageBehaviorValue,
@@ -133,4 +140,4 @@ async def balances_track_tokens(
     >>> if res.ok and res.value.balance is not None:
     ...     print(res.value.value, res.value.balance.remaining)  # credits tracked, left
     """
-    return await core.call(TRACK_TOKENS, params, options)
+    return await run_operation(core, TRACK_TOKENS, params, options)

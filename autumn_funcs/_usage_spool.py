@@ -1,0 +1,65 @@
+"""The usage recorder's optional spool: queued events in a SQLite file, so that a process
+killed with `kill -9` delivers them on its next start.
+
+One table of (seq, event as JSON). An event is inserted, and committed, before
+`UsageRecorder.track` returns; it is deleted once delivered (or refused). WAL
+journal with `synchronous=NORMAL`: a commit is in the operating system's hands
+before the call returns, so a killed process loses nothing; only a power cut
+in the last moments before the OS writes its cache out could.
+
+Not thread-safe by itself: the recorder serialises every use under its lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS usage_events (seq INTEGER PRIMARY KEY, event TEXT NOT NULL)"
+
+
+class UsageSpool:
+    """Events waiting for delivery, on disk, in the order they were recorded."""
+
+    __slots__ = ("_db", "path")
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        # Autocommit (isolation_level=None): every insert is its own committed
+        # transaction. check_same_thread=False: a blocking program's threads record
+        # through one connection, under the recorder's lock.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+
+    def add(self, event: dict[str, Any]) -> int:
+        """Store one event; its sequence number once it is committed."""
+        cursor = self._db.execute(
+            "INSERT INTO usage_events (event) VALUES (?)",
+            (json.dumps(event, separators=(",", ":")),),
+        )
+        return cursor.lastrowid or 0
+
+    def after(self, seq: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Up to `limit` events stored after `seq`, oldest first."""
+        rows = self._db.execute(
+            "SELECT seq, event FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        ).fetchall()
+        return [(number, json.loads(text)) for number, text in rows]
+
+    def remove(self, seqs: Iterable[int]) -> None:
+        """Forget events that are settled (delivered, or refused and reported)."""
+        with self._db:  # one transaction for the whole batch
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM usage_events WHERE seq = ?", [(s,) for s in seqs])
+
+    def count(self) -> int:
+        row = self._db.execute("SELECT count(*) FROM usage_events").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self._db.close()
