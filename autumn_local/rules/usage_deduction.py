@@ -36,9 +36,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from autumn_local.credits import CREDIT_SYSTEM, credit_cost, relevant_features
-from autumn_local.deduction import deduction_key, live_rollovers
-from autumn_local.store import Balance, FeatureRow, Number, Rollover
+from autumn_local.rules.credits import CREDIT_SYSTEM, credit_cost, relevant_features
+from autumn_local.rules.update_spread import deduction_key, live_rollovers
+from autumn_local.store.database import Balance, FeatureRow, Number, Rollover
 
 __all__ = [
     "OVERAGE_BEHAVIORS",

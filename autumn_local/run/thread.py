@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from autumn_local.server import LocalAutumn
+    from autumn_local.run.server import LocalAutumn
 
 __all__ = ["LocalAutumnThread"]
 

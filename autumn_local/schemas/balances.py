@@ -3,7 +3,7 @@
 Every refusal is a 400 ``invalid_inputs`` whose message starts with the field
 name, e.g. ``"reset.interval must be one of ..."``. Rules that need the
 feature or stored data (Autumn checks them after the schema, with other
-statuses) live in ``operations.py``.
+statuses) live in ``rules/operations.py``.
 
 Unknown fields are ignored, as Autumn's schemas (zod objects, which strip
 unknown keys) do -- including ``included`` on ``balances.create``, which
@@ -24,9 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.errors import invalid_inputs
-from autumn_local.resets import INTERVALS
-from autumn_local.store import CreditCost
+from autumn_local.rules.errors import invalid_inputs
+from autumn_local.rules.resets import INTERVALS
+from autumn_local.store.database import CreditCost
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -479,5 +479,5 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
     )
 
 
-# The field reader the usage operations' parsers (``usage_params.py``) share.
+# The field reader the usage operations' parsers (``usage.py``) share.
 Fields = _Fields

@@ -17,7 +17,7 @@ import calendar
 import math
 from datetime import datetime, timezone
 
-from autumn_local.store import Balance, Rollover, RolloverConfig
+from autumn_local.store.database import Balance, Rollover, RolloverConfig
 
 __all__ = [
     "INTERVALS",
