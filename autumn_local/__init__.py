@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from autumn_local.http.auth import DEFAULT_SECRET_KEY
     from autumn_local.run.clock import Clock
     from autumn_local.run.faults import FAULT_KINDS, FaultInjector, FaultSpec
-    from autumn_local.run.server import LocalAutumn
-    from autumn_local.run.thread import LocalAutumnThread
+    from autumn_local.run.server import LocalAutumn, LocalAutumnThread
 
 __all__ = [
     "DEFAULT_SECRET_KEY",
@@ -44,7 +43,7 @@ _HOME = {
     "FaultInjector": "autumn_local.run.faults",
     "FaultSpec": "autumn_local.run.faults",
     "LocalAutumn": "autumn_local.run.server",
-    "LocalAutumnThread": "autumn_local.run.thread",
+    "LocalAutumnThread": "autumn_local.run.server",
 }
 
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -27,12 +27,10 @@ from autumn_local.rules.errors import ApiError
 from autumn_local.run.clock import Clock
 from autumn_local.run.config import apply_config, load_config
 from autumn_local.run.faults import FaultInjector, FaultSpec
+from autumn_local.run.thread import ServerThread
 from autumn_local.store.database import Store
 
-if TYPE_CHECKING:
-    from autumn_local.run.thread import LocalAutumnThread
-
-__all__ = ["LocalAutumn"]
+__all__ = ["LocalAutumn", "LocalAutumnThread"]
 
 _T = TypeVar("_T")
 _CALL_TIMEOUT_S = 30.0
@@ -172,8 +170,6 @@ class LocalAutumn:
             with LocalAutumn().in_thread() as server:
                 ...  # server.url, server.customer("cus_123"), server.clock
         """
-        from autumn_local.run.thread import LocalAutumnThread
-
         return LocalAutumnThread(self)
 
     def _handle_loop_errors(self) -> None:
@@ -324,3 +320,13 @@ def _fault_spec(faults: str | FaultSpec | None) -> FaultSpec:
     if isinstance(faults, FaultSpec):
         return faults
     return FaultSpec.parse(faults)
+
+
+class LocalAutumnThread(ServerThread[LocalAutumn]):
+    """A ``LocalAutumn`` on a private event loop in a daemon thread: ``LocalAutumn.in_thread()``.
+
+    ``with`` / ``async with`` (or ``start()`` / ``stop()``) yield the
+    ``LocalAutumn`` itself: ``url``, ``secret_key``, ``clock``, ``faults``,
+    ``set_faults``, ``customer`` and ``entity`` work from any thread.
+    A start-up error (a port in use, a bad config) is raised by ``start``.
+    """

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from autumn_local.rules.errors import invalid_inputs
-from autumn_local.rules.resets import INTERVALS
 from autumn_local.store.database import CreditCost
 
 __all__ = [
+    "INTERVALS",
     "MAX_ID_LENGTH",
     "MAX_SAFE_NUMBER",
     "MAX_TEXT_LENGTH",
@@ -58,6 +58,18 @@ MAX_SAFE_NUMBER = 2**53 - 1
 # Year 3000; keeps calendar arithmetic far from datetime's year-9999 ceiling.
 MAX_TIMESTAMP_MS = 32_503_680_000_000
 MAX_INTERVAL_COUNT = 1000
+# The reset intervals Autumn knows; "one_off" never resets.
+INTERVALS = (
+    "one_off",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "quarter",
+    "semi_annual",
+    "year",
+)
 
 FEATURE_TYPES = ("boolean", "metered", "credit_system")
 ROLLOVER_DURATIONS = ("month", "forever")

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from autumn_local.rules.errors import invalid_inputs
-from autumn_local.rules.resets import INTERVALS
-from autumn_local.rules.usage_deduction import OVERAGE_BEHAVIORS
-from autumn_local.schemas.balances import MAX_TIMESTAMP_MS, Fields, Number
+from autumn_local.schemas.balances import INTERVALS, MAX_TIMESTAMP_MS, Fields, Number
 
 __all__ = [
+    "OVERAGE_BEHAVIORS",
     "CheckParams",
     "DeleteParams",
     "FinalizeParams",
@@ -31,6 +30,11 @@ __all__ = [
 ]
 
 _INTERNAL = ("customer_data", "entity_data", "skip_event")
+
+
+# What a track may ask for; "allow" is internal: recalculating balances after a
+# delete deducts with it.
+OVERAGE_BEHAVIORS = ("cap", "overflow", "reject")
 
 
 @dataclass(frozen=True, slots=True)
