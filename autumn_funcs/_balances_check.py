@@ -7,7 +7,8 @@ from typing import Any, TypedDict, cast
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result, tolerate_unknown_fields
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation, tolerate_unknown_fields
 from autumn_funcs._balance_view import Balance, Flag
 from autumn_funcs._lock import Lock, LockDict
 from autumn_funcs._options_arg import OptionsArg

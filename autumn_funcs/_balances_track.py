@@ -8,16 +8,8 @@ from typing import Any, Literal, TypeAlias, TypedDict, cast
 
 import attrs
 
-from autumn_core import (
-    WIRE_NAME,
-    AutumnCore,
-    AutumnSDKError,
-    Ok,
-    Operation,
-    Result,
-    SDKValidationError,
-    tolerate_unknown_fields,
-)
+from autumn_core import AutumnCore, AutumnSDKError, Ok, Result, SDKValidationError
+from autumn_core.seam import WIRE_NAME, Operation, tolerate_unknown_fields
 from autumn_funcs._balance_view import Balance, BalanceReset
 from autumn_funcs._lock import Lock, LockDict
 from autumn_funcs._options_arg import OptionsArg

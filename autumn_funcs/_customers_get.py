@@ -6,7 +6,8 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation
 from autumn_funcs._customer_view import Customer, CustomerExpand, CustomerExpandValue
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._typing_backports import Required

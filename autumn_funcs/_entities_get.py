@@ -7,7 +7,8 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result, tolerate_unknown_fields
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation, tolerate_unknown_fields
 from autumn_funcs._balance_view import Balance, Flag
 from autumn_funcs._customer_view import BillingControls, Invoice, Purchase, Subscription
 from autumn_funcs._options_arg import OptionsArg

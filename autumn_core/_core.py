@@ -10,18 +10,18 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from autumn_core.body import ACCEPT_ENCODING
-from autumn_core.call import call_operation
-from autumn_core.call_context import CallContext, URLCache
-from autumn_core.config import DEFAULT_SERVER_URL, CoreConfig
-from autumn_core.credentials import Credentials, SecretKey, credentials
-from autumn_core.errors import AutumnSDKError, SDKValidationError
-from autumn_core.field_checks import invalid
-from autumn_core.hooks import Hooks, hook_runner
-from autumn_core.operation import Operation
-from autumn_core.options import RequestOptions, RequestOptionsDict
-from autumn_core.result import Err, Result
-from autumn_core.retries import RetryConfig
+from autumn_core._body import ACCEPT_ENCODING
+from autumn_core._call import call_operation
+from autumn_core._call_context import CallContext, URLCache
+from autumn_core._config import DEFAULT_SERVER_URL, CoreConfig
+from autumn_core._credentials import Credentials, SecretKey, credentials
+from autumn_core._errors import AutumnSDKError, SDKValidationError
+from autumn_core._field_checks import invalid
+from autumn_core._hooks import Hooks, hook_runner
+from autumn_core._operation import Operation
+from autumn_core._options import RequestOptions, RequestOptionsDict
+from autumn_core._result import Err, Result
+from autumn_core._retries import RetryConfig
 
 _CLOSED = "this AutumnCore is closed; create a new one to make calls"
 _OTHER_LOOP = (
