@@ -7,7 +7,8 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result, run_operation
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation, run_operation
 from autumn_funcs._balances_batch_track import BatchTrackResponse, check_batch_size
 from autumn_funcs._balances_track_tokens import TrackTokensParams, TrackTokensParamsDict
 from autumn_funcs._options_arg import OptionsArg

@@ -7,14 +7,8 @@ from typing import Any, TypedDict
 
 import attrs
 
-from autumn_core import (
-    WIRE_NAME,
-    AutumnCore,
-    AutumnSDKError,
-    Operation,
-    Result,
-    run_operation,
-)
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import WIRE_NAME, Operation, run_operation
 from autumn_funcs._balances_track import (
     OverageBehavior,
     OverageBehaviorValue,
