@@ -70,7 +70,9 @@ class UsageQueue:
         self.recorded = self.recovered = self.delivered = 0
         self.retried = self.refused = self.dropped = self.requests = 0
         if spool is not None:
-            self._on_disk = self.recovered = spool.count()
+            # Left by an earlier run: read back from disk, as the backlog of a full queue is.
+            self._on_disk, self._last = spool.count_and_last()
+            self.recovered = self._on_disk
 
     def put(self, event: Any, wire: dict[str, Any] | None) -> bool:
         """Queue an event (its wire dict too, with a spool); False when it was dropped."""
@@ -144,6 +146,8 @@ class UsageQueue:
             self.memory.clear()
             if self.spool is None:
                 self.dropped += len(items)
+            else:
+                self._on_disk += len(items)  # still pending, in the file, for the next run
             return items
 
     def pending(self) -> int:

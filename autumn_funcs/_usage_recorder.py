@@ -253,7 +253,7 @@ class UsageRecorder:
         self._queue.requeue(sorted(self._queue.in_flight.items()), retry=False)
         left = self._queue.release()
         if self._spool is not None:
-            pending = self._queue.pending() + len(left)
+            pending = self._queue.pending()
             if pending:
                 logger.warning(
                     "usage recorder closed with %d events undelivered; they stay in the spool "

@@ -57,9 +57,11 @@ class UsageSpool:
             self._db.execute("BEGIN")
             self._db.executemany("DELETE FROM usage_events WHERE seq = ?", [(s,) for s in seqs])
 
-    def count(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM usage_events").fetchone()
-        return int(row[0])
+    def count_and_last(self) -> tuple[int, int]:
+        """How many events wait in the file, and the last one's number (0: none)."""
+        row = self._db.execute("SELECT count(*), coalesce(max(seq), 0) FROM usage_events")
+        count, last = row.fetchone()
+        return int(count), int(last)
 
     def close(self) -> None:
         self._db.close()
