@@ -16,14 +16,16 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from autumn_local import operations, usage_routes, views
 from autumn_local.auth import KeyRing, bearer_token, env_of
-from autumn_local.body import MAX_BODY_BYTES, parse_json_object
+from autumn_local.batch_queue import BatchQueue
+from autumn_local.batch_track import batch_track
+from autumn_local.body import MAX_BODY_BYTES, parse_json, parse_json_object
 from autumn_local.clock import Clock
 from autumn_local.errors import ApiError, StepsApplied
 from autumn_local.faults import FaultInjector
@@ -31,7 +33,6 @@ from autumn_local.headers import idempotency_key
 from autumn_local.ratelimits import ROUTE_LIMITS, TOO_MANY_REQUESTS, Limit, RateLimited, RateLimiter
 from autumn_local.replies import Reply
 from autumn_local.store import CustomerRow, Store
-from autumn_local.unserved import unserved_route_message
 from autumn_local.validation import (
     parse_create_balance,
     parse_create_feature,
@@ -60,6 +61,7 @@ class ServerState:
     faults: FaultInjector
     limiter: RateLimiter
     strict: bool = False
+    batches: BatchQueue = field(default_factory=BatchQueue)
 
 
 # A handler runs synchronously inside one transaction and returns the JSON
@@ -124,10 +126,17 @@ class Endpoint:
     # "read": never faulted, so a test can always check the state.
     fault_group: str
     limits: tuple[Limit, ...]
+    # How the body's bytes are read: an object, or (batch routes) any JSON value.
+    read_body: Callable[[bytes], Any] = parse_json_object
 
 
-def _endpoint(path: str, handler: Handler, fault_group: str) -> tuple[str, Endpoint]:
-    return path, Endpoint(handler, fault_group, ROUTE_LIMITS[path])
+def _endpoint(
+    path: str,
+    handler: Handler,
+    fault_group: str,
+    read_body: Callable[[bytes], Any] = parse_json_object,
+) -> tuple[str, Endpoint]:
+    return path, Endpoint(handler, fault_group, ROUTE_LIMITS[path], read_body)
 
 
 ENDPOINTS: dict[str, Endpoint] = dict(
@@ -138,6 +147,7 @@ ENDPOINTS: dict[str, Endpoint] = dict(
         _endpoint("/v1/balances.track", usage_routes.track_usage, "balances"),
         _endpoint("/v1/balances.delete", usage_routes.delete_balance, "balances"),
         _endpoint("/v1/balances.finalize", usage_routes.finalize_lock, "balances"),
+        _endpoint("/v1/balances.batch_track", batch_track, "balances", parse_json),
         _endpoint("/v1/customers.get_or_create", _get_or_create_customer, "mutating"),
         _endpoint("/v1/customers.get", _get_customer, "read"),
         _endpoint("/v1/entities.get", _get_entity, "read"),
@@ -199,7 +209,7 @@ def _fault_error(kind: str, endpoint: Endpoint, retry_after: int) -> ApiError | 
 def _run(
     state: ServerState,
     endpoint: Endpoint,
-    body: dict[str, Any] | ApiError,
+    body: Any,
     env: str,
     idem_key: str | None,
 ) -> bytes | dict[str, Any] | Reply:
@@ -261,10 +271,10 @@ async def _read_body(request: web.Request) -> bytes | None:
         return None
 
 
-def _parsed(raw: bytes) -> dict[str, Any] | ApiError:
+def _parsed(raw: bytes, read_body: Callable[[bytes], Any]) -> Any:
     """The body, or the error to answer once the idempotency key was checked."""
     try:
-        return parse_json_object(raw)
+        return read_body(raw)
     except ApiError as exc:
         if exc.status == 413:
             raise
@@ -277,7 +287,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     token = bearer_token(request.headers.get("Authorization"))
     env = env_of(token)
     if endpoint is None:
-        return _error(ApiError(404, "not_found", unserved_route_message(request.path)), env)
+        return _error(ApiError(404, "not_found", f"no such endpoint: {request.path[:200]}"), env)
     if request.method != "POST":
         return _error(
             ApiError(
@@ -304,7 +314,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         raw = await _read_body(request)
         if raw is None:
             return _drop_connection(request)
-        body = _parsed(raw)
+        body = _parsed(raw, endpoint.read_body)
         customer_id = body.get("customer_id") if isinstance(body, dict) else None
         limit_headers = state.limiter.check(
             endpoint.limits,

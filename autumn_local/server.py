@@ -15,6 +15,7 @@ from aiohttp import web
 
 from autumn_local.app import ServerState, answer_directly, build_app
 from autumn_local.auth import DEFAULT_SECRET_KEY, KeyRing, env_of
+from autumn_local.batch_queue import BatchQueue
 from autumn_local.clock import Clock
 from autumn_local.config import apply_config, load_config
 from autumn_local.connection_limits import (
@@ -73,6 +74,9 @@ class LocalAutumn:
             process's open-file limit. At the cap a new connection displaces
             the one that has waited longest for a request (see
             ``autumn_local.connection_limits``).
+        batch_apply_delay: seconds after its answer that a ``batch_track``
+            is applied, as Autumn's queue worker applies it later; 0 (the
+            default) applies it before answering (see ``autumn_local.batch_queue``).
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class LocalAutumn:
         body_timeout: float = ConnectionLimits.body_timeout,
         keepalive_timeout: float = ConnectionLimits.keepalive_timeout,
         max_connections: int = ConnectionLimits.max_connections,
+        batch_apply_delay: float = 0.0,
     ) -> None:
         self.connection_limits = ConnectionLimits(
             header_timeout=header_timeout,
@@ -109,6 +114,7 @@ class LocalAutumn:
         self._keys = KeyRing([secret_key, *self._config.secret_keys])
         self.faults = FaultInjector(_fault_spec(faults))
         self.rate_limiter = RateLimiter(enabled=rate_limits)
+        self.batches = BatchQueue(batch_apply_delay)
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -242,6 +248,7 @@ class LocalAutumn:
                 faults=self.faults,
                 limiter=self.rate_limiter,
                 strict=self.strict,
+                batches=self.batches,
             )
             app = build_app(state)
             limits = self.connection_limits
@@ -298,6 +305,8 @@ class LocalAutumn:
             self._guard.close_all()
         if listener is not None:
             await listener.wait_closed()
+        # Accepted batches are applied, never dropped, by stopping.
+        self.batches.drain()
         if store is not None:
             store.close()
 

@@ -445,6 +445,23 @@ class Store:
         else:
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the open transaction that can fail alone (one item of a batch).
+
+        On an exception what it wrote is undone and the exception propagates;
+        the transaction around it goes on.
+        """
+        self._db.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO part")
+            self._db.execute("RELEASE part")
+            raise
+        else:
+            self._db.execute("RELEASE part")
+
     def _reload_if_changed_elsewhere(self) -> None:
         # Another process serving the same file may have committed since our
         # last transaction (data_version changes only for others' commits);

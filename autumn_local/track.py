@@ -55,9 +55,12 @@ from autumn_local.usage_params import LockParams, TrackParams
 
 __all__ = [
     "answer_balances",
+    "apply_track",
     "claim_track_key",
+    "deduct_track",
     "deducted_by_feature",
     "deducted_per_balance",
+    "feature_deductions",
     "track",
 ]
 
@@ -72,7 +75,7 @@ class _FeatureDeduction:
     lock: LockParams | None
 
 
-def _feature_deductions(store: Store, p: TrackParams) -> list[_FeatureDeduction]:
+def feature_deductions(store: Store, p: TrackParams) -> list[_FeatureDeduction]:
     """``getTrackFeatureDeductionsForBody``."""
     value = 1 if p.value is None else p.value
     if p.feature_id is not None:
@@ -138,14 +141,14 @@ def deducted_per_balance(mutations: Sequence[Mutation]) -> dict[int, tuple[str, 
     return found
 
 
-def apply_track(
+def deduct_track(
     store: Store,
     p: TrackParams,
     deductions: Sequence[_FeatureDeduction],
     env: str,
     now_ms: int,
-) -> dict[str, Any]:
-    """Deduct and answer (``runTrackV3``)."""
+) -> tuple[Subject, list[Mutation], dict[str, Number]]:
+    """Deduct and save: (subject, mutations, credits deducted by feature)."""
     if p.event_name is not None and p.overage_behavior == "reject":
         raise invalid_request(
             'overage_behavior "reject" is not supported with event_name.'
@@ -179,6 +182,19 @@ def apply_track(
         per_balance.update(deducted_per_balance(made))
     deducted = deducted_by_feature(per_balance)
     store.save_balances(subject.balances)
+    return subject, mutations, deducted
+
+
+def apply_track(
+    store: Store,
+    p: TrackParams,
+    deductions: Sequence[_FeatureDeduction],
+    env: str,
+    now_ms: int,
+) -> dict[str, Any]:
+    """Deduct and answer (``runTrackV3``)."""
+    subject, mutations, deducted = deduct_track(store, p, deductions, env, now_ms)
+    features = store.feature_map()
     balance, balances = answer_balances(
         features, subject, [d.feature for d in deductions], deducted, now_ms
     )
@@ -223,7 +239,7 @@ def _head(p: TrackParams) -> dict[str, Any]:
 
 def track(store: Store, p: TrackParams, env: str, now_ms: int, *, queued: bool) -> Reply:
     """``balances.track``; ``queued``: the organisation is over its track cap."""
-    deductions = _feature_deductions(store, p)
+    deductions = feature_deductions(store, p)
     claim_track_key(store, env, p.idempotency_key, now_ms)
     if p.run_async or queued:
         # Autumn's queue worker fails where nobody sees it; the key stays claimed.

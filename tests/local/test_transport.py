@@ -33,13 +33,6 @@ async def test_unknown_path_is_json_404(api: Api) -> None:
     (await api.post("/", {})).error(404, "not_found")
 
 
-@pytest.mark.parametrize("path", ["/v1/balances.batch_track", "/v1/balances.track_tokens"])
-async def test_autumn_routes_not_served_say_so(api: Api, path: str) -> None:
-    (await api.post(path, [{"customer_id": "cus_123"}])).error(
-        404, "not_found", mentions="does not serve"
-    )
-
-
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
 async def test_wrong_method_is_json_405(api: Api, method: str) -> None:
     reply = (await api.post(CREATE, method=method)).error(405, "method_not_allowed")
