@@ -232,3 +232,22 @@ async def test_batches_waiting_when_the_server_stops_are_applied(
 def test_a_negative_delay_is_refused() -> None:
     with pytest.raises(ValueError, match="batch_apply_delay"):
         LocalAutumn(batch_apply_delay=-1)
+
+
+async def test_items_of_one_customer_in_every_shape_all_count(usage: Api) -> None:
+    # The customer-level balance is shared by the customer and its entities,
+    # and by a feature_id item and an event_name item: each item sees the
+    # balance the ones before it left.
+    await grant(usage, 100)
+    seat = {**WORDS, "entity_id": "seat_1"}
+    batch = [
+        {**seat, "value": 1},
+        {**WORDS, "value": 2},
+        {**seat, "value": 3},
+        {"customer_id": "cus_123", "event_name": "generation", "value": 4},
+        {**WORDS, "value": 90, "overage_behavior": "reject"},  # 90 left: fits exactly
+        {**seat, "value": 1, "overage_behavior": "reject"},  # nothing left: refused
+        {**WORDS, "value": 5},  # capped at 0 remaining
+    ]
+    (await usage.post(BATCH, batch)).ok()
+    assert await usage.totals("words") == (100, 0, 100)
