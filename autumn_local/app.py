@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from autumn_local import operations, usage_routes, views
+from autumn_local import operations, track_tokens, usage_routes, views
 from autumn_local.auth import KeyRing, bearer_token, env_of
 from autumn_local.batch_queue import BatchQueue
 from autumn_local.batch_track import batch_track
@@ -30,6 +30,7 @@ from autumn_local.clock import Clock
 from autumn_local.errors import ApiError, StepsApplied
 from autumn_local.faults import FaultInjector
 from autumn_local.headers import idempotency_key
+from autumn_local.model_prices import ModelPrices
 from autumn_local.ratelimits import ROUTE_LIMITS, TOO_MANY_REQUESTS, Limit, RateLimited, RateLimiter
 from autumn_local.replies import Reply
 from autumn_local.store import CustomerRow, Store
@@ -62,6 +63,7 @@ class ServerState:
     limiter: RateLimiter
     strict: bool = False
     batches: BatchQueue = field(default_factory=BatchQueue)
+    models: ModelPrices = field(default_factory=ModelPrices)
 
 
 # A handler runs synchronously inside one transaction and returns the JSON
@@ -148,6 +150,13 @@ ENDPOINTS: dict[str, Endpoint] = dict(
         _endpoint("/v1/balances.delete", usage_routes.delete_balance, "balances"),
         _endpoint("/v1/balances.finalize", usage_routes.finalize_lock, "balances"),
         _endpoint("/v1/balances.batch_track", batch_track, "balances", parse_json),
+        _endpoint("/v1/balances.track_tokens", track_tokens.track_tokens, "balances"),
+        _endpoint(
+            "/v1/balances.batch_track_tokens",
+            track_tokens.batch_track_tokens,
+            "balances",
+            parse_json,
+        ),
         _endpoint("/v1/customers.get_or_create", _get_or_create_customer, "mutating"),
         _endpoint("/v1/customers.get", _get_customer, "read"),
         _endpoint("/v1/entities.get", _get_entity, "read"),

@@ -48,12 +48,24 @@ from autumn_local.validation import json_type_name
 if TYPE_CHECKING:
     from autumn_local.app import ServerState
 
-__all__ = ["MAX_BATCH_ITEMS", "apply_items", "batch_track", "parse_batch"]
+__all__ = [
+    "MAX_BATCH_ITEMS",
+    "accept_batch",
+    "apply_items",
+    "at_index",
+    "batch_track",
+    "parse_batch",
+]
 
 log = logging.getLogger("autumn_local")
 
 MAX_BATCH_ITEMS = 1000
 _SUCCESS = b'{"success":true}'
+
+
+def at_index(index: int, exc: ApiError) -> ApiError:
+    """``exc`` as the refusal of a whole batch, its message naming the item's index."""
+    return ApiError(exc.status, exc.code, f"{index}: {exc.message}")
 
 
 def parse_batch(body: Any, parse_item: Callable[[dict[str, Any]], Any]) -> list[Any]:
@@ -77,7 +89,7 @@ def parse_batch(body: Any, parse_item: Callable[[dict[str, Any]], Any]) -> list[
         try:
             items.append(parse_item(raw))
         except ApiError as exc:
-            raise ApiError(exc.status, exc.code, f"{index}: {exc.message}") from None
+            raise at_index(index, exc) from None
     return items
 
 
@@ -160,13 +172,18 @@ def apply_items(store: Store, items: Sequence[TrackParams], env: str, now_ms: in
     return applied
 
 
-def batch_track(s: ServerState, body: Any, env: str, now: int) -> bytes:
-    """``POST /v1/balances.batch_track``."""
-    items = parse_batch(body, lambda raw: parse_track(raw, now, strict=s.strict))
+def accept_batch(s: ServerState, items: Sequence[TrackParams], env: str, now: int) -> bytes:
+    """Resolve every item's features (404 naming the first bad one), then apply or queue."""
     for index, p in enumerate(items):
         try:
             feature_deductions(s.store, p)
         except ApiError as exc:
-            raise ApiError(exc.status, exc.code, f"{index}: {exc.message}") from None
+            raise at_index(index, exc) from None
     s.batches.submit(s.store, s.clock, items, env, now)
     return _SUCCESS
+
+
+def batch_track(s: ServerState, body: Any, env: str, now: int) -> bytes:
+    """``POST /v1/balances.batch_track``."""
+    items = parse_batch(body, lambda raw: parse_track(raw, now, strict=s.strict))
+    return accept_batch(s, items, env, now)

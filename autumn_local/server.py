@@ -26,6 +26,7 @@ from autumn_local.connection_limits import (
 )
 from autumn_local.errors import ApiError
 from autumn_local.faults import FaultInjector, FaultSpec
+from autumn_local.model_prices import ModelPrices
 from autumn_local.ratelimits import RateLimiter
 from autumn_local.store import Store
 
@@ -249,6 +250,7 @@ class LocalAutumn:
                 limiter=self.rate_limiter,
                 strict=self.strict,
                 batches=self.batches,
+                models=ModelPrices(self._config.models),
             )
             app = build_app(state)
             limits = self.connection_limits

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from autumn_local.ai_credits import parse_ai_markups
 from autumn_local.errors import invalid_inputs
 from autumn_local.resets import INTERVALS
 from autumn_local.store import CreditCost
@@ -59,7 +60,7 @@ MAX_SAFE_NUMBER = 2**53 - 1
 MAX_TIMESTAMP_MS = 32_503_680_000_000
 MAX_INTERVAL_COUNT = 1000
 
-FEATURE_TYPES = ("boolean", "metered", "credit_system")
+FEATURE_TYPES = ("boolean", "metered", "credit_system", "ai_credit_system")
 ROLLOVER_DURATIONS = ("month", "forever")
 # Fields a client may send meaning another one; strict mode names the real field.
 RENAMED = {"included": "included_grant"}
@@ -325,6 +326,8 @@ class CreateFeatureParams:
     consumable: bool
     event_names: list[str]
     credit_schema: tuple[CreditCost, ...] = ()
+    # An ai_credit_system's default_markup, provider_markups and model_markups.
+    ai_markups: dict[str, Any] | None = None
 
 
 def _required_id(fields: _Fields, key: str) -> str:
@@ -459,10 +462,13 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
     consumable = fields.boolean("consumable")
     event_names = fields.string_list("event_names") or []
     credit_schema = _credit_schema(fields)
+    for key in ("default_markup", "provider_markups", "model_markups"):
+        fields.skip(key)
     fields.finish()
+    ai_markups = parse_ai_markups(body, feature_type)
     if feature_type == "boolean" and consumable:
         raise invalid_inputs("consumable cannot be true for a boolean feature")
-    if feature_type == "credit_system" and consumable is False:
+    if feature_type in ("credit_system", "ai_credit_system") and consumable is False:
         raise invalid_inputs("consumable: credit system features must be consumable")
     if credit_schema and feature_type != "credit_system":
         raise invalid_inputs("credit_schema is only for features of type credit_system")
@@ -476,6 +482,7 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
         consumable=consumable,
         event_names=event_names,
         credit_schema=credit_schema,
+        ai_markups=ai_markups,
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from autumn_local.ai_credits import AI_CREDIT_SYSTEM, markups_view
 from autumn_local.deduction import deduction_order, live_rollovers
 from autumn_local.store import Balance, CustomerRow, EntityRow, FeatureRow, Number
 
@@ -40,6 +41,9 @@ def feature_view(f: FeatureRow) -> dict[str, Any]:
             {"metered_feature_id": item.metered_feature_id, "credit_cost": item.credit_cost}
             for item in f.credit_schema
         ]
+    elif f.type == AI_CREDIT_SYSTEM:
+        view["credit_schema"] = []
+        view.update(markups_view(f))
     view["event_names"] = list(f.event_names)
     view["archived"] = f.archived
     return view
