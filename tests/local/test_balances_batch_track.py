@@ -251,3 +251,26 @@ async def test_items_of_one_customer_in_every_shape_all_count(usage: Api) -> Non
     ]
     (await usage.post(BATCH, batch)).ok()
     assert await usage.totals("words") == (100, 0, 100)
+
+
+async def test_each_item_deducts_from_its_own_subjects_balances(usage: Api) -> None:
+    # The entity's own balance goes first for its items, never for the
+    # customer's; an event_name item reaches every feature listing it.
+    await grant(usage, 10)
+    await grant(usage, 10, feature_id="tokens")
+    (await usage.create(**WORDS, entity_id="seat_1", included_grant=5)).ok()
+    seat = {**WORDS, "entity_id": "seat_1"}
+    batch = [
+        {**WORDS, "value": 3},
+        {**seat, "value": 4},
+        {**WORDS, "value": 1},
+        {"customer_id": "cus_123", "event_name": "generation", "value": 2},
+        {**seat, "value": 2},  # 1 left on the seat, then the customer's
+    ]
+    (await usage.post(BATCH, batch)).ok()
+    entity = await usage.post("/v1/entities.get", {"customer_id": "cus_123", "entity_id": "seat_1"})
+    # The entity view shows its own balance and the customer's it may use.
+    assert [b["remaining"] for b in entity.ok()["balances"]["words"]["breakdown"]] == [0, 3]
+    assert await usage.totals("tokens") == (10, 8, 2)
+    # customer-level: 10 - 3 - 1 - 2 - 1 = 3; with the seat's 0, 3 in all.
+    assert (await usage.totals("words"))[1] == 3
