@@ -13,10 +13,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autumn_local import LocalAutumn
 from autumn_local.config import ConfigError
 from tests.local.conftest import NOW, Api
+from tests.local.test_fuzz import usage_bodies, values
 
 TOKENS = "/v1/balances.track_tokens"
 BATCH = "/v1/balances.batch_track_tokens"
@@ -389,3 +392,48 @@ def test_a_bad_model_price_in_the_config_is_refused(entry: dict[str, Any], menti
         .replace("]", r"\]"),
     ):
         LocalAutumn(config={"models": [entry]})
+
+
+TOKEN_FIELDS = [
+    "customer_id",
+    "entity_id",
+    "feature_id",
+    "model_id",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "reasoning_tokens",
+    "idempotency_key",
+    "overage_behavior",
+    "async",
+    "properties",
+]
+token_values = st.one_of(
+    values,
+    st.sampled_from(["openai/gpt-4o", "custom/internal-model", "ai_credits", "cus_123", "cap"]),
+    st.integers(0, 10**7),
+)
+token_bodies = st.dictionaries(
+    st.sampled_from(TOKEN_FIELDS) | st.text(max_size=5), token_values, max_size=8
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    body=st.one_of(
+        st.tuples(st.just(TOKENS), token_bodies),
+        st.tuples(st.just(BATCH), st.lists(token_bodies, max_size=4) | values),
+        st.tuples(st.just("/v1/balances.batch_track"), st.lists(usage_bodies, max_size=4) | values),
+    )
+)
+async def test_random_bodies_get_a_clear_answer(ai: Api, body: tuple[str, Any]) -> None:
+    path, payload = body
+    await grant(ai)
+    reply = await ai.post(path, payload)
+    assert reply.status in (200, 202, 400, 404, 409), (reply.status, reply.body, payload)
+    if reply.status >= 400:
+        assert set(reply.body) == {"message", "code", "env"}

@@ -19,6 +19,9 @@ ENDPOINTS = [
     "/v1/balances.track",
     "/v1/balances.delete",
     "/v1/balances.finalize",
+    "/v1/balances.batch_track",
+    "/v1/balances.track_tokens",
+    "/v1/balances.batch_track_tokens",
 ]
 
 
