@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autumn_local import LocalAutumn
-from autumn_local.config import ConfigError
+from autumn_local.run.config import ConfigError
 from tests.local.conftest import NOW, Api
 from tests.local.test_fuzz import usage_bodies, values
 
