@@ -37,6 +37,18 @@ A config file (or dict) adds to that::
     feature_id = "credits"
     included_grant = 500
 
+    [[features]]                      # an AI credit system, for track_tokens
+    id = "ai_credits"
+    type = "ai_credit_system"
+    default_markup = 20               # optional: percent on every model's price
+    provider_markups = { openai = { markup = 10 } }
+    model_markups = { "custom/mine" = { input_cost = 1, output_cost = 2 } }
+
+    [[models]]                        # model prices over the built-in table
+    id = "openai/gpt-4o"              # (see autumn_local.rules.model_prices)
+    input = 2.5
+    output = 10
+
 Features, customers and entities are added on every start if missing (so a
 config can grow); balances only when the database is new, since adding them
 again would duplicate them.
@@ -52,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from autumn_local.rules.errors import ApiError
+from autumn_local.rules.model_prices import ModelPriceError, ModelPrices
 from autumn_local.rules.operations import create_balance, create_feature, get_or_create_customer
 from autumn_local.schemas.balances import (
     parse_create_balance,
@@ -63,7 +76,15 @@ from autumn_local.store.database import EntityRow, Store
 __all__ = ["DEFAULT_SEED", "ConfigError", "ServerConfig", "apply_config", "load_config"]
 
 
-_TOP_LEVEL = ("seed_defaults", "secret_keys", "features", "customers", "entities", "balances")
+_TOP_LEVEL = (
+    "seed_defaults",
+    "secret_keys",
+    "features",
+    "customers",
+    "entities",
+    "balances",
+    "models",
+)
 
 
 class ConfigError(ValueError):
@@ -78,6 +99,8 @@ class ServerConfig:
     customers: tuple[Mapping[str, Any], ...] = ()
     entities: tuple[Mapping[str, Any], ...] = ()
     balances: tuple[Mapping[str, Any], ...] = field(default=())
+    # Model prices for balances.track_tokens, over the built-in table (rules/model_prices.py).
+    models: tuple[Mapping[str, Any], ...] = ()
 
 
 DEFAULT_SEED = ServerConfig(
@@ -164,7 +187,17 @@ def load_config(source: str | Path | Mapping[str, Any] | None) -> ServerConfig:
         customers=_table_list(raw, "customers", where),
         entities=_table_list(raw, "entities", where),
         balances=_table_list(raw, "balances", where),
+        models=_models(raw, where),
     )
+
+
+def _models(raw: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
+    models = _table_list(raw, "models", where)
+    try:
+        ModelPrices(models)
+    except ModelPriceError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return models
 
 
 def _customer_body(entry: Mapping[str, Any]) -> dict[str, Any]:

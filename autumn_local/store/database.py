@@ -134,6 +134,8 @@ CREATE INDEX IF NOT EXISTS lock_receipts_by_customer ON lock_receipts (customer_
 _ADDED_COLUMNS = (
     ("features", "credit_schema", "TEXT NOT NULL DEFAULT '[]'"),
     ("rollovers", "id", "TEXT"),
+    # An AI credit system's markups: {default_markup, provider_markups, model_markups}.
+    ("features", "ai_markups", "TEXT"),
 )
 
 
@@ -155,6 +157,8 @@ class FeatureRow:
     archived: bool
     # Only a credit_system feature has one.
     credit_schema: tuple[CreditCost, ...] = ()
+    # Only an ai_credit_system feature has them (see ai_credits.py).
+    ai_markups: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +449,23 @@ class Store:
         else:
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the open transaction that can fail alone (one item of a batch).
+
+        On an exception what it wrote is undone and the exception propagates;
+        the transaction around it goes on.
+        """
+        self._db.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO part")
+            self._db.execute("RELEASE part")
+            raise
+        else:
+            self._db.execute("RELEASE part")
+
     def _reload_if_changed_elsewhere(self) -> None:
         # Another process serving the same file may have committed since our
         # last transaction (data_version changes only for others' commits);
@@ -458,8 +479,8 @@ class Store:
 
     def _load_features(self) -> None:
         cursor = self._db.execute(
-            "SELECT id, name, type, consumable, event_names, archived, credit_schema"
-            " FROM features ORDER BY rowid"
+            "SELECT id, name, type, consumable, event_names, archived, credit_schema,"
+            " ai_markups FROM features ORDER BY rowid"
         )
         cursor.row_factory = sqlite3.Row
         self._features = {
@@ -474,6 +495,7 @@ class Store:
                     CreditCost(item["metered_feature_id"], item["credit_cost"])
                     for item in json.loads(r["credit_schema"])
                 ),
+                ai_markups=None if r["ai_markups"] is None else json.loads(r["ai_markups"]),
             )
             for r in cursor
         }
@@ -490,7 +512,7 @@ class Store:
     def insert_feature(self, feature: FeatureRow, now_ms: int) -> None:
         self._db.execute(
             "INSERT INTO features (id, name, type, consumable, event_names, archived, created_at,"
-            " credit_schema) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " credit_schema, ai_markups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 feature.id,
                 feature.name,
@@ -500,6 +522,7 @@ class Store:
                 int(feature.archived),
                 now_ms,
                 json.dumps([dataclasses.asdict(item) for item in feature.credit_schema]),
+                None if feature.ai_markups is None else json.dumps(feature.ai_markups),
             ),
         )
         self._features[feature.id] = feature
