@@ -48,6 +48,7 @@ class DeliverySettings:
     flush_interval: float
     max_batch: int
     requests_per_second: float | None
+    max_in_flight: int
     retry_initial_s: float
     retry_max_s: float
 
@@ -78,7 +79,7 @@ def _retry_after(error: AutumnSDKError) -> float | None:
 
 
 class Sender:
-    """The background task's work: one batch at a time, in the order recorded."""
+    """The background task's work: batches in the order recorded, `max_in_flight` at once."""
 
     def __init__(
         self,
@@ -99,6 +100,10 @@ class Sender:
         self._next_start = 0.0
 
     async def run(self) -> None:
+        await asyncio.gather(*(self._work() for _ in range(self._settings.max_in_flight)))
+
+    async def _work(self) -> None:
+        """One of `max_in_flight` loops, each with one batch in flight at a time."""
         queue, settings = self._queue, self._settings
         while True:
             if not (self.stopping or self.flushing or queue.ready(settings.max_batch)):

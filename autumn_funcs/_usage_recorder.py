@@ -66,7 +66,8 @@ class UsageRecorder:
     seconds (default 1 s: up to ten processes stay within Autumn's 10 batch
     requests per second per organisation, and an event waits about a second).
     Requests start at most `requests_per_second` a second (10, the route's
-    limit; None for no pacing). A failed request is sent again, the same events
+    limit; None for no pacing), `max_in_flight` (2) at once, so the next batch
+    is on its way while Autumn reads the last. A failed request is sent again, the same events
     with the same keys, after `Retry-After` or a backoff from `retry_initial_s`
     to `retry_max_s`: Autumn applies each key once. A batch refused for one bad
     event is split until that event is found; the others are delivered, and
@@ -100,6 +101,7 @@ class UsageRecorder:
         max_batch: int = 1000,
         max_pending: int = 100_000,
         requests_per_second: float | None = 10.0,
+        max_in_flight: int = 2,
         spool: str | os.PathLike[str] | None = None,
         on_refused: RefusedHook | None = None,
         on_dropped: DroppedHook | None = None,
@@ -122,6 +124,11 @@ class UsageRecorder:
         if type(max_batch) is not int or not 1 <= max_batch <= 1000:
             raise SDKValidationError(
                 f"invalid max_batch: expected 1 to 1000, got {max_batch!r}", field="max_batch"
+            )
+        if type(max_in_flight) is not int or not 1 <= max_in_flight <= 16:
+            raise SDKValidationError(
+                f"invalid max_in_flight: expected 1 to 16, got {max_in_flight!r}",
+                field="max_in_flight",
             )
         if type(max_pending) is not int or max_pending < max_batch:
             raise SDKValidationError(
@@ -149,6 +156,7 @@ class UsageRecorder:
             flush_interval=flush_interval,
             max_batch=max_batch,
             requests_per_second=requests_per_second,
+            max_in_flight=max_in_flight,
             retry_initial_s=retry_initial_s,
             retry_max_s=retry_max_s,
         )
