@@ -1,5 +1,5 @@
-"""Every ```python block of README.md, CONTRIBUTING.md and docs/recorder.md runs in the test suite, so the
-docs cannot rot.
+"""Every ```python block of README.md, CONTRIBUTING.md and docs/recorder.md runs in the
+test suite, so the docs cannot rot.
 
 A block is one of three kinds, said by the HTML comments right above it:
 
