@@ -44,6 +44,9 @@ A config file (or dict) adds to that::
     provider_markups = { openai = { markup = 10 } }
     model_markups = { "custom/mine" = { input_cost = 1, output_cost = 2 } }
 
+    batch_apply_delay = 2             # apply each batch_track 2 s after its answer
+                                      # (default 0: before answering)
+
     [[models]]                        # model prices over the built-in table
     id = "openai/gpt-4o"              # (see autumn_local.rules.model_prices)
     input = 2.5
@@ -84,6 +87,7 @@ _TOP_LEVEL = (
     "entities",
     "balances",
     "models",
+    "batch_apply_delay",
 )
 
 
@@ -101,6 +105,8 @@ class ServerConfig:
     balances: tuple[Mapping[str, Any], ...] = field(default=())
     # Model prices for balances.track_tokens, over the built-in table (rules/model_prices.py).
     models: tuple[Mapping[str, Any], ...] = ()
+    # Seconds after its answer that a batch_track is applied (rules/batch_queue.py).
+    batch_apply_delay: float = 0.0
 
 
 DEFAULT_SEED = ServerConfig(
@@ -188,7 +194,15 @@ def load_config(source: str | Path | Mapping[str, Any] | None) -> ServerConfig:
         entities=_table_list(raw, "entities", where),
         balances=_table_list(raw, "balances", where),
         models=_models(raw, where),
+        batch_apply_delay=_batch_apply_delay(raw, where),
     )
+
+
+def _batch_apply_delay(raw: Mapping[str, Any], where: str) -> float:
+    value = raw.get("batch_apply_delay", 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 86400:
+        raise ConfigError(f"{where}: batch_apply_delay must be a number of seconds from 0 to 86400")
+    return float(value)
 
 
 def _models(raw: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:

@@ -75,8 +75,9 @@ class LocalAutumn:
             the one that has waited longest for a request (see
             ``autumn_local.http.connection_limits``).
         batch_apply_delay: seconds after its answer that a ``batch_track``
-            is applied, as Autumn's queue worker applies it later; 0 (the
-            default) applies it before answering (``autumn_local.rules.batch_queue``).
+            is applied, as Autumn's queue worker applies it later; 0 applies
+            it before answering; None (the default) takes the config's
+            ``batch_apply_delay``, 0 unless set (``autumn_local.rules.batch_queue``).
     """
 
     def __init__(
@@ -96,7 +97,7 @@ class LocalAutumn:
         body_timeout: float = ConnectionLimits.body_timeout,
         keepalive_timeout: float = ConnectionLimits.keepalive_timeout,
         max_connections: int = ConnectionLimits.max_connections,
-        batch_apply_delay: float = 0.0,
+        batch_apply_delay: float | None = None,
     ) -> None:
         self.connection_limits = ConnectionLimits(
             header_timeout=header_timeout,
@@ -114,7 +115,9 @@ class LocalAutumn:
         self._keys = KeyRing([secret_key, *self._config.secret_keys])
         self.faults = FaultInjector(_fault_spec(faults))
         self.rate_limiter = RateLimiter(enabled=rate_limits)
-        self.batches = BatchQueue(batch_apply_delay)
+        self.batches = BatchQueue(
+            self._config.batch_apply_delay if batch_apply_delay is None else batch_apply_delay
+        )
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None

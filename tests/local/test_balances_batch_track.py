@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from autumn_local import LocalAutumn
+from autumn_local.run.config import ConfigError
 from tests.local.conftest import NOW, USAGE, Api
 
 BATCH = "/v1/balances.batch_track"
@@ -274,3 +275,16 @@ async def test_each_item_deducts_from_its_own_subjects_balances(usage: Api) -> N
     assert await usage.totals("tokens") == (10, 8, 2)
     # customer-level: 10 - 3 - 1 - 2 - 1 = 3; with the seat's 0, 3 in all.
     assert (await usage.totals("words"))[1] == 3
+
+
+async def test_the_delay_can_come_from_the_config(http: aiohttp.ClientSession) -> None:
+    async with LocalAutumn(config={**USAGE, "batch_apply_delay": 30}, rate_limits=False) as server:
+        assert server.batches.delay_s == 30
+        api = Api(http, server)
+        await grant(api)
+        (await api.post(BATCH, [{**WORDS, "value": 2}])).ok()
+        assert await used(api) == 0
+    # The argument wins over the config.
+    assert LocalAutumn(config={"batch_apply_delay": 30}, batch_apply_delay=0).batches.delay_s == 0
+    with pytest.raises(ConfigError, match="batch_apply_delay"):
+        LocalAutumn(config={"batch_apply_delay": -1})
