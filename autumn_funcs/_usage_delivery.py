@@ -112,6 +112,10 @@ class Sender:
             if batch:
                 try:
                     await self._deliver(batch)
+                except Exception:  # a failing spool, a bug: keep the events, keep going
+                    logger.exception("usage recorder: delivering a batch failed; kept")
+                    queue.requeue([item for item in batch if item[0] in queue.in_flight])
+                    await asyncio.sleep(settings.retry_max_s)
                 finally:
                     self._pulse()
             elif self.stopping:

@@ -17,6 +17,8 @@ the sender runs on the client's loop thread.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -25,6 +27,8 @@ from typing import Any
 import attrs
 
 from autumn_funcs._usage_spool import UsageSpool
+
+logger = logging.getLogger("autumn")
 
 Item = tuple[int, Any]  # (number, the TrackParams model or its wire dict)
 
@@ -67,6 +71,7 @@ class UsageQueue:
         self._last = 0  # the number of the last event recorded (either mode)
         self._loaded = 0  # the spool's last row read into memory
         self._on_disk = 0  # events in the spool only, not yet read into memory
+        self._unspooled = 0  # the last number given to an event the spool could not take
         self.recorded = self.recovered = self.delivered = 0
         self.retried = self.refused = self.dropped = self.requests = 0
         if spool is not None:
@@ -80,19 +85,29 @@ class UsageQueue:
             self.recorded += 1
             spool = self.spool
             if spool is not None and wire is not None:
-                number = self._last = spool.add(wire)
+                try:
+                    number = self._last = spool.add(wire)
+                except sqlite3.Error as exc:  # a full or failing disk: memory, if it has room
+                    logger.error("usage recorder: the spool refused an event (%s)", exc)
+                    # Numbered below zero: no spool row has that number to be deleted by it.
+                    self._unspooled -= 1
+                    return self._put_in_memory(event, self._unspooled)
                 if self._on_disk or len(self.memory) >= self.max_pending:
                     self._on_disk += 1  # backpressure to disk: read back when there is room
                 else:
                     self.memory.append((number, wire))
                     self._loaded = number
                 return True
-            if len(self.memory) >= self.max_pending:
-                self.dropped += 1
-                return False
-            self._number = self._last = self._number + 1
-            self.memory.append((self._number, event))
-            return True
+            return self._put_in_memory(event)
+
+    def _put_in_memory(self, event: Any, number: int | None = None) -> bool:
+        if len(self.memory) >= self.max_pending:
+            self.dropped += 1
+            return False
+        if number is None:
+            number = self._number = self._last = self._number + 1
+        self.memory.append((number, event))
+        return True
 
     def ready(self, size: int) -> bool:
         return len(self.memory) >= size or self._on_disk > 0
@@ -128,7 +143,12 @@ class UsageQueue:
             else:
                 self.delivered += len(numbers)
             if self.spool is not None:
-                self.spool.remove(numbers)
+                try:
+                    self.spool.remove(numbers)
+                except sqlite3.Error as exc:
+                    # Settled all the same: a later run may send them again, and their
+                    # keys make that harmless.
+                    logger.error("usage recorder: the spool failed to forget events (%s)", exc)
 
     def requeue(self, items: list[Item], *, retry: bool = True) -> None:
         """Events to send again, back at the head of the queue in their order."""

@@ -131,3 +131,18 @@ async def test_a_process_killed_with_sigkill_loses_nothing(
     assert line == "recorded"
     assert stats.recovered > 0 and stats.pending == 0
     assert server.applied == {"cus_1": 300}  # every event once: none lost, none doubled
+
+
+async def test_a_failing_spool_keeps_events_in_memory_and_delivers_them(
+    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+) -> None:
+    async with UsageRecorder(core, **quick(spool=tmp_path / "usage.db")) as recorder:
+        recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        recorder._spool._db.close()  # type: ignore[union-attr]  # pyright: ignore[reportPrivateUsage, reportOptionalMemberAccess]
+        for _ in range(5):
+            recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        assert await recorder.flush(5)
+        stats = recorder.stats()
+
+    assert server.applied == {"cus_1": 6}
+    assert (stats.recorded, stats.delivered, stats.pending) == (6, 6, 0)
