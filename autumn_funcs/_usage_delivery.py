@@ -22,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +41,9 @@ logger = logging.getLogger("autumn")
 # Statuses that say nothing about the events themselves: the key, the rate, a
 # conflict on the request's own key. Splitting the batch would not help.
 _NOT_ABOUT_THE_EVENTS = frozenset((401, 403, 408, 409, 429))
+
+# Between a start here and its arrival at Autumn: encoding a batch, a busy machine.
+_PACING_MARGIN_S = 0.05
 
 RefusedHook = Callable[[dict[str, Any], AutumnSDKError], None]
 
@@ -97,7 +102,9 @@ class Sender:
         self.flushing = 0
         self.stopping = False
         self._failures = 0
-        self._next_start = 0.0
+        rate = settings.requests_per_second
+        # The last n request starts, n the whole requests of one second (at least 1).
+        self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate or 1)))
 
     async def run(self) -> None:
         await asyncio.gather(*(self._work() for _ in range(self._settings.max_in_flight)))
@@ -190,13 +197,20 @@ class Sender:
                 logger.exception("usage recorder: the on_refused hook raised")
 
     async def _pace(self) -> None:
-        """Start requests no closer together than the route's rate allows."""
+        """Start no more than `requests_per_second` requests in any second (and a margin).
+
+        Autumn counts a route's requests in fixed one-second windows that open at
+        a first request. Keeping any `n` consecutive starts `n / rate` seconds
+        apart, plus a margin for the jitter between a start here and the arrival
+        there, never puts `n + 1` in one window; unlike evenly spaced starts, a
+        late request does not push the following ones later."""
         rate = self._settings.requests_per_second
         if rate is None:
             return
+        starts = self._starts
+        n = starts.maxlen or 1
         now = time.monotonic()
-        start = max(now, self._next_start)
-        # A hair over 1/rate apart: at most `rate` starts in any one-second window.
-        self._next_start = start + 1.001 / rate
+        start = now if len(starts) < n else max(now, starts[0] + n / rate + _PACING_MARGIN_S)
+        starts.append(start)  # reserved before sleeping: concurrent senders queue behind it
         if start > now:
             await asyncio.sleep(start - now)

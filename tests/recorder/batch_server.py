@@ -9,6 +9,9 @@ does for an unknown feature); each event is applied once per body
 - "lost": the batch is applied, then the connection is cut before the answer;
 - "reset": the connection is cut before anything is applied;
 - "429" / "503": refused with that status (429 with `Retry-After: 0`).
+
+`limit` counts requests as Autumn's rate limiter does, in fixed one-second
+windows opened by a first request, and answers 429 beyond it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class BatchServer:
         self.requests = 0
         self.started: list[float] = []  # when each request arrived (monotonic)
         self.down = False
+        self.limit: int | None = None  # requests per fixed one-second window, as Autumn counts
+        self.limited = 0  # requests refused with 429 by that limit
+        self._window = (0.0, 0)  # (when it opened, requests in it)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -54,6 +60,9 @@ class BatchServer:
         self.requests += 1
         self.started.append(time.monotonic())
         fault = self.faults.popleft() if self.faults else None
+        if self.limit is not None and self._over_limit():
+            self.limited += 1
+            fault = "429"
         if self.down or fault == "reset":
             return await _cut(request)
         if fault in ("429", "503"):
@@ -74,6 +83,15 @@ class BatchServer:
         if fault == "lost":
             return await _cut(request)
         return web.json_response({"success": True})
+
+
+    def _over_limit(self) -> bool:
+        opened, count = self._window
+        now = self.started[-1]
+        if now - opened >= 1.0:
+            opened, count = now, 0
+        self._window = (opened, count + 1)
+        return count + 1 > (self.limit or 0)
 
 
 async def _cut(request: web.Request) -> web.StreamResponse:

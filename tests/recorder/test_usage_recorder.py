@@ -111,6 +111,19 @@ async def test_a_batch_is_sent_again_with_the_same_event_keys_when_the_core_give
     assert stats.retried == 7 and stats.delivered == 7
 
 
+async def test_requests_are_paced_within_the_routes_rate_limit(
+    core: AutumnCore, server: BatchServer, quick: Quick
+) -> None:
+    server.limit = 20
+    async with UsageRecorder(core, **quick(max_batch=1, requests_per_second=20)) as recorder:
+        for _ in range(30):
+            recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        assert await recorder.flush(10)
+
+    assert server.requests == 30 and server.limited == 0
+    assert server.applied == {"cus_1": 30}
+
+
 async def test_a_full_queue_without_spool_drops_loudly(
     core: AutumnCore, server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
 ) -> None:
