@@ -18,6 +18,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+# One compact encoder, made once: json.dumps with options builds one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _SCHEMA = "CREATE TABLE IF NOT EXISTS usage_events (seq INTEGER PRIMARY KEY, event TEXT NOT NULL)"
 
 
@@ -53,9 +55,15 @@ class UsageSpool:
 
     def remove(self, seqs: Iterable[int]) -> None:
         """Forget events that are settled (delivered, or refused and reported)."""
+        numbers = sorted(seqs)
+        if numbers and numbers[-1] - numbers[0] == len(numbers) - 1:  # a run: the usual batch
+            self._db.execute(
+                "DELETE FROM usage_events WHERE seq BETWEEN ? AND ?", (numbers[0], numbers[-1])
+            )
+            return
         with self._db:  # one transaction for the whole batch
             self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM usage_events WHERE seq = ?", [(s,) for s in seqs])
+            self._db.executemany("DELETE FROM usage_events WHERE seq = ?", [(s,) for s in numbers])
 
     def count_and_last(self) -> tuple[int, int]:
         """How many events wait in the file, and the last one's number (0: none)."""

@@ -110,24 +110,60 @@ async def per_call(url: str, seconds: float, tasks: int = 16) -> float:
         return sent / (time.perf_counter() - start)
 
 
-async def recorded(url: str, events: int, **settings: Any) -> tuple[float, int]:
-    """Events/s from the first track() to the end of flush(), and the usage applied."""
+async def ceiling(url: str, seconds: float, connections: int = 2) -> float:
+    """What the server absorbs with no SDK at all: pre-encoded batches of 1,000 keyed
+    events (fresh keys per batch) posted from `connections` connections; events/s."""
+    import json
+
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {SECRET_KEY}", "Content-Type": "application/json"}
+    bodies = [
+        json.dumps([{**_event(n), "idempotency_key": f"ceil_{b}_{n}"} for n in range(1000)])
+        for b in range(400)
+    ]
+    sent = 0
+    async with AutumnCore(SECRET_KEY, server_url=url) as core:
+        await _grant(core)
+    async with aiohttp.ClientSession() as http:
+        stop_at = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal sent
+            while time.perf_counter() < stop_at and bodies:
+                body = bodies.pop()
+                async with http.post(f"{url}/v1/balances.batch_track", data=body,
+                                     headers=headers) as answer:  # fmt: skip
+                    assert answer.status == 200, await answer.text()
+                sent += 1000
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        return sent / (time.perf_counter() - start)
+
+
+async def recorded(
+    url: str, events: int, spooled: bool = True, **settings: Any
+) -> tuple[float, int, float]:
+    """Events/s from the first track() to the end of flush(), the usage applied, and this
+    process's CPU per event (µs): track() and delivery."""
     async with AutumnCore(SECRET_KEY, server_url=url) as core:
         await _grant(core)
         before = await _usage(url)
         with tempfile.TemporaryDirectory() as tmp:
-            spool = Path(tmp) / "spool.db"
+            spool = Path(tmp) / "spool.db" if spooled else None
             async with UsageRecorder(core, spool=spool, **settings) as recorder:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 for n in range(events):
                     recorder.track(_event(n))
                     if n % 500 == 499:
                         await asyncio.sleep(0)  # a service yields between requests
                 assert await recorder.flush(600)
                 elapsed = time.perf_counter() - start
+                cpu = time.process_time() - cpu
                 stats = recorder.stats()
         assert stats.delivered == events, stats
-    return events / elapsed, await _usage(url) - before
+    return events / elapsed, await _usage(url) - before, cpu / events * 1e6
 
 
 # 4. FastAPI -----------------------------------------------------------------------
@@ -186,24 +222,31 @@ def main() -> None:
     print(f"| with a SQLite spool | {spooled[0]:.2f} | {spooled[1]:.2f} |")
 
     print()
-    print("| into the local server (SQLite file) | events/s | applied / sent |")
-    print("| --- | ---: | ---: |")
+    print(
+        "| into the local server (SQLite file) | events/s | applied / sent | client CPU µs/event |"
+    )
+    print("| --- | ---: | ---: | ---: |")
     with local_server(rate_limits=False) as url:
         calls = asyncio.run(per_call(url, args.seconds))
-        print(f"| `await balances_track`, 16 tasks, rate limits off | {calls:,.0f} | - |")
-        for flight in (1, 2, 4):
-            rate, applied = asyncio.run(
-                recorded(url, args.events, requests_per_second=None, max_in_flight=flight)
+        print(f"| `await balances_track`, 16 tasks, rate limits off | {calls:,.0f} | - | - |")
+        top = asyncio.run(ceiling(url, args.seconds))
+        print(f"| the server's ceiling: raw keyed batches, no SDK, 2 connections | {top:,.0f} "
+              "| - | 0 |")  # fmt: skip
+        for spooled, flight in ((False, 1), (False, 2), (False, 4), (True, 2)):
+            rate, applied, cpu = asyncio.run(
+                recorded(url, args.events, spooled, requests_per_second=None, max_in_flight=flight)
             )
+            where = "spool" if spooled else "in memory"
             print(
-                f"| recorder, spool, rate limits off, max_in_flight={flight} | {rate:,.0f} "
-                f"({rate / calls:.1f}x) | {applied:,} / {args.events:,} |"
+                f"| recorder, {where}, rate limits off, max_in_flight={flight} | {rate:,.0f} "
+                f"({rate / calls:.1f}x) | {applied:,} / {args.events:,} | {cpu:.1f} |"
             )
     with local_server(rate_limits=True) as url:
-        rate, applied = asyncio.run(recorded(url, min(args.events, 60_000)))
+        rate, applied, cpu = asyncio.run(recorded(url, min(args.events, 60_000)))
         print(
             f"| recorder, spool, rate limits on (10 x 1,000/s), defaults | {rate:,.0f} "
-            f"({rate / 10_000:.0%} of 10,000/s) | {applied:,} / {min(args.events, 60_000):,} |"
+            f"({rate / 10_000:.0%} of 10,000/s) | {applied:,} / {min(args.events, 60_000):,} "
+            f"| {cpu:.1f} |"
         )
 
     print()
