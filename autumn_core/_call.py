@@ -2,12 +2,12 @@
 
     call_operation(context, operation, params, options)
       -> options and params checked, body encoded, headers built (no I/O)
-      -> _run: attempt = send_attempt(call)          (autumn_core.attempt: the only I/O)
-               wait  = next_wait(outcome, ...)       (autumn_core.retries: a pure decision)
+      -> _run: attempt = send_attempt(call)          (autumn_core._attempt: the only I/O)
+               wait  = next_wait(outcome, ...)       (autumn_core._retries: a pure decision)
                until wait is None; then the last outcome's result
 
 Along the way the call keeps what its attempts showed about its change
-(autumn_core.applied): an error says whether the change may have been applied,
+(autumn_core._applied): an error says whether the change may have been applied,
 and a retry refused as a duplicate of an accepted attempt is confirmed once,
 then reported as the success it was.
 
@@ -28,10 +28,10 @@ import aiohttp
 import attrs
 import yarl
 
-from autumn_core.applied import is_duplicate, leaves_doubt
-from autumn_core.attempt import PreparedCall, send_attempt
-from autumn_core.call_context import CallContext
-from autumn_core.errors import (
+from autumn_core._applied import is_duplicate, leaves_doubt
+from autumn_core._attempt import PreparedCall, send_attempt
+from autumn_core._call_context import CallContext
+from autumn_core._errors import (
     Applied,
     AutumnError,
     AutumnSDKError,
@@ -40,12 +40,12 @@ from autumn_core.errors import (
     RequestTimeoutError,
     SDKValidationError,
 )
-from autumn_core.operation import Operation
-from autumn_core.options import RequestOptions, RequestOptionsDict, request_options
-from autumn_core.outcome import Outcome
-from autumn_core.result import Err, Ok, Result
-from autumn_core.retries import next_wait
-from autumn_core.serde import encode_json, validation_error
+from autumn_core._operation import Operation
+from autumn_core._options import RequestOptions, RequestOptionsDict, request_options
+from autumn_core._outcome import Outcome
+from autumn_core._result import Err, Ok, Result
+from autumn_core._retries import next_wait
+from autumn_core._serde import encode_json, validation_error
 
 P = TypeVar("P")
 R = TypeVar("R")

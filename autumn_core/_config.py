@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import attrs
 
-from autumn_core.field_checks import (
+from autumn_core._field_checks import (
     instance_of,
     invalid,
     is_header_text,
@@ -16,9 +16,9 @@ from autumn_core.field_checks import (
     is_positive_ms,
     server_url,
 )
-from autumn_core.hooks import Hooks
-from autumn_core.retries import RetryConfig
-from autumn_core.version import __version__
+from autumn_core._hooks import Hooks
+from autumn_core._retries import RetryConfig
+from autumn_core._version import __version__
 
 DEFAULT_SERVER_URL = "https://api.useautumn.com"
 DEFAULT_TIMEOUT_MS = 60_000.0

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from autumn_core.serde import converter, params_structurer, response_reader
+from autumn_core._serde import converter, params_structurer, response_reader
 
 P = TypeVar("P")
 R = TypeVar("R")

@@ -12,9 +12,9 @@ import aiohttp
 import attrs
 import yarl
 
-from autumn_core.credentials import Credentials
-from autumn_core.hooks import HookRunner
-from autumn_core.retries import RetryConfig
+from autumn_core._credentials import Credentials
+from autumn_core._hooks import HookRunner
+from autumn_core._retries import RetryConfig
 
 
 class URLCache:

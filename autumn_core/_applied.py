@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autumn_core.outcome import Outcome
+from autumn_core._outcome import Outcome
 
 DUPLICATE_KEY = "duplicate_idempotency_key"
 # Statuses a gateway answers for an origin that may have run the request.

@@ -29,9 +29,9 @@ import aiohttp
 import attrs
 import yarl
 
-from autumn_core.errors import AutumnSDKError, InvalidRequestError
-from autumn_core.outcome import Outcome
-from autumn_core.result import Err
+from autumn_core._errors import AutumnSDKError, InvalidRequestError
+from autumn_core._outcome import Outcome
+from autumn_core._result import Err
 
 logger: logging.Logger = logging.getLogger("autumn")
 

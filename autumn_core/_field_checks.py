@@ -11,7 +11,7 @@ from typing import Any, TypeGuard
 import attrs
 import yarl
 
-from autumn_core.errors import SDKValidationError
+from autumn_core._errors import SDKValidationError
 
 
 def invalid(field: str, reason: str) -> SDKValidationError:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
-from autumn_core.errors import Applied, InvalidRequestError, RequestAbortedError
+from autumn_core._errors import Applied, InvalidRequestError, RequestAbortedError
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -15,9 +15,9 @@ from typing import Any, Generic, TypeVar, cast
 import aiohttp
 import yarl
 
-from autumn_core.body import UndecodableBody, read_bounded
-from autumn_core.call_context import CallContext
-from autumn_core.errors import (
+from autumn_core._body import UndecodableBody, read_bounded
+from autumn_core._call_context import CallContext
+from autumn_core._errors import (
     MAX_ERROR_BODY_BYTES,
     APIConnectionError,
     HTTPClientError,
@@ -25,14 +25,14 @@ from autumn_core.errors import (
     RequestTimeoutError,
     UnexpectedClientError,
 )
-from autumn_core.hooks import NO_HOOKS
-from autumn_core.operation import Operation
-from autumn_core.outcome import Failure, Outcome
-from autumn_core.responses import MAX_SUCCESS_BODY_BYTES, error_from_response, invalid_success
-from autumn_core.result import Err, Ok
-from autumn_core.retries import RetryConfig, retry_after_seconds
-from autumn_core.secrecy import scrub, scrub_exception_chain
-from autumn_core.serde import WrongShape, validation_error
+from autumn_core._hooks import NO_HOOKS
+from autumn_core._operation import Operation
+from autumn_core._outcome import Failure, Outcome
+from autumn_core._responses import MAX_SUCCESS_BODY_BYTES, error_from_response, invalid_success
+from autumn_core._result import Err, Ok
+from autumn_core._retries import RetryConfig, retry_after_seconds
+from autumn_core._secrecy import scrub, scrub_exception_chain
+from autumn_core._serde import WrongShape, validation_error
 
 R = TypeVar("R")
 
@@ -47,7 +47,7 @@ class PreparedCall(Generic[R]):
     adds `X-Retry-Count` to retries. `own_key`: the idempotency key is the
     caller's, not one the SDK drew. `total_timeout` (seconds) bounds the whole
     call; `cut_short` is set while an attempt's timeout is shortened to fit it.
-    What the attempts showed about the change (see autumn_core.applied):
+    What the attempts showed about the change (see autumn_core._applied):
     `in_doubt`, some attempt may have applied it without saying so;
     `duplicate_seen`, a retry was refused as a duplicate; `waiting`, the call is
     between attempts.
@@ -150,7 +150,7 @@ async def _exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
             headers=call.headers,
             timeout=call.timeout,
             allow_redirects=False,
-            auto_decompress=False,  # the SDK decodes, within bounds (autumn_core.body)
+            auto_decompress=False,  # the SDK decodes, within bounds (autumn_core._body)
         ) as response:
             succeeded = 200 <= response.status < 300
             limit = MAX_SUCCESS_BODY_BYTES if succeeded else MAX_ERROR_BODY_BYTES

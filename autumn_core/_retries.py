@@ -25,8 +25,8 @@ from typing import Any, Literal, cast
 import attrs
 import backoff
 
-from autumn_core.field_checks import field_name, instance_of, invalid, is_callable, is_number
-from autumn_core.outcome import TRANSIENT_FAILURES, Outcome
+from autumn_core._field_checks import field_name, instance_of, invalid, is_callable, is_number
+from autumn_core._outcome import TRANSIENT_FAILURES, Outcome
 
 DEFAULT_RETRY_CODES: frozenset[str] = frozenset(("429", "500", "502", "503", "504"))
 

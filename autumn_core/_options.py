@@ -8,16 +8,16 @@ from typing import Any, TypedDict, cast
 
 import attrs
 
-from autumn_core.errors import SDKValidationError
-from autumn_core.field_checks import (
+from autumn_core._errors import SDKValidationError
+from autumn_core._field_checks import (
     instance_of,
     invalid,
     is_header_text,
     is_positive_ms,
     server_url,
 )
-from autumn_core.retries import RetryConfig, parse_retry_codes
-from autumn_core.serde import json_object
+from autumn_core._retries import RetryConfig, parse_retry_codes
+from autumn_core._serde import json_object
 
 
 def _invalid(attribute: attrs.Attribute[Any], reason: str) -> SDKValidationError:

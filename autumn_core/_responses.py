@@ -12,13 +12,13 @@ from typing import cast
 
 import aiohttp
 
-from autumn_core.errors import (
+from autumn_core._errors import (
     MAX_ERROR_BODY_BYTES,
     AutumnDefaultError,
     RawResponse,
     ResponseValidationError,
 )
-from autumn_core.secrecy import scrub, scrubbed_headers
+from autumn_core._secrecy import scrub, scrubbed_headers
 
 # A balance response is a few bytes; anything near this is not an Autumn answer.
 MAX_SUCCESS_BODY_BYTES = 1024 * 1024

@@ -28,8 +28,8 @@ from cattrs.errors import (
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from autumn_core.compiled_readers import compile_reader
-from autumn_core.errors import SDKValidationError
+from autumn_core._compiled_readers import compile_reader
+from autumn_core._errors import SDKValidationError
 
 T = TypeVar("T")
 
@@ -390,7 +390,7 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     """
     hook: Callable[[object, object], T] = converter.get_structure_hook(cls)
     # The same checks inlined, for a model (None for a union of them); it gives up
-    # on anything it is unsure of, and the hook then decides (autumn_core.compiled_readers).
+    # on anything it is unsure of, and the hook then decides (autumn_core._compiled_readers).
     fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
     # One (body, model) pair, read and replaced whole, so that cores used from
     # several threads never pair one body with another's model.
@@ -420,7 +420,7 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
 
 def params_structurer(cls: type[T]) -> Callable[[object, type[T]], T]:
     """The converter's structure hook of a params model, with a compiled fast path for
-    the usual input, a dict of plain values (autumn_core.compiled_readers). The fast
+    the usual input, a dict of plain values (autumn_core._compiled_readers). The fast
     path gives up on anything else, and the hook then builds the model or says which
     field is wrong, as it always did."""
     hook: Callable[[object, type[T]], T] = converter.get_structure_hook(cls)

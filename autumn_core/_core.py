@@ -10,18 +10,18 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from autumn_core.body import ACCEPT_ENCODING
-from autumn_core.call import call_operation
-from autumn_core.call_context import CallContext, URLCache
-from autumn_core.config import DEFAULT_SERVER_URL, CoreConfig
-from autumn_core.credentials import Credentials, SecretKey, credentials
-from autumn_core.errors import AutumnSDKError, SDKValidationError
-from autumn_core.field_checks import invalid
-from autumn_core.hooks import Hooks, hook_runner
-from autumn_core.operation import Operation
-from autumn_core.options import RequestOptions, RequestOptionsDict
-from autumn_core.result import Err, Result
-from autumn_core.retries import RetryConfig
+from autumn_core._body import ACCEPT_ENCODING
+from autumn_core._call import call_operation
+from autumn_core._call_context import CallContext, URLCache
+from autumn_core._config import DEFAULT_SERVER_URL, CoreConfig
+from autumn_core._credentials import Credentials, SecretKey, credentials
+from autumn_core._errors import AutumnSDKError, SDKValidationError
+from autumn_core._field_checks import invalid
+from autumn_core._hooks import Hooks, hook_runner
+from autumn_core._operation import Operation
+from autumn_core._options import RequestOptions, RequestOptionsDict
+from autumn_core._result import Err, Result
+from autumn_core._retries import RetryConfig
 
 _CLOSED = "this AutumnCore is closed; create a new one to make calls"
 _OTHER_LOOP = (
@@ -160,8 +160,10 @@ class AutumnCore:
 
         >>> res = await core.call(CREATE_BALANCE, params)
 
-        (A plain method returning the pipeline's coroutine: one frame less on every
-        suspension of every call.)"""
+        The same as `run_operation(core, CREATE_BALANCE, params)`, which operation
+        functions use."""
+        # Not `async def`: returning the pipeline's coroutine saves a frame on every
+        # suspension of the call.
         return call_operation(self._context, operation, params, options)
 
     def _session_for_call(self) -> aiohttp.ClientSession | str:
@@ -186,10 +188,15 @@ def run_operation(
     params: P | Mapping[str, Any],
     options: RequestOptions | RequestOptionsDict | None = None,
 ) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
-    """`core.call(operation, params, options)`, or, when `core` is no AutumnCore (None,
-    say), an `Err` saying so: what every standalone function returns."""
+    """The one entry path of every operation function: `core.call(operation, params,
+    options)`, or, when `core` is no AutumnCore (None, a key, the blocking client), an
+    `Err(SDKValidationError)` naming `core`, never an exception.
+
+    >>> async def entities_get(core, params, options=None):
+    ...     return await run_operation(core, GET_ENTITY, params, options)
+    """
     if isinstance(core, AutumnCore):
-        # What core.call does, one frame fewer: every call of every function runs this.
+        # What core.call does, without its frame: every call of every function runs this.
         context = core._context  # pyright: ignore[reportPrivateUsage]
         return call_operation(context, operation, params, options)
     return _not_a_core(core)

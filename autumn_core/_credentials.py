@@ -11,8 +11,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import cast
 
-from autumn_core.errors import SDKValidationError
-from autumn_core.field_checks import is_header_token
+from autumn_core._errors import SDKValidationError
+from autumn_core._field_checks import is_header_token
 
 SecretKey = str | Callable[[], Awaitable[str]]
 

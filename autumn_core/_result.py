@@ -75,7 +75,7 @@ class Ok(Generic[T_co]):
 
 
 class Err(Generic[E_co]):
-    """A failed call. `error` is one of the classes in `autumn_core.errors`."""
+    """A failed call. `error` is one of the classes in `autumn_core._errors`."""
 
     __slots__ = ("error",)
     __match_args__ = ("error",)

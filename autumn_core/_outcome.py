@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
-from autumn_core.errors import AutumnSDKError
-from autumn_core.result import Result
+from autumn_core._errors import AutumnSDKError
+from autumn_core._result import Result
 
 if TYPE_CHECKING:
     import aiohttp
