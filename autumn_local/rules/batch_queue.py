@@ -72,13 +72,16 @@ class BatchQueue:
         if self._waiting:
             self._timer = loop.call_at(self._waiting[0].due, self._apply_due)
 
-    def drain(self) -> None:
-        """Apply every waiting batch now (the server is stopping)."""
+    def drain(self) -> int:
+        """Apply every waiting batch now (the server is stopping, or a test asks); how many."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        applied = 0
         while self._waiting:
             self._apply(self._waiting.popleft())
+            applied += 1
+        return applied
 
     @staticmethod
     def _apply(batch: _Batch) -> None:

@@ -77,6 +77,10 @@ def _long(input: float, output: float, cache_read: float, cache_write: float) ->
     return Tier(200_000, input, output, cache_read, cache_write)
 
 
+def _aliased(keys: tuple[str, ...], cost: ModelCost) -> dict[str, ModelCost]:
+    return dict.fromkeys(keys, cost)
+
+
 # models.dev's providers and model keys, on PRICES_AS_OF.
 BUILT_IN_PRICES: Mapping[str, Mapping[str, ModelCost]] = {
     "openai": {
@@ -92,16 +96,35 @@ BUILT_IN_PRICES: Mapping[str, Mapping[str, ModelCost]] = {
         "o4-mini": ModelCost(1.1, 4.4, cache_read=0.275),
     },
     "anthropic": {
-        "claude-opus-4-1": ModelCost(15, 75, cache_read=1.5, cache_write=18.75),
-        "claude-opus-4-0": ModelCost(15, 75, cache_read=1.5, cache_write=18.75),
-        "claude-sonnet-4-5": ModelCost(
-            3, 15, cache_read=0.3, cache_write=3.75, context_over_200k=_long(6, 22.5, 0.6, 7.5)
+        # models.dev lists each model under its alias and its dated id.
+        **_aliased(
+            ("claude-opus-4-1", "claude-opus-4-1-20250805"),
+            ModelCost(15, 75, cache_read=1.5, cache_write=18.75),
         ),
-        "claude-sonnet-4-0": ModelCost(
-            3, 15, cache_read=0.3, cache_write=3.75, context_over_200k=_long(6, 22.5, 0.6, 7.5)
+        **_aliased(
+            ("claude-opus-4-0", "claude-opus-4-20250514"),
+            ModelCost(15, 75, cache_read=1.5, cache_write=18.75),
         ),
-        "claude-haiku-4-5": ModelCost(1, 5, cache_read=0.1, cache_write=1.25),
-        "claude-3-5-haiku-latest": ModelCost(0.8, 4, cache_read=0.08, cache_write=1),
+        **_aliased(
+            ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
+            ModelCost(
+                3, 15, cache_read=0.3, cache_write=3.75, context_over_200k=_long(6, 22.5, 0.6, 7.5)
+            ),
+        ),
+        **_aliased(
+            ("claude-sonnet-4-0", "claude-sonnet-4-20250514"),
+            ModelCost(
+                3, 15, cache_read=0.3, cache_write=3.75, context_over_200k=_long(6, 22.5, 0.6, 7.5)
+            ),
+        ),
+        **_aliased(
+            ("claude-haiku-4-5", "claude-haiku-4-5-20251001"),
+            ModelCost(1, 5, cache_read=0.1, cache_write=1.25),
+        ),
+        **_aliased(
+            ("claude-3-5-haiku-latest", "claude-3-5-haiku-20241022"),
+            ModelCost(0.8, 4, cache_read=0.08, cache_write=1),
+        ),
     },
     "google": {
         "gemini-2.5-pro": ModelCost(

@@ -153,6 +153,14 @@ class LocalAutumn:
         else:
             self._on_loop(self.faults.configure, spec)
 
+    def apply_pending_batches(self) -> int:
+        """Apply now the ``batch_track`` batches a ``batch_apply_delay`` holds; how many.
+
+        For a test that has seen its code cope with the lag and wants the
+        effect now. Safe from any thread, like ``customer``.
+        """
+        return self._on_loop(self.batches.drain)
+
     @property
     def connection_stats(self) -> dict[str, int]:
         """Connections open now and at most, the cap in force, and closes by reason."""

@@ -117,6 +117,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
 );
+-- The sweep of expired claims reads by age: without this index it scans every
+-- claim, which batches of keyed events make millions.
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);
 -- Lock receipts of check / track with lock (see locks.py), by env and lock_id.
 CREATE TABLE IF NOT EXISTS lock_receipts (
     env TEXT NOT NULL,

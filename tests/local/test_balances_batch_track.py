@@ -288,3 +288,28 @@ async def test_the_delay_can_come_from_the_config(http: aiohttp.ClientSession) -
     assert LocalAutumn(config={"batch_apply_delay": 30}, batch_apply_delay=0).batches.delay_s == 0
     with pytest.raises(ConfigError, match="batch_apply_delay"):
         LocalAutumn(config={"batch_apply_delay": -1})
+
+
+async def test_a_batch_whose_answer_was_lost_can_be_resent(usage: Api) -> None:
+    # The connection drops after the batch was applied: the client cannot
+    # know, resends it, and the keyed events still count once.
+    await grant(usage)
+    batch = [{**WORDS, "value": 1, "idempotency_key": f"e{n}"} for n in range(5)]
+    usage.server.faults.inject_next("lost-response")
+    with pytest.raises(aiohttp.ClientError):
+        await usage.post(BATCH, batch)
+    assert await used(usage) == 5
+    (await usage.post(BATCH, batch)).ok()
+    assert await used(usage) == 5
+
+
+async def test_waiting_batches_can_be_applied_on_demand(http: aiohttp.ClientSession) -> None:
+    async with LocalAutumn(config=USAGE, rate_limits=False, batch_apply_delay=3600) as server:
+        api = Api(http, server)
+        await grant(api)
+        (await api.post(BATCH, [{**WORDS, "value": 2}])).ok()
+        (await api.post(BATCH, [{**WORDS, "value": 3}])).ok()
+        assert await used(api) == 0
+        assert server.apply_pending_batches() == 2
+        assert await used(api) == 5
+        assert server.apply_pending_batches() == 0

@@ -113,6 +113,14 @@ async def test_the_built_in_table_prices_common_models(ai: Api) -> None:
     assert reply.ok()["value"] == cost((1, 10_000), (5, 1000))
 
 
+async def test_the_reference_example_model_is_priced_by_its_dated_id(ai: Api) -> None:
+    # The OpenAPI document's example: anthropic/claude-sonnet-4-20250514.
+    await grant(ai)
+    model = "anthropic/claude-sonnet-4-20250514"
+    reply = await tokens(ai, model_id=model, input_tokens=1000, output_tokens=1000)
+    assert reply.ok()["value"] == cost((3, 1000), (15, 1000))
+
+
 async def test_every_pool_is_billed_and_missing_rates_fall_back(ai: Api) -> None:
     await grant(ai)
     # gpt-4o-mini lists input, output and cache_read: cache writes and audio in
