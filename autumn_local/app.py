@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from autumn_local import operations, usage_routes, views
+from autumn_local import customers, operations, usage_routes, views
 from autumn_local.auth import KeyRing, bearer_token, env_of
 from autumn_local.body import MAX_BODY_BYTES, parse_json_object
 from autumn_local.clock import Clock
@@ -35,8 +35,6 @@ from autumn_local.unserved import unserved_route_message
 from autumn_local.validation import (
     parse_create_balance,
     parse_create_feature,
-    parse_customer,
-    parse_entity,
     parse_update_balance,
 )
 from autumn_local.versions import parse_api_version
@@ -78,31 +76,34 @@ def _update_balance(s: ServerState, body: dict[str, Any], env: str, now: int) ->
     return _SUCCESS
 
 
-def _customer_view(s: ServerState, customer: CustomerRow, env: str, now: int) -> dict[str, Any]:
+def _customer_view(
+    s: ServerState, customer: CustomerRow, expand: tuple[str, ...], env: str, now: int
+) -> dict[str, Any]:
     balances = s.store.customer_balances(customer.id, now)
     operations.settled_balances(s.store, balances, now)
-    return views.customer_view(customer, balances, s.store.feature_map(), env, now)
+    entities = s.store.entities_of(customer.id) if "entities" in expand else []
+    return views.customer_view(
+        customer, balances, s.store.feature_map(), env, now, expand, entities
+    )
 
 
 def _get_customer(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
-    p = parse_customer(body, strict=s.strict)
-    customer, _ = operations.require_owner(s.store, p.customer_id, None)
-    return _customer_view(s, customer, env, now)
+    p = customers.parse_get(body, strict=s.strict)
+    customer = customers.require_customer(s.store, p.customer_id)
+    return _customer_view(s, customer, p.expand, env, now)
 
 
 def _get_or_create_customer(
     s: ServerState, body: dict[str, Any], env: str, now: int
 ) -> dict[str, Any]:
-    customer = operations.get_or_create_customer(
-        s.store, parse_customer(body, strict=s.strict), now
-    )
-    return _customer_view(s, customer, env, now)
+    p = customers.parse_get_or_create(body, strict=s.strict)
+    customer = customers.get_or_create(s.store, p, now)
+    return _customer_view(s, customer, p.expand, env, now)
 
 
 def _get_entity(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
-    p = parse_entity(body, strict=s.strict)
-    customer, entity = operations.require_owner(s.store, p.customer_id, p.entity_id)
-    assert entity is not None
+    p = customers.parse_get_entity(body, strict=s.strict)
+    customer, entity = customers.find_entity(s.store, p)
     balances = s.store.customer_balances(customer.id, now)
     operations.settled_balances(s.store, balances, now)
     return views.entity_view(entity, balances, s.store.feature_map(), env, now)
