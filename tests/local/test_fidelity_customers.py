@@ -251,7 +251,7 @@ async def test_entities_get_finds_the_customer_from_the_entity(ents: Api) -> Non
 async def test_entities_get_needs_customer_id_when_two_customers_share_the_entity_id(
     http: Any,
 ) -> None:
-    from autumn_local.server import LocalAutumn
+    from autumn_local import LocalAutumn
 
     config = {
         "customers": [{"id": "cus_a"}, {"id": "cus_b"}],
