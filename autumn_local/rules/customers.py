@@ -21,6 +21,7 @@ From Autumn's ``customers/actions/createWithDefaults/``,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -83,8 +84,7 @@ def _filled_in(customer: CustomerRow, data: CustomerData) -> CustomerRow | None:
         changes["send_email_receipts"] = data.send_email_receipts
     if not changes:
         return None
-    fields = {name: getattr(customer, name) for name in CustomerRow.__dataclass_fields__}
-    return CustomerRow(**(fields | changes))
+    return dataclasses.replace(customer, **changes)
 
 
 def get_or_create(store: Store, p: GetOrCreateParams, now_ms: int) -> CustomerRow:
