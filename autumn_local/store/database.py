@@ -292,9 +292,18 @@ _customer_row = _row_factory(CustomerRow)
 _entity_row = _row_factory(EntityRow)
 _CUSTOMER_BY_ID = _select(CustomerRow, "customers", "id = ?")
 # Autumn's partial unique index: one id-less customer per email, case-insensitively.
+# SQLite's own lower() folds ASCII only; Postgres' (Autumn's) folds every letter.
 _CUSTOMER_WITHOUT_ID = _select(
-    CustomerRow, "customers", "has_id = 0 AND lower(email) = lower(?) ORDER BY created_at LIMIT 1"
+    CustomerRow,
+    "customers",
+    "has_id = 0 AND unicode_lower(email) = unicode_lower(?) ORDER BY created_at LIMIT 1",
 )
+
+
+def _unicode_lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
+
+
 _ENTITIES_BY_ID = _select(EntityRow, "entities", "id = ? ORDER BY created_at, customer_id")
 _ENTITIES_OF = _select(EntityRow, "entities", "customer_id = ? ORDER BY created_at, id")
 _ENTITY_BY_ID = _select(EntityRow, "entities", "customer_id = ? AND id = ?")
@@ -359,6 +368,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
         # None until the schema exists; then the data_version last seen (files only).
         self._data_version: int | None = None
         self._features: dict[str, FeatureRow] = {}

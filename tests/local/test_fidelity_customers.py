@@ -99,6 +99,11 @@ async def test_a_null_id_customer_is_found_again_by_its_email(api: Api) -> None:
         "First",
         first["created_at"],
     )
+    # Any letter's case, as Postgres' lower() folds it: the second call is the first customer.
+    sent = {"customer_id": None, "email": "élodie@example.com", "name": "Élodie"}
+    (await get_or_create(api, **sent)).ok()
+    same = (await get_or_create(api, **(sent | {"email": "ÉLODIE@example.com", "name": "x"}))).ok()
+    assert (same["email"], same["name"]) == ("élodie@example.com", "Élodie")
     # A different email is another customer.
     api.server.clock.advance(ms=5)
     other = (await get_or_create(api, customer_id=None, email="other@example.com")).ok()
