@@ -773,17 +773,26 @@ const FLOWS = {
       rawNote(again),
     );
     const first = await expectOk(rec, "customers.getOrCreate customerId null with an email", () =>
-      autumn.customers.getOrCreate({ customerId: null, email: "null-id@example.com" }),
+      autumn.customers.getOrCreate({
+        customerId: null,
+        email: "null-id@example.com",
+        name: "Null",
+      }),
     );
     const repeat = await expectOk(
       rec,
       "customers.getOrCreate customerId null, same email in capitals",
-      () => autumn.customers.getOrCreate({ customerId: null, email: "NULL-ID@example.com" }),
+      () =>
+        autumn.customers.getOrCreate({
+          customerId: null,
+          email: "NULL-ID@example.com",
+          name: "Other",
+        }),
     );
     rec.equal(
-      "null id: id null, and the repeat is the same customer",
-      [field(first.value, "id"), field(repeat.value, "created_at")],
-      [null, field(first.value, "created_at")],
+      "null id: id null, and the repeat is the same customer (its name)",
+      [field(first.value, "id"), field(repeat.value, "id"), field(repeat.value, "name")],
+      [null, null, "Null"],
       rawNote(first) + rawNote(repeat),
     );
     await expectError(

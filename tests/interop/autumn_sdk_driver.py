@@ -965,20 +965,20 @@ async def customers_data(rec: Recorder, s: Settings) -> None:
             rec,
             "customers.get_or_create customer_id null with an email",
             lambda: autumn.customers.get_or_create_async(
-                customer_id=None, email="null-id@example.com"
+                customer_id=None, email="null-id@example.com", name="Null"
             ),
         )
         repeat = await expect_ok(
             rec,
             "customers.get_or_create customer_id null, same email in capitals",
             lambda: autumn.customers.get_or_create_async(
-                customer_id=None, email="NULL-ID@example.com"
+                customer_id=None, email="NULL-ID@example.com", name="Other"
             ),
         )
         rec.equal(
-            "null id: id null, and the repeat is the same customer",
-            [field(first.value, "id"), field(repeat.value, "created_at")],
-            [None, field(first.value, "created_at")],
+            "null id: id null, and the repeat is the same customer (its name)",
+            [field(first.value, "id"), field(repeat.value, "id"), field(repeat.value, "name")],
+            [None, None, "Null"],
             first.note + repeat.note,
         )
         await expect_error(
