@@ -43,6 +43,10 @@ FLOWS = (
     "balances_delete",
     "check_lock_finalize",
     "usage_errors",
+    "customers_data",
+    "customers_expand",
+    "entities_by_entity_id",
+    "usage_fidelity",
     "batch_track",
     "track_tokens",
 )
