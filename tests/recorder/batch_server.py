@@ -84,7 +84,6 @@ class BatchServer:
             return await _cut(request)
         return web.json_response({"success": True})
 
-
     def _over_limit(self) -> bool:
         opened, count = self._window
         now = self.started[-1]
