@@ -224,3 +224,20 @@ def test_blocking_code_records_from_many_threads(threaded_server: BatchServer) -
 
     assert stats.delivered == 2000 and reconciles(stats)
     assert threaded_server.applied == {f"cus_{n}": 500 for n in range(4)}
+
+
+async def test_no_log_line_of_the_recorder_shows_the_secret_key(
+    server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "am_sk_test_s3cr3t_recorder_key"
+    server.faults.extend(["lost", "lost", "lost", "503", "503", "503", "reset"])
+    core = AutumnCore(secret, server_url=server.url, retry_config=FAST)
+    with caplog.at_level(logging.DEBUG):
+        async with core, UsageRecorder(core, **quick()) as recorder:
+            recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+            recorder.track({"customer_id": "cus_1", "feature_id": "bad"})
+            assert await recorder.flush(10)
+
+    assert caplog.records
+    assert all(secret not in record.getMessage() for record in caplog.records)
+    assert secret not in repr(recorder.stats())
