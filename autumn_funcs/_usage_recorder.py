@@ -40,13 +40,30 @@ logger = logging.getLogger("autumn")
 DroppedHook = Callable[[list[dict[str, Any]], str], None]
 
 
-def _positive(name: str, value: object, *, optional: bool = False) -> None:
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise SDKValidationError(
-            f"invalid {name}: expected a number > 0, got {value!r}", field=name
-        )
+def _invalid(name: str, reason: str) -> SDKValidationError:
+    return SDKValidationError(f"invalid {name}: {reason}", field=name)
+
+
+def _check_settings(
+    core: object,
+    seconds: dict[str, object],
+    counts: dict[str, tuple[object, int, int]],
+    hooks: dict[str, object],
+) -> None:
+    """Refuse a bad setting by its name, before anything starts."""
+    if not isinstance(core, AutumnCore):
+        raise _invalid("core", f"expected an AutumnCore, got {type(core).__name__}")
+    for name, value in seconds.items():
+        if value is None and name == "requests_per_second":
+            continue  # no pacing
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise _invalid(name, f"expected a number > 0, got {value!r}")
+    for name, (count, low, high) in counts.items():
+        if type(count) is not int or not low <= count <= high:
+            raise _invalid(name, f"expected a whole number from {low} to {high}, got {count!r}")
+    for name, hook in hooks.items():
+        if hook is not None and not callable(hook):
+            raise _invalid(name, f"expected a callable or None, got {hook!r}")
 
 
 class UsageRecorder:
@@ -109,32 +126,19 @@ class UsageRecorder:
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
     ) -> None:
-        if not isinstance(core, AutumnCore):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise SDKValidationError(
-                f"invalid core: expected an AutumnCore, got {type(core).__name__}", field="core"
-            )
-        for name, value in (
-            ("flush_interval", flush_interval),
-            ("close_timeout", close_timeout),
-            ("retry_initial_s", retry_initial_s),
-            ("retry_max_s", retry_max_s),
-        ):
-            _positive(name, value)
-        _positive("requests_per_second", requests_per_second, optional=True)
-        if type(max_batch) is not int or not 1 <= max_batch <= 1000:
-            raise SDKValidationError(
-                f"invalid max_batch: expected 1 to 1000, got {max_batch!r}", field="max_batch"
-            )
-        if type(max_in_flight) is not int or not 1 <= max_in_flight <= 16:
-            raise SDKValidationError(
-                f"invalid max_in_flight: expected 1 to 16, got {max_in_flight!r}",
-                field="max_in_flight",
-            )
-        if type(max_pending) is not int or max_pending < max_batch:
-            raise SDKValidationError(
-                f"invalid max_pending: expected a whole number >= max_batch, got {max_pending!r}",
-                field="max_pending",
-            )
+        _check_settings(
+            core,
+            {
+                "flush_interval": flush_interval,
+                "close_timeout": close_timeout,
+                "retry_initial_s": retry_initial_s,
+                "retry_max_s": retry_max_s,
+                "requests_per_second": requests_per_second,
+            },
+            {"max_batch": (max_batch, 1, 1000), "max_in_flight": (max_in_flight, 1, 16),
+             "max_pending": (max_pending, max_batch, 10**12)},
+            {"on_refused": on_refused, "on_dropped": on_dropped},
+        )  # fmt: skip
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
