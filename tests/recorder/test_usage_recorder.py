@@ -186,8 +186,15 @@ async def test_async_with_flushes_on_exit(core: AutumnCore, server: BatchServer)
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("flush_interval", 0), ("max_batch", 1001), ("max_pending", 10), ("requests_per_second", -1),
-     ("max_in_flight", 0), ("on_refused", "log"), ("retry_max_s", True)],  # fmt: skip
+    [
+        ("flush_interval", 0),
+        ("max_batch", 1001),
+        ("max_pending", 10),
+        ("requests_per_second", -1),
+        ("max_in_flight", 0),
+        ("on_refused", "log"),
+        ("retry_max_s", True),
+    ],
 )
 async def test_bad_settings_are_refused_by_name(
     core: AutumnCore, setting: str, value: object
