@@ -41,12 +41,7 @@ class BatchServer:
     async def start(self) -> BatchServer:
         app = web.Application()
         app.router.add_post("/v1/balances.batch_track", self._batch_track)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def stop(self) -> None:
@@ -91,6 +86,16 @@ class BatchServer:
             opened, count = now, 0
         self._window = (opened, count + 1)
         return count + 1 > (self.limit or 0)
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """`app` served on a free port of 127.0.0.1: its runner (to clean up) and its URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
 
 
 async def _cut(request: web.Request) -> web.StreamResponse:

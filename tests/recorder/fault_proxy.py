@@ -17,6 +17,8 @@ from collections import Counter
 import aiohttp
 from aiohttp import web
 
+from tests.recorder.batch_server import serve
+
 FAULTS = (("lost", 0.08), ("reset", 0.06), ("429", 0.05), ("503", 0.05))
 
 
@@ -33,12 +35,7 @@ class FaultProxy:
         self._http = aiohttp.ClientSession()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{path:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def stop(self) -> None:
@@ -63,14 +60,14 @@ class FaultProxy:
             return _cut(request)
         if fault in ("429", "503"):
             headers = {"Retry-After": "0"} if fault == "429" else None
-            body = {"message": "injected", "code": "rate_limit_exceeded" if fault == "429" else
-                    "internal_error"}  # fmt: skip
-            return web.json_response(body, status=int(fault), headers=headers)
+            code = "rate_limit_exceeded" if fault == "429" else "internal_error"
+            refusal = {"message": "injected", "code": code}
+            return web.json_response(refusal, status=int(fault), headers=headers)
         assert self._http is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host",)}
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() != "host"}
         async with self._http.request(
             request.method, self.upstream + request.path_qs, data=await request.read(),
-            headers=headers,
+            headers=forwarded,
         ) as answer:  # fmt: skip
             body = await answer.read()
             if fault == "lost":

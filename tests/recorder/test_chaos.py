@@ -37,8 +37,10 @@ async def _grant(url: str, key: str) -> None:
     async with AutumnCore(key, server_url=url) as core:
         for customer in CUSTOMERS:
             assert (await customers_get_or_create(core, {"customer_id": customer})).ok
-            grant = {"customer_id": customer, "feature_id": "api_calls", "included_grant": 10**9}
-            assert (await balances_create(core, grant)).ok
+            grant = await balances_create(
+                core, {"customer_id": customer, "feature_id": "api_calls", "included_grant": 10**9}
+            )
+            assert grant.ok
 
 
 async def _spawn(url: str, spool: Path) -> asyncio.subprocess.Process:
