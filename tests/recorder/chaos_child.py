@@ -30,7 +30,7 @@ async def main(url: str, spool: str, chunk: int) -> None:
     core = AutumnCore("am_sk_test_local", server_url=url, retry_config=FAST)
     recorder = UsageRecorder(
         core, spool=spool, max_batch=500, flush_interval=0.05, requests_per_second=None,
-        retry_initial_s=0.01, retry_max_s=0.2, close_timeout=60,
+        retry_initial_s=0.01, retry_max_s=0.2, close_timeout=600,
     )  # fmt: skip
     recorded = 0
     while True:

@@ -53,7 +53,7 @@ async def _spawn(url: str, spool: Path) -> asyncio.subprocess.Process:
 
 async def _line(child: asyncio.subprocess.Process) -> tuple[str, str]:
     assert child.stdout is not None
-    text = (await asyncio.wait_for(child.stdout.readline(), 120)).decode().strip()
+    text = (await asyncio.wait_for(child.stdout.readline(), 600)).decode().strip()
     word, _, rest = text.partition(" ")
     assert word in ("recorded", "stats"), f"the recording process said {text!r}"
     return word, rest
