@@ -59,10 +59,14 @@ class DeliverySettings:
 
 
 def refused_for_content(error: AutumnSDKError) -> bool:
-    """A batch Autumn refused because of what its events say: one of them is bad."""
+    """A batch Autumn refused because of what its events say: one of them is bad.
+
+    Only an answer of Autumn's own (a JSON error with a `code`) says that: a 404
+    page from a proxy, or a server that has no batch route (`not_found`), is a
+    wrong address, and splitting the batch would refuse every event in it."""
     if isinstance(error, SDKValidationError):
         return True
-    if not isinstance(error, AutumnError):
+    if not isinstance(error, AutumnError) or error.code in (None, "not_found"):
         return False
     return 400 <= error.status_code < 500 and error.status_code not in _NOT_ABOUT_THE_EVENTS
 

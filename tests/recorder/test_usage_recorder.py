@@ -79,6 +79,20 @@ async def test_a_batch_refused_for_one_event_is_split_and_the_rest_delivered(
     assert reconciles(stats)
 
 
+async def test_a_404_page_is_a_wrong_address_not_a_refusal_of_every_event(
+    core: AutumnCore, server: BatchServer, quick: Quick
+) -> None:
+    server.faults.extend(["no_route"] * 30)  # enough to reach single events, were it split
+    async with UsageRecorder(core, **quick(max_batch=10)) as recorder:
+        for _ in range(20):
+            recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        assert await recorder.flush(10)
+        stats = recorder.stats()
+
+    assert (stats.refused, stats.delivered) == (0, 20)
+    assert server.applied == {"cus_1": 20}
+
+
 @pytest.mark.parametrize("faults", [["lost"] * 4, ["reset"] * 4, ["503"] * 4, ["429"] * 4,
                                     ["lost", "reset", "503", "429", "lost", "lost"]])  # fmt: skip
 async def test_faults_neither_lose_nor_double_an_event(
