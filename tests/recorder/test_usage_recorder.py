@@ -59,6 +59,34 @@ async def test_a_bad_event_is_refused_at_track_by_field_before_any_io(
     assert server.requests == 0
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"customer_id": "cus_1"},
+        {"customer_id": "cus_1", "feature_id": "f", "event_name": "e"},
+        {"customer_id": "cus_1", "feature_id": "f", "value": float("nan")},
+        {"customer_id": "cus_1", "feature_id": "f", "timestamp": -5},
+        {"customer_id": "cus_1", "feature_id": "f", "overage_behavior": "capped"},
+        {"customerId": "cus_1", "feature_id": "f"},
+        {"customer_id": 7, "feature_id": "f"},
+    ],
+)
+async def test_track_refuses_what_balances_track_refuses_with_the_same_error(
+    core: AutumnCore, server: BatchServer, quick: Quick, bad: dict[str, Any]
+) -> None:
+    from autumn_funcs import balances_track
+
+    res = await balances_track(core, bad)  # type: ignore[arg-type]
+    async with UsageRecorder(core, **quick()) as recorder:
+        with pytest.raises(SDKValidationError) as raised:
+            recorder.track(bad)  # type: ignore[arg-type]
+
+    assert not res.ok and isinstance(res.error, SDKValidationError)
+    assert (raised.value.field, raised.value.problems) == (res.error.field, res.error.problems)
+    assert str(raised.value) == str(res.error)
+    assert server.requests == 0
+
+
 async def test_a_batch_refused_for_one_event_is_split_and_the_rest_delivered(
     core: AutumnCore, server: BatchServer, quick: Quick
 ) -> None:
