@@ -293,8 +293,13 @@ def _collected(queue: UsageQueue, task: asyncio.Task[None]) -> None:
     """A recorder collected without aclose(): say loudly what it leaves behind."""
     pending = queue.pending()
     loop = task.get_loop()
+    spool = queue.spool
     if not loop.is_closed():
         loop.call_soon_threadsafe(task.cancel)
+        if spool is not None:  # after the task has stopped using it, on its thread
+            loop.call_soon_threadsafe(spool.close)
+    elif spool is not None:
+        spool.close()
     if not pending:
         return
     where = (

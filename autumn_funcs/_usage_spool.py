@@ -16,7 +16,9 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import IO, Any
+
+from autumn_core import SDKValidationError
 
 # One compact encoder, made once: json.dumps with options builds one per call.
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -26,17 +28,27 @@ _SCHEMA = "CREATE TABLE IF NOT EXISTS usage_events (seq INTEGER PRIMARY KEY, eve
 class UsageSpool:
     """Events waiting for delivery, on disk, in the order they were recorded."""
 
-    __slots__ = ("_db", "path")
+    __slots__ = ("_db", "_lock", "path")
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
+        self._lock = _exclusive(self.path + ".lock")
+        try:
+            self._db = self._open()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.close()
+            raise
+
+    def _open(self) -> sqlite3.Connection:
         # Autocommit (isolation_level=None): every insert is its own committed
         # transaction. check_same_thread=False: a blocking program's threads record
         # through one connection, under the recorder's lock.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(_SCHEMA)
+        return db
 
     def add(self, event: dict[str, Any]) -> int:
         """Store one event; its sequence number once it is committed."""
@@ -73,3 +85,27 @@ class UsageSpool:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            self._lock.close()  # and the lock with it
+
+
+def _exclusive(path: str) -> IO[bytes] | None:
+    """A lock on `path` held while the file stays open: one recorder per spool. Two
+    processes on one spool would each read back and send the other's events. The
+    operating system releases it when the process dies, even by SIGKILL, so the
+    next start can take it. None where there is no flock (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    handle = open(path, "ab")  # noqa: SIM115 - kept open: the lock lives as long as it
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise SDKValidationError(
+            f"invalid spool: {path[:-5]!r} is in use by another UsageRecorder; give each "
+            "process its own spool file",
+            field="spool",
+        ) from None
+    return handle

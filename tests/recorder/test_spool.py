@@ -6,6 +6,7 @@ was left, each event once."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sqlite3
@@ -15,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from autumn_core import AutumnCore
+import pytest
+
+from autumn_core import AutumnCore, SDKValidationError
 from autumn_funcs import UsageRecorder
 from tests.recorder.batch_server import BatchServer
 
@@ -86,7 +89,9 @@ async def test_a_full_queue_pushes_events_to_disk_and_drops_none(
 
 RECORD_THEN_HANG = """
 import asyncio, sys
-from autumn_core import AutumnCore
+import pytest
+
+from autumn_core import AutumnCore, SDKValidationError
 from autumn_funcs import UsageRecorder
 
 async def main():
@@ -146,3 +151,35 @@ async def test_a_failing_spool_keeps_events_in_memory_and_delivers_them(
 
     assert server.applied == {"cus_1": 6}
     assert (stats.recorded, stats.delivered, stats.pending) == (6, 6, 0)
+
+
+async def test_one_spool_belongs_to_one_recorder_at_a_time(
+    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+) -> None:
+    spool = tmp_path / "usage.db"
+    async with UsageRecorder(core, **quick(spool=spool)) as first:
+        with pytest.raises(SDKValidationError, match="in use by another UsageRecorder") as taken:
+            UsageRecorder(core, **quick(spool=spool))
+        first.track({"customer_id": "cus_1", "feature_id": "f"})
+    async with UsageRecorder(core, **quick(spool=spool)) as second:  # free again once closed
+        second.track({"customer_id": "cus_1", "feature_id": "f"})
+
+    assert taken.value.field == "spool"
+    assert server.applied == {"cus_1": 2}
+
+
+async def test_a_recorder_with_a_spool_collected_unclosed_warns_and_leaks_nothing(
+    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+) -> None:
+    server.down = True
+    spool = tmp_path / "usage.db"
+    recorder = UsageRecorder(core, **quick(spool=spool, flush_interval=60))
+    recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+    with pytest.warns(RuntimeWarning, match=r"stay in the spool"):
+        del recorder
+        gc.collect()
+    await asyncio.sleep(0.05)  # the task stops, then the spool closes, on the loop
+    server.down = False
+    async with UsageRecorder(core, **quick(spool=spool)) as again:  # the lock was released
+        assert await again.flush(5)
+    assert server.applied == {"cus_1": 1}
