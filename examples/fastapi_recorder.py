@@ -5,7 +5,8 @@ One AutumnCore and one UsageRecorder live as long as the app. The lifespan
 creates them inside the app's event loop and, on shutdown, closes the recorder
 first (it sends what is still queued) and the core after it. With
 `USAGE_SPOOL=/var/lib/app/usage.db` every event is on disk before the handler
-returns, and a restarted process sends what a crash left behind.
+returns, and a restarted process sends what a crash left behind. One spool
+file per process: with several workers, give each its own path.
 
 POST /customers/{customer_id}/messages {"text": "hi", "request_id": "req_1"}
     Refused with 402 when the customer has no `api_calls` left (fail closed:
