@@ -106,6 +106,7 @@ class Sender:
         self.flushing = 0
         self.stopping = False
         self._failures = 0
+        self._paused_until = 0.0  # after a failure, no sender starts a request before this
         rate = settings.requests_per_second
         # The last n request starts, n the whole requests of one second (at least 1).
         self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate or 1)))
@@ -153,15 +154,19 @@ class Sender:
         self._failures += 1
         settings = self._settings
         backoff = min(settings.retry_max_s, settings.retry_initial_s * 2 ** (self._failures - 1))
-        wait = _retry_after(error)
-        wait = random.uniform(backoff / 2, backoff) if wait is None else wait
+        asked = _retry_after(error)
+        # The server's Retry-After, within retry_max_s: a proxy's "come back tomorrow"
+        # must not hold the queue for a day.
+        wait = random.uniform(backoff / 2, backoff) if asked is None else asked
+        wait = min(wait, settings.retry_max_s)
         logger.warning(
             "usage recorder: a batch of %d events failed (%s); kept, sending again in %.2f s",
             len(items),
             str(error)[:200],
             wait,
         )
-        await asyncio.sleep(wait)
+        # Every sender waits, not only this one: a server that asks for a pause gets it.
+        self._paused_until = max(self._paused_until, time.monotonic() + wait)
 
     async def _send(self, items: list[Item]) -> tuple[list[Item], AutumnSDKError] | None:
         """Deliver `items`, splitting a refused batch; what is left unsent, and why."""
@@ -201,13 +206,17 @@ class Sender:
                 logger.exception("usage recorder: the on_refused hook raised")
 
     async def _pace(self) -> None:
-        """Start no more than `requests_per_second` requests in any second (and a margin).
+        """Wait out a pause after a failure, then start no more than
+        `requests_per_second` requests in any second (and a margin).
 
         Autumn counts a route's requests in fixed one-second windows that open at
         a first request. Keeping any `n` consecutive starts `n / rate` seconds
         apart, plus a margin for the jitter between a start here and the arrival
         there, never puts `n + 1` in one window; unlike evenly spaced starts, a
         late request does not push the following ones later."""
+        pause = self._paused_until - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
         rate = self._settings.requests_per_second
         if rate is None:
             return

@@ -9,6 +9,7 @@ does for an unknown feature); each event is applied once per body
 - "lost": the batch is applied, then the connection is cut before the answer;
 - "reset": the connection is cut before anything is applied;
 - "429" / "503": refused with that status (429 with `Retry-After: 0`);
+- "429-hour": 429 with `Retry-After: 3600`;
 - "no_route": a plain-text 404, as a server without the route answers.
 
 `limit` counts requests as Autumn's rate limiter does, in fixed one-second
@@ -63,6 +64,9 @@ class BatchServer:
             return await _cut(request)
         if fault == "no_route":  # a server without the route, or a proxy's page
             return web.Response(status=404, text="404: Not Found")
+        if fault == "429-hour":
+            body = {"message": "come back in an hour", "code": "rate_limit_exceeded"}
+            return web.json_response(body, status=429, headers={"Retry-After": "3600"})
         if fault in ("429", "503"):
             headers = {"Retry-After": "0"} if fault == "429" else None
             body = {"message": "try later", "code": "rate_limit_exceeded"}

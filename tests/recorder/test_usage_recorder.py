@@ -107,6 +107,18 @@ async def test_a_batch_refused_for_one_event_is_split_and_the_rest_delivered(
     assert reconciles(stats)
 
 
+async def test_a_retry_after_is_honoured_within_retry_max_s(
+    core: AutumnCore, server: BatchServer, quick: Quick
+) -> None:
+    server.faults.extend(["429-hour"] * 3)  # more than the core's two retries
+    async with UsageRecorder(core, **quick(retry_max_s=0.2)) as recorder:
+        recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        assert await recorder.flush(5)  # not an hour
+        stats = recorder.stats()
+
+    assert (stats.delivered, stats.retried) == (1, 1)
+
+
 async def test_a_404_page_is_a_wrong_address_not_a_refusal_of_every_event(
     core: AutumnCore, server: BatchServer, quick: Quick
 ) -> None:
