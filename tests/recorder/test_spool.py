@@ -6,6 +6,7 @@ was left, each event once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import signal
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def rows(path: Path) -> int:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:  # `with db` alone does not close
         return int(db.execute("SELECT count(*) FROM usage_events").fetchone()[0])
 
 
