@@ -308,9 +308,9 @@ def _collected(queue: UsageQueue, task: asyncio.Task[None]) -> None:
         else "they are lost"
     )
     message = (
-        f"a UsageRecorder was garbage-collected with {pending} events not delivered; {where}. "
-        "Close it (`await recorder.aclose()`, or `async with UsageRecorder(...)`) before "
-        "dropping it"
+        f"a UsageRecorder was garbage-collected, or left open at exit, with {pending} events "
+        f"not delivered; {where}. Close it (`await recorder.aclose()`, `async with "
+        "UsageRecorder(...)`, or `close()` of a UsageRecorderSync) before dropping it"
     )
     logger.error(message)
     warnings.warn(message, RuntimeWarning, stacklevel=2)
