@@ -71,8 +71,9 @@ def require_pyright() -> None:
         pytest.skip("pyright needs node, which is not on PATH")
 
 
-def run_mypy(directory: Path, files: list[str]) -> list[Diagnostic]:
-    """`mypy --strict` on the files, with the repository's packages importable."""
+def run_mypy(directory: Path, files: list[str], *options: str) -> list[Diagnostic]:
+    """`mypy --strict` on the files, with the repository's packages importable; `options`
+    are more of mypy's flags."""
     require_mypy()
     done = subprocess.run(
         [
@@ -87,6 +88,7 @@ def run_mypy(directory: Path, files: list[str]) -> list[Diagnostic]:
             "--no-pretty",
             "--cache-dir",
             str(directory / ".mypy_cache"),
+            *options,
             *files,
         ],
         cwd=directory,

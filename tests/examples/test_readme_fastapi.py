@@ -1,5 +1,5 @@
-"""The README's FastAPI snippet: complete (every name it uses is imported), and, where
-FastAPI is installed, run with FastAPI's TestClient against the local server."""
+"""The FastAPI snippet of docs/web-services.md: complete (every name it uses is imported),
+and, where FastAPI is installed, run with FastAPI's TestClient against the local server."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def snippet() -> str:
-    section = (ROOT / "README.md").read_text().split("## In a web service", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    page = (ROOT / "docs" / "web-services.md").read_text()
+    match = re.search(r"```python\n(.*?)```", page, re.DOTALL)
     assert match is not None
     return match.group(1)
 

@@ -1,6 +1,6 @@
-"""The pytest plugin: its fixtures, its import cost, and the README's testing recipes.
+"""The pytest plugin: its fixtures, its import cost, and the testing recipes of the docs.
 
-Each recipe is read from the README and run in a pytest process of its own,
+Each recipe is read from docs/testing.md and run in a pytest process of its own,
 with the configuration its mode needs, so the documentation cannot drift
 from what works.
 """
@@ -19,7 +19,7 @@ import pytest
 from autumn_local import LocalAutumn
 from tests.local.processes import ROOT, server_env
 
-README = ROOT / "README.md"
+TESTING = ROOT / "docs" / "testing.md"
 
 # The configuration each recipe says it needs (pytest-asyncio's default is strict),
 # plus the loop scope pytest-asyncio asks every project to set.
@@ -34,9 +34,9 @@ RECIPES = {
 
 def recipe(name: str) -> str:
     found = re.search(
-        rf"<!-- recipe: {re.escape(name)} -->\n```python\n(.*?)```", README.read_text(), re.S
+        rf"<!-- recipe: {re.escape(name)} -->\n```python\n(.*?)```", TESTING.read_text(), re.S
     )
-    assert found is not None, f"no recipe {name!r} in the README"
+    assert found is not None, f"no recipe {name!r} in docs/testing.md"
     return found.group(1)
 
 
@@ -92,7 +92,7 @@ def test_readme_recipe_passes_in_its_mode(
 
 
 def test_the_plain_async_test_needs_auto_mode(tmp_path: Path) -> None:
-    """As the README says: in strict mode the unmarked test is not run by pytest-asyncio."""
+    """As the docs say: in strict mode the unmarked test is not run by pytest-asyncio."""
     (tmp_path / "pyproject.toml").write_text(RECIPES["pytest-asyncio-strict"])
     (tmp_path / "test_recipe.py").write_text(recipe("pytest-asyncio-auto"))
     done = run_pytest(tmp_path)
