@@ -204,7 +204,7 @@ def test_a_snippet_for_the_repl_pastes_into_python_m_asyncio(
 ) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "asyncio"],
-        input=block.code,
+        input=block.code + "\n",  # and Enter, which runs the pasted block
         cwd=tmp_path,
         env={
             **os.environ,
