@@ -129,6 +129,8 @@ async def test_serve_with_db_keeps_the_data_and_says_so(tmp_path: Path) -> None:
         (["--keepalive-timeout", "soon"], "--keepalive-timeout"),
         (["--max-connections", "0"], "--max-connections"),
         (["--db", "x.db", "--memory"], "not allowed with"),
+        (["--db", "/no/such/dir/x.db"], "the directory /no/such/dir does not exist"),
+        (["--db", "/tmp"], "/tmp is a directory"),
     ],
 )
 def test_serve_refuses_bad_options(args: list[str], mentions: str) -> None:
@@ -192,8 +194,9 @@ def test_version() -> None:
         version = metadata.version("autumn-balances")
     except metadata.PackageNotFoundError:
         version = "unknown (not installed)"
-    done = run_cli("--version")
-    assert (done.returncode, done.stdout) == (0, f"python -m autumn_local {version}\n")
+    for args in (["--version"], ["serve", "--version"]):
+        done = run_cli(*args)
+        assert (done.returncode, done.stdout) == (0, f"python -m autumn_local {version}\n"), args
 
 
 def test_autumn_local_console_command() -> None:
