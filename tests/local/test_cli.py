@@ -108,7 +108,7 @@ async def test_serve_keeps_nothing_by_default(tmp_path: Path) -> None:
 
 
 async def test_serve_with_db_keeps_the_data_and_says_so(tmp_path: Path) -> None:
-    db = tmp_path / "nested" / "autumn.db"
+    db = tmp_path / "autumn.db"
     for granted_before in (None, 5):
         async with serve("--port", "0", "--db", str(db)) as server:
             assert f"{db} (kept across restarts)" in server.banner
@@ -164,7 +164,9 @@ async def test_serve_without_rate_limits() -> None:
 
 def test_help_shows_every_options_default() -> None:
     serve_parser = _parser("autumn-local")._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
-    options = [a for a in serve_parser._actions if a.option_strings and a.dest != "help"]
+    options = [
+        a for a in serve_parser._actions if a.option_strings and a.dest not in ("help", "version")
+    ]
     assert len(options) >= 14
     for action in options:
         assert action.help is not None and "default" in action.help, action.option_strings
