@@ -198,6 +198,11 @@ def test_a_snippet_for_the_repl_has_no_blank_line_inside_a_block(block: Block) -
         assert not after[:1].isspace(), f"{block}: a blank line inside a block, before {after!r}"
 
 
+@pytest.mark.skipif(
+    sys.version_info >= (3, 13),
+    reason="Python 3.13's asyncio REPL reads piped input one line at a time, whole blocks "
+    "or not (its paste into a terminal works); the blank-line check above covers 3.13",
+)
 @pytest.mark.parametrize("block", REPL_SNIPPETS, ids=str)
 def test_a_snippet_for_the_repl_pastes_into_python_m_asyncio(
     block: Block, local_autumn_thread: LocalAutumn, tmp_path: Path
