@@ -34,7 +34,11 @@ RECIPES = {
     # pytest-asyncio's strict mode leaves anyio's tests alone; its loop scope set all the same.
     "anyio": LOOP_SCOPE,
     "fastapi-async": LOOP_SCOPE + 'asyncio_mode = "auto"\n',
-    "fastapi-testclient": LOOP_SCOPE + 'asyncio_mode = "auto"\n',
+    # Python 3.10's Starlette warns that its TestClient runs on httpx: the page says to
+    # ignore that one warning there.
+    "fastapi-testclient": LOOP_SCOPE
+    + 'asyncio_mode = "auto"\n'
+    + 'filterwarnings = ["ignore:Using `httpx` with `starlette.testclient` is deprecated"]\n',
 }
 
 
