@@ -28,6 +28,7 @@ import aiohttp
 import attrs
 import yarl
 
+from autumn_core._call_mark import note_write_sent
 from autumn_core.applied import is_duplicate, leaves_doubt, may_have_run
 from autumn_core.attempt import PreparedCall, send_attempt
 from autumn_core.call_context import CallContext
@@ -102,6 +103,8 @@ def _remember(context: CallContext, key: str, result: Result[Any, AutumnSDKError
 async def _run(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
     retry = call.retry
     started = retry.clock()
+    if call.operation.writes:
+        note_write_sent(call.operation.atomic)
     while True:
         if call.total_timeout is not None and not _fit_to_total_timeout(call, started):
             return _out_of_time(call)
