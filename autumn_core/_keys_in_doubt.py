@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from autumn_core.errors import Applied, AutumnSDKError
+from autumn_core._errors import Applied, AutumnSDKError
 
 # Bounded: a flood of failing calls cannot grow a core without limit. A key is
 # about 100 bytes, so the memory stays under half a megabyte.

@@ -1,0 +1,56 @@
+"""`CallContext`: all the call pipeline takes from an `AutumnCore`, built once by the core.
+
+Private to the SDK: the pipeline reads nothing else of the core, and the core
+exposes none of this (the secret key least of all) through public names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import aiohttp
+import attrs
+import yarl
+
+from autumn_core._credentials import Credentials
+from autumn_core._hooks import HookRunner
+from autumn_core._keys_in_doubt import KeysInDoubt
+from autumn_core._retries import RetryConfig
+
+
+class URLCache:
+    """Full URLs of the core's server by path, built once each (yarl parses on build)."""
+
+    __slots__ = ("_base", "_urls")
+
+    def __init__(self, base: str) -> None:
+        self._base = base
+        self._urls: dict[str, yarl.URL] = {}
+
+    def url(self, path: str) -> yarl.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = yarl.URL(self._base + path)
+        return url
+
+
+@attrs.frozen
+class CallContext:
+    """What a call needs of its core.
+
+    `session()` gives the core's pooled session, created on first use inside the
+    running loop, or why no call can use it (the core is closed, or was first
+    used in another event loop). `timeout` bounds each attempt; `total_timeout`
+    (seconds, or None) the whole call. `keys_in_doubt`: keys the core's calls
+    left with `applied` "unknown", carried into resends that settle nothing.
+    """
+
+    credentials: Credentials
+    base_headers: Mapping[str, str]
+    hooks: HookRunner
+    session: Callable[[], aiohttp.ClientSession | str]
+    urls: URLCache
+    timeout: aiohttp.ClientTimeout
+    retry: RetryConfig
+    total_timeout: float | None = None
+    keys_in_doubt: KeysInDoubt = attrs.field(factory=KeysInDoubt)
