@@ -282,6 +282,18 @@ _SAVE_BALANCE = (
     + ", ".join(f"{c} = :{c}" for c in _SAVED_COLUMNS)
     + " WHERE pk = :pk"
 )
+# JavaScript's exact integers end here; Autumn's numbers are doubles beyond it.
+_MAX_EXACT = 2**53
+
+
+def _as_stored(value: object) -> object:
+    """A number as Autumn would hold it: an int beyond 2^53 becomes a double, as a
+    JavaScript number is, and so never overflows SQLite's 64-bit integers."""
+    if type(value) is int and not -_MAX_EXACT <= value <= _MAX_EXACT:
+        return float(value)
+    return value
+
+
 _INSERT_BALANCE = (
     f"INSERT INTO balances ({', '.join(_BALANCE_COLUMNS[1:])})"  # noqa: S608 - constant SQL
     f" VALUES ({', '.join(':' + c for c in _BALANCE_COLUMNS[1:])})"
@@ -576,7 +588,7 @@ class Store:
         )
 
     def insert_balance(self, b: Balance) -> None:
-        values = {c: getattr(b, c) for c in _BALANCE_COLUMNS}
+        values = {c: _as_stored(getattr(b, c)) for c in _BALANCE_COLUMNS}
         values["unlimited"] = int(b.unlimited)
         b.pk = self._db.execute(_INSERT_BALANCE, values).lastrowid or 0
 
@@ -585,13 +597,18 @@ class Store:
         for b in balances:
             if not b.changed:
                 continue
-            self._db.execute(_SAVE_BALANCE, {c: getattr(b, c) for c in ("pk", *_SAVED_COLUMNS)})
+            self._db.execute(
+                _SAVE_BALANCE, {c: _as_stored(getattr(b, c)) for c in ("pk", *_SAVED_COLUMNS)}
+            )
             if b.rollover is not None:
                 self._db.execute("DELETE FROM rollovers WHERE balance_pk = ?", (b.pk,))
                 self._db.executemany(
                     "INSERT INTO rollovers (balance_pk, balance, usage, expires_at, id)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    [(b.pk, r.balance, r.usage, r.expires_at, r.id) for r in b.rollovers],
+                    [
+                        (b.pk, _as_stored(r.balance), _as_stored(r.usage), r.expires_at, r.id)
+                        for r in b.rollovers
+                    ],
                 )
             b.changed = False
 
