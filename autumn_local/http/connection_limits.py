@@ -12,9 +12,13 @@ connection a deadline for what it owes:
 
 A connection past its deadline is closed. At ``max_connections`` (lowered to
 fit the process's open-file limit) a new connection displaces the one that
-has waited longest for a request; a connection that sent a whole request
-head, or has a request in progress, is never displaced, and a new connection
-is refused only when every one is such.
+has waited longest for a request; failing that, the one whose request body is
+still owed and that sent nothing for the longest (a slow body is the client
+lagging, as an idle connection is; without this, slow bodies up to the cap
+starve every other client until body_timeout). A connection that sent a whole
+request head and waits for its handler, or whose whole request is being
+handled, is never displaced, and a new connection is refused only when every
+one is such.
 Such closes are logged once, then summed up at most once a minute, never per
 connection. Ordinary keep-alive expiry is counted, not logged.
 """
@@ -194,6 +198,10 @@ class _Connection(asyncio.Protocol):
             # The first byte of a request head: from now on the head is due.
             self._state = state = _HEAD
             self._due_in(self._guard.limits.header_timeout)
+        elif state == _BUSY and self._request is not None:
+            owing = self._guard._owing
+            if self in owing:
+                owing.move_to_end(self)  # it sent something: the last to displace
         if state == _HEAD and b"\r\n\r\n" in data:
             # A whole head arrived: a client doing its part, never displaced.
             # The handler starts a loop iteration or two later; the header
@@ -230,10 +238,16 @@ class _Connection(asyncio.Protocol):
             self._due = math.inf  # a handler may take its time; the client owes nothing
         else:
             self._request = request
+            self._guard._owing[self] = None
             self._due_in(self._guard.limits.body_timeout)
+
+    def owes_body(self) -> bool:
+        request = self._request
+        return request is not None and not request.content.is_eof()
 
     def request_finished(self) -> None:
         self._request = None
+        self._guard._owing.pop(self, None)
         if self.transport is not None and not self.transport.is_closing():
             self._wait()
 
@@ -312,6 +326,8 @@ class ConnectionGuard:
         self._open: dict[asyncio.BaseTransport, _Connection] = {}
         # Connections with no request in progress, the longest-waiting first.
         self._waiting: OrderedDict[_Connection, None] = OrderedDict()
+        # Connections whose request body may still be owed, the longest-silent first.
+        self._owing: OrderedDict[_Connection, None] = OrderedDict()
         self._counts: Counter[str] = Counter()
         self._flood = _FloodLog()
         self.peak_connections = 0
@@ -372,9 +388,23 @@ class ConnectionGuard:
 
     # -- bookkeeping for _Connection --
 
+    def _displaceable(self) -> _Connection | None:
+        """The connection to close for a new one: the longest idle, else the slow body
+        that sent nothing for the longest."""
+        oldest = next(iter(self._waiting), None)
+        if oldest is not None:
+            return oldest
+        owing = self._owing
+        while owing:
+            candidate = next(iter(owing))
+            if candidate.owes_body():
+                return candidate
+            del owing[candidate]  # its body arrived: its request is the server's to finish
+        return None
+
     def _admit(self, conn: _Connection) -> bool:
         if len(self._open) >= self.max_connections:
-            oldest = next(iter(self._waiting), None)
+            oldest = self._displaceable()
             if oldest is None:
                 self._counts["refused"] += 1
                 self._flood.record(
@@ -388,7 +418,7 @@ class ConnectionGuard:
             self._flood.record(
                 "displaced",
                 f"{len(self._open)} connections open, the cap (max_connections="
-                f"{self.max_connections}): closing the longest-waiting idle or slow ones "
+                f"{self.max_connections}): closing the longest-waiting idle ones or slow bodies "
                 "to admit new clients",
                 "closed %d more waiting connections to stay under the cap",
             )
@@ -402,6 +432,7 @@ class ConnectionGuard:
         if conn.transport is not None:
             self._open.pop(conn.transport, None)
         self._waiting.pop(conn, None)
+        self._owing.pop(conn, None)
 
     def _closed(self, reason: str) -> None:
         self._counts[reason] += 1
