@@ -368,10 +368,12 @@ class Store:
         if self.path is not None:
             self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
         self._claims_since_sweep = 0
-        # A hint that lock receipts may exist, so calls skip the query when none ever did.
-        self._may_have_locks = (
-            self._db.execute("SELECT 1 FROM lock_receipts").fetchone() is not None
-        )
+        # A hint that lock receipts may exist, so calls skip the query when none ever did;
+        # read again whenever another process sharing the file commits.
+        self._may_have_locks = self._any_lock()
+
+    def _any_lock(self) -> bool:
+        return self._db.execute("SELECT 1 FROM lock_receipts LIMIT 1").fetchone() is not None
 
     def close(self) -> None:
         self._db.close()
@@ -464,7 +466,10 @@ class Store:
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._data_version = version
+            # Everything this process caches of the file is read again: the other
+            # process may have made features, or lock receipts this one must release.
             self._load_features()
+            self._may_have_locks = self._any_lock()
 
     # -- features (cached: read on every balance call, written rarely) --
 
