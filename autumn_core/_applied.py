@@ -35,6 +35,9 @@ _GATEWAY_STATUSES = frozenset((502, 504))
 # Answered before Autumn claims the key and runs the handler: authentication,
 # the rate limiter (see server/src/routers/apiRouter.ts, middleware order).
 _BEFORE_HANDLER_STATUSES = frozenset((401, 403, 429))
+# A body the route's zod schema refuses, before the handler runs
+# (server/src/honoMiddlewares/errorSkipMiddleware.ts, ZOD_RULES).
+_SCHEMA_REFUSAL = "invalid_inputs"
 
 
 def is_duplicate(outcome: Outcome[Any]) -> bool:
@@ -60,6 +63,8 @@ def may_have_run(outcome: Outcome[Any]) -> bool:
     if status is None or 200 <= status < 300:
         return leaves_doubt(outcome)
     if status in _BEFORE_HANDLER_STATUSES or is_duplicate(outcome):
+        return False
+    if status == 400 and outcome.code == _SCHEMA_REFUSAL:  # the body, refused before any step
         return False
     if status >= 500 and outcome.code is None:  # not Autumn's body: a gateway's page
         return status in _GATEWAY_STATUSES

@@ -97,3 +97,15 @@ async def test_one_step_updates_keep_their_retries(server: LocalAutumn) -> None:
         res = await balances_update(core, {**LIFETIME, "add_to_balance": 5})
     assert res.ok and res.deduplicated
     assert await remaining(server) == 105
+
+
+async def test_a_body_the_schema_refuses_is_reported_not_applied(server: LocalAutumn) -> None:
+    """400 invalid_inputs comes from the route's schema, before any step ran."""
+    async with AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries()) as core:
+        await lifetime_hundred(core)
+        res = await balances_update(core, TWO_STEPS, {"extra_body": {"current_balance": "many"}})
+    assert not res.ok
+    error = res.error
+    assert isinstance(error, AutumnDefaultError) and error.code == "invalid_inputs", error
+    assert error.applied is Applied.NO, error
+    assert await remaining(server) == 100
