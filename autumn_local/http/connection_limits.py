@@ -31,13 +31,14 @@ import math
 import os
 import socket
 import sys
-import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from autumn_local.http.flood_log import FloodLog
 
 __all__ = [
     "BACKLOG",
@@ -63,7 +64,6 @@ LISTEN_QUEUE = 4096
 # the database and its WAL, log files, the event loop's own, a subprocess pipe.
 _SPARE_FDS = 32
 _MIN_CONNECTIONS = 16
-_SUMMARY_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -130,27 +130,6 @@ def deepen_listen_queue(server: asyncio.Server) -> None:
                 dup.listen(LISTEN_QUEUE)
         except OSError:  # pragma: no cover - a platform that refuses; the queue stays
             pass
-
-
-class _FloodLog:
-    """One WARNING the first time something happens, then a sum at most once a minute."""
-
-    def __init__(self) -> None:
-        self._pending: Counter[str] = Counter()
-        self._last: dict[str, float] = {}
-
-    def record(self, kind: str, first: str, summary: str) -> None:
-        now = time.monotonic()
-        last = self._last.get(kind)
-        self._pending[kind] += 1
-        if last is None:
-            log.warning("%s (logged once; later ones are summed up at most once a minute)", first)
-        elif now - last >= _SUMMARY_EVERY_S:
-            log.warning(summary, self._pending[kind])
-        else:
-            return
-        self._last[kind] = now
-        self._pending[kind] = 0
 
 
 # IDLE: nothing of a request yet; HEAD: part of a head; READY: a whole head,
@@ -329,7 +308,7 @@ class ConnectionGuard:
         # Connections whose request body may still be owed, the longest-silent first.
         self._owing: OrderedDict[_Connection, None] = OrderedDict()
         self._counts: Counter[str] = Counter()
-        self._flood = _FloodLog()
+        self._flood = FloodLog(log)
         self.peak_connections = 0
 
     def protocol_factory(self) -> _Connection:
