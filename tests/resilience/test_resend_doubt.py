@@ -10,6 +10,7 @@ advice to resend, never `no`. Once a resend settles the key (Ok, or 409
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -52,20 +53,27 @@ class Proxy:
             return web.Response(status=502, text="<html>502 Bad Gateway</html>")
 
 
-@pytest.fixture
-async def proxy(server: LocalAutumn) -> AsyncIterator[tuple[Proxy, str]]:
-    proxy = Proxy(server.url)
+@contextlib.asynccontextmanager
+async def serving(proxy: Proxy) -> AsyncIterator[str]:
+    """The proxy on 127.0.0.1; yields its URL."""
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", proxy.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
-        yield proxy, f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def proxy(server: LocalAutumn) -> AsyncIterator[tuple[Proxy, str]]:
+    gateway = Proxy(server.url)
+    async with serving(gateway) as url:
+        yield gateway, url
 
 
 async def test_a_resend_refused_by_a_proxy_keeps_the_first_calls_doubt(
