@@ -131,8 +131,8 @@ def test_a_fork_during_a_call_leaves_a_child_that_refuses_and_exits_at_once(
             with _held_by_another_thread(client._runner._lock):  # pyright: ignore[reportPrivateUsage]
                 pid = os.fork()
                 if pid == 0:
-                    _child(client)
-            statuses.append(_wait(pid, 5))
+                    forked_child(client)
+            statuses.append(exit_status(pid, 5))
         assert statuses == [0] * FORKS
     finally:
         client.close()
@@ -163,7 +163,7 @@ def _ignore(call: Callable[[], object]) -> None:
         call()
 
 
-def _child(client: AutumnSync) -> None:
+def forked_child(client: AutumnSync) -> None:
     """In the child: 0 if the first call refuses as documented; the finalizer at exit
     must not hang (a hung child is killed by the parent's deadline)."""
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
@@ -183,7 +183,7 @@ def _child(client: AutumnSync) -> None:
         os._exit(status)
 
 
-def _wait(pid: int, seconds: float) -> int:
+def exit_status(pid: int, seconds: float) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         done, status = os.waitpid(pid, os.WNOHANG)
