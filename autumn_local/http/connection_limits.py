@@ -146,7 +146,16 @@ class _Connection(asyncio.Protocol):
     fires early: about once per ``header_timeout`` on a busy connection.
     """
 
-    __slots__ = ("_due", "_guard", "_inner", "_request", "_state", "_timer", "transport")
+    __slots__ = (
+        "_due",
+        "_guard",
+        "_inner",
+        "_quiet_since",
+        "_request",
+        "_state",
+        "_timer",
+        "transport",
+    )
 
     def __init__(self, guard: ConnectionGuard) -> None:
         self._guard = guard
@@ -155,6 +164,9 @@ class _Connection(asyncio.Protocol):
         self._due = math.inf
         self._timer: asyncio.TimerHandle | None = None
         self._request: web.BaseRequest | None = None
+        # When it last did its part (queued to wait, or sent body bytes): at the cap,
+        # the connection quiet the longest is displaced.
+        self._quiet_since = 0.0
         self.transport: asyncio.Transport | None = None
 
     # -- asyncio.Protocol, forwarded to aiohttp's protocol --
@@ -181,6 +193,7 @@ class _Connection(asyncio.Protocol):
             owing = self._guard._owing
             if self in owing:
                 owing.move_to_end(self)  # it sent something: the last to displace
+                self._quiet_since = self._guard._loop.time()
         if state == _HEAD and b"\r\n\r\n" in data:
             # A whole head arrived: a client doing its part, never displaced.
             # The handler starts a loop iteration or two later; the header
@@ -218,6 +231,7 @@ class _Connection(asyncio.Protocol):
         else:
             self._request = request
             self._guard._owing[self] = None
+            self._quiet_since = self._guard._loop.time()
             self._due_in(self._guard.limits.body_timeout)
 
     def owes_body(self) -> bool:
@@ -237,6 +251,7 @@ class _Connection(asyncio.Protocol):
         waiting = self._guard._waiting
         waiting[self] = None
         waiting.move_to_end(self)  # (re)queued last: it has waited least
+        self._quiet_since = self._guard._loop.time()
         self._due_in(self._guard.limits.keepalive_timeout)
 
     def _due_in(self, timeout: float) -> None:
@@ -368,11 +383,16 @@ class ConnectionGuard:
     # -- bookkeeping for _Connection --
 
     def _displaceable(self) -> _Connection | None:
-        """The connection to close for a new one: the longest idle, else the slow body
-        that sent nothing for the longest."""
-        oldest = next(iter(self._waiting), None)
-        if oldest is not None:
-            return oldest
+        """The connection to close for a new one: of the longest idle and the slow body
+        that sent nothing for the longest, the one quiet longer (a client that just
+        connected and has yet to send its head is not taken before a stalled body)."""
+        idle = next(iter(self._waiting), None)
+        body = self._slowest_body()
+        if idle is None or body is None:
+            return idle or body
+        return idle if idle._quiet_since <= body._quiet_since else body
+
+    def _slowest_body(self) -> _Connection | None:
         owing = self._owing
         while owing:
             candidate = next(iter(owing))
