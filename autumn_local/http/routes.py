@@ -20,7 +20,7 @@ from autumn_local.http.ratelimits import (
     Limit,
     RateLimiter,
 )
-from autumn_local.rules import locks, operations, views
+from autumn_local.rules import customers, locks, operations, views
 from autumn_local.rules.check import check
 from autumn_local.rules.delete import delete_balances
 from autumn_local.rules.replies import Reply
@@ -30,9 +30,12 @@ from autumn_local.run.faults import FaultInjector
 from autumn_local.schemas.balances import (
     parse_create_balance,
     parse_create_feature,
-    parse_customer,
-    parse_entity,
     parse_update_balance,
+)
+from autumn_local.schemas.customers import (
+    parse_get_customer,
+    parse_get_entity,
+    parse_get_or_create,
 )
 from autumn_local.schemas.usage import parse_check, parse_delete, parse_finalize, parse_track
 from autumn_local.store.database import CustomerRow, Store
@@ -70,31 +73,33 @@ def _update_balance(s: ServerState, body: dict[str, Any], env: str, now: int) ->
     return _SUCCESS
 
 
-def _customer_view(s: ServerState, customer: CustomerRow, env: str, now: int) -> dict[str, Any]:
+def _customer_view(
+    s: ServerState, customer: CustomerRow, expand: tuple[str, ...], env: str, now: int
+) -> dict[str, Any]:
     balances = s.store.customer_balances(customer.id, now)
     operations.settled_balances(s.store, balances, now)
-    return views.customer_view(customer, balances, s.store.feature_map(), env, now)
+    entities = s.store.entities_of(customer.id) if "entities" in expand else []
+    return views.customer_view(
+        customer, balances, s.store.feature_map(), env, now, expand, entities
+    )
 
 
 def _get_customer(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
-    p = parse_customer(body, strict=s.strict)
-    customer, _ = operations.require_owner(s.store, p.customer_id, None)
-    return _customer_view(s, customer, env, now)
+    p = parse_get_customer(body, strict=s.strict)
+    customer = customers.require_customer(s.store, p.customer_id)
+    return _customer_view(s, customer, p.expand, env, now)
 
 
 def _get_or_create_customer(
     s: ServerState, body: dict[str, Any], env: str, now: int
 ) -> dict[str, Any]:
-    customer = operations.get_or_create_customer(
-        s.store, parse_customer(body, strict=s.strict), now
-    )
-    return _customer_view(s, customer, env, now)
+    p = parse_get_or_create(body, strict=s.strict)
+    customer = customers.get_or_create(s.store, p, now)
+    return _customer_view(s, customer, p.expand, env, now)
 
 
 def _get_entity(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
-    p = parse_entity(body, strict=s.strict)
-    customer, entity = operations.require_owner(s.store, p.customer_id, p.entity_id)
-    assert entity is not None
+    customer, entity = customers.find_entity(s.store, parse_get_entity(body, strict=s.strict))
     balances = s.store.customer_balances(customer.id, now)
     operations.settled_balances(s.store, balances, now)
     return views.entity_view(entity, balances, s.store.feature_map(), env, now)

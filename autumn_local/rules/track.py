@@ -14,7 +14,8 @@ As Autumn's ``handleTrack`` / ``runTrackV3`` / ``deductionToTrackResponseV2``
    cap (120,000 a minute), Autumn queues every track the same way.
 3. The body-level ``idempotency_key`` is claimed as ``track:<key>`` in the
    same store as ``Idempotency-Key`` headers: a repeat is 409
-   ``duplicate_idempotency_key``; a failed track releases it.
+   ``duplicate_idempotency_key``; a failed track releases it, except a 409
+   (``lock_already_exists``), after which the key stays claimed.
 4. Each feature's value is deducted in turn (``usage_deduction.py``);
    ``overage_behavior`` is ``cap`` by default, ``overflow`` lets the first
    balance go negative, ``reject`` (Autumn accepts it, undocumented) refuses
@@ -39,7 +40,7 @@ from typing import Any
 
 from autumn_local.rules import locks
 from autumn_local.rules.credits import CREDIT_SYSTEM, relevant_features
-from autumn_local.rules.errors import ApiError, invalid_request
+from autumn_local.rules.errors import ApiError, StepsApplied, invalid_request
 from autumn_local.rules.operations import require_feature
 from autumn_local.rules.replies import Reply
 from autumn_local.rules.subject import (
@@ -160,7 +161,7 @@ def apply_track(
         ok, made = subject.deduct(features, d.feature.id, d.value, p.overage_behavior, now_ms)
         if not ok:
             raise insufficient_balance(d.value, p.feature_id, p.event_name)
-        if d.lock is not None:
+        if d.lock is not None and subject.draws_on(features, d.feature.id):
             locks.save_receipt(
                 store,
                 env,
@@ -230,4 +231,11 @@ def track(store: Store, p: TrackParams, env: str, now_ms: int, *, queued: bool) 
         with contextlib.suppress(ApiError):
             apply_track(store, p, deductions, env, now_ms)
         return Reply(202, {**_head(p), "balance": None})
-    return Reply(200, apply_track(store, p, deductions, env, now_ms))
+    try:
+        return Reply(200, apply_track(store, p, deductions, env, now_ms))
+    except ApiError as exc:
+        if exc.status == 409 and p.idempotency_key is not None:
+            # Autumn's withIdempotencyKey never releases a key on a 409 (a taken
+            # lock_id): commit the claim, and nothing else was changed.
+            raise StepsApplied(exc) from None
+        raise

@@ -51,13 +51,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autumn_local.rules.customers import get_or_create
 from autumn_local.rules.errors import ApiError
-from autumn_local.rules.operations import create_balance, create_feature, get_or_create_customer
-from autumn_local.schemas.balances import (
-    parse_create_balance,
-    parse_create_feature,
-    parse_customer,
-)
+from autumn_local.rules.operations import create_balance, create_feature
+from autumn_local.schemas.balances import parse_create_balance, parse_create_feature
+from autumn_local.schemas.customers import parse_get_or_create
 from autumn_local.store.database import EntityRow, Store
 
 __all__ = ["DEFAULT_SEED", "ConfigError", "ServerConfig", "apply_config", "load_config"]
@@ -193,7 +191,7 @@ def apply_config(store: Store, config: ServerConfig, now_ms: int) -> None:
                         create_feature(store, p, now_ms)
                 for i, entry in enumerate(src.customers):
                     where = f"customers[{i}]"
-                    get_or_create_customer(store, parse_customer(_customer_body(entry)), now_ms)
+                    get_or_create(store, parse_get_or_create(_customer_body(entry)), now_ms)
                 for i, entry in enumerate(src.entities):
                     where = f"entities[{i}]"
                     _add_entity(store, entry, now_ms)

@@ -35,8 +35,6 @@ __all__ = [
     "MAX_TIMESTAMP_MS",
     "CreateBalanceParams",
     "CreateFeatureParams",
-    "CustomerParams",
-    "EntityParams",
     "Number",
     "ResetParams",
     "RolloverParams",
@@ -44,8 +42,6 @@ __all__ = [
     "json_type_name",
     "parse_create_balance",
     "parse_create_feature",
-    "parse_customer",
-    "parse_entity",
     "parse_update_balance",
 ]
 
@@ -317,19 +313,6 @@ class UpdateBalanceParams:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerParams:
-    customer_id: str
-    name: str | None
-    email: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EntityParams:
-    customer_id: str
-    entity_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class CreateFeatureParams:
     id: str
     name: str
@@ -411,29 +394,6 @@ def parse_update_balance(body: dict[str, Any], *, strict: bool = False) -> Updat
         customer_entitlement_id=fields.string("customer_entitlement_id"),
         next_reset_at=fields.timestamp("next_reset_at"),
         expires_at=fields.timestamp("expires_at"),
-    )
-    fields.finish()
-    return params
-
-
-def parse_customer(body: dict[str, Any], *, strict: bool = False) -> CustomerParams:
-    """``customers.get`` / ``customers.get_or_create``: ``{customer_id, name?, email?}``."""
-    fields = _Fields(body, strict=strict)
-    params = CustomerParams(
-        customer_id=_required_id(fields, "customer_id"),
-        name=fields.string("name", max_length=MAX_TEXT_LENGTH, nullable=True),
-        email=fields.string("email", max_length=MAX_TEXT_LENGTH, nullable=True),
-    )
-    fields.finish()
-    return params
-
-
-def parse_entity(body: dict[str, Any], *, strict: bool = False) -> EntityParams:
-    """``entities.get``: ``{customer_id, entity_id}``."""
-    fields = _Fields(body, strict=strict)
-    params = EntityParams(
-        customer_id=_required_id(fields, "customer_id"),
-        entity_id=_required_id(fields, "entity_id"),
     )
     fields.finish()
     return params

@@ -43,6 +43,10 @@ FLOWS = (
     "balances_delete",
     "check_lock_finalize",
     "usage_errors",
+    "customers_data",
+    "customers_expand",
+    "entities_by_entity_id",
+    "usage_fidelity",
 )
 
 # Sends the seed's create example once and expects {"success": true}: run
