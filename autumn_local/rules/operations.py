@@ -345,6 +345,7 @@ def create_feature(store: Store, p: CreateFeatureParams, now_ms: int) -> Feature
         event_names=tuple(p.event_names),
         archived=False,
         credit_schema=p.credit_schema,
+        ai_markups=p.ai_markups,
     )
     store.insert_feature(feature, now_ms)
     return feature

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from autumn_local.rules.update_spread import deduction_order, live_rollovers
+from autumn_local.schemas.ai_markups import AI_CREDIT_SYSTEM
 from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Number
 
 __all__ = ["balance_reset", "customer_view", "entity_view", "feature_view", "subject_balances"]
@@ -41,6 +42,10 @@ def feature_view(f: FeatureRow) -> dict[str, Any]:
             {"metered_feature_id": item.metered_feature_id, "credit_cost": item.credit_cost}
             for item in f.credit_schema
         ]
+    elif f.type == AI_CREDIT_SYSTEM:
+        # No schema: its markups (default, provider, model) price tokens instead.
+        view["credit_schema"] = []
+        view.update(f.ai_markups or {})
     view["event_names"] = list(f.event_names)
     view["archived"] = f.archived
     return view

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autumn_local.rules.errors import invalid_inputs
+from autumn_local.schemas.ai_markups import parse_ai_markups
 from autumn_local.store.database import CreditCost
 
 __all__ = [
@@ -67,7 +68,7 @@ INTERVALS = (
     "year",
 )
 
-FEATURE_TYPES = ("boolean", "metered", "credit_system")
+FEATURE_TYPES = ("boolean", "metered", "credit_system", "ai_credit_system")
 ROLLOVER_DURATIONS = ("month", "forever")
 # Fields a client may send meaning another one; strict mode names the real field.
 RENAMED = {"included": "included_grant"}
@@ -320,6 +321,8 @@ class CreateFeatureParams:
     consumable: bool
     event_names: list[str]
     credit_schema: tuple[CreditCost, ...] = ()
+    # An ai_credit_system's default_markup, provider_markups and model_markups.
+    ai_markups: dict[str, Any] | None = None
 
 
 def _required_id(fields: _Fields, key: str) -> str:
@@ -431,10 +434,13 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
     consumable = fields.boolean("consumable")
     event_names = fields.string_list("event_names") or []
     credit_schema = _credit_schema(fields)
+    for key in ("default_markup", "provider_markups", "model_markups"):
+        fields.skip(key)
     fields.finish()
+    ai_markups = parse_ai_markups(body, feature_type)
     if feature_type == "boolean" and consumable:
         raise invalid_inputs("consumable cannot be true for a boolean feature")
-    if feature_type == "credit_system" and consumable is False:
+    if feature_type in ("credit_system", "ai_credit_system") and consumable is False:
         raise invalid_inputs("consumable: credit system features must be consumable")
     if credit_schema and feature_type != "credit_system":
         raise invalid_inputs("credit_schema is only for features of type credit_system")
@@ -448,6 +454,7 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
         consumable=consumable,
         event_names=event_names,
         credit_schema=credit_schema,
+        ai_markups=ai_markups,
     )
 
 

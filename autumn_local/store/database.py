@@ -123,6 +123,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
 );
+-- The sweep of expired claims reads by age: without this index it scans every
+-- claim, which batches of keyed events make millions.
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);
 -- Lock receipts of check / track with lock (see locks.py), by env and lock_id.
 CREATE TABLE IF NOT EXISTS lock_receipts (
     env TEXT NOT NULL,
@@ -144,6 +147,8 @@ _ADDED_COLUMNS = (
     ("customers", "metadata", "TEXT NOT NULL DEFAULT '{}'"),
     ("customers", "send_email_receipts", "INTEGER NOT NULL DEFAULT 0"),
     ("customers", "has_id", "INTEGER NOT NULL DEFAULT 1"),
+    # An AI credit system's markups: {default_markup, provider_markups, model_markups}.
+    ("features", "ai_markups", "TEXT"),
 )
 
 
@@ -165,6 +170,8 @@ class FeatureRow:
     archived: bool
     # Only a credit_system feature has one.
     credit_schema: tuple[CreditCost, ...] = ()
+    # Only an ai_credit_system feature has them (see ai_credits.py).
+    ai_markups: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +498,23 @@ class Store:
         else:
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the open transaction that can fail alone (one item of a batch).
+
+        On an exception what it wrote is undone and the exception propagates;
+        the transaction around it goes on.
+        """
+        self._db.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO part")
+            self._db.execute("RELEASE part")
+            raise
+        else:
+            self._db.execute("RELEASE part")
+
     def _reload_if_changed_elsewhere(self) -> None:
         # Another process serving the same file may have committed since our
         # last transaction (data_version changes only for others' commits);
@@ -507,8 +531,8 @@ class Store:
 
     def _load_features(self) -> None:
         cursor = self._db.execute(
-            "SELECT id, name, type, consumable, event_names, archived, credit_schema"
-            " FROM features ORDER BY rowid"
+            "SELECT id, name, type, consumable, event_names, archived, credit_schema,"
+            " ai_markups FROM features ORDER BY rowid"
         )
         cursor.row_factory = sqlite3.Row
         self._features = {
@@ -523,6 +547,7 @@ class Store:
                     CreditCost(item["metered_feature_id"], item["credit_cost"])
                     for item in json.loads(r["credit_schema"])
                 ),
+                ai_markups=None if r["ai_markups"] is None else json.loads(r["ai_markups"]),
             )
             for r in cursor
         }
@@ -539,7 +564,7 @@ class Store:
     def insert_feature(self, feature: FeatureRow, now_ms: int) -> None:
         self._db.execute(
             "INSERT INTO features (id, name, type, consumable, event_names, archived, created_at,"
-            " credit_schema) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " credit_schema, ai_markups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 feature.id,
                 feature.name,
@@ -549,6 +574,7 @@ class Store:
                 int(feature.archived),
                 now_ms,
                 json.dumps([dataclasses.asdict(item) for item in feature.credit_schema]),
+                None if feature.ai_markups is None else json.dumps(feature.ai_markups),
             ),
         )
         self._features[feature.id] = feature

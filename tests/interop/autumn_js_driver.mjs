@@ -27,6 +27,7 @@ import { parseArgs } from "node:util";
 const CUSTOMER = "cus_123";
 const FEATURE = "api_calls";
 const WORDS = "words"; // metered, sent by the "generation" event; credits draw on it
+const AI_CREDITS = "ai_credits"; // an AI credit system with a 20 % default markup
 const API_VERSION = "2.1";
 
 const { values: opts, positionals: requested } = parseArgs({
@@ -664,6 +665,72 @@ const FLOWS = {
       rawNote(answer),
     );
     await expectTotals(rec, autumn, "after an async track", [10, 7, 3]);
+  },
+
+  async batch_track(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 10);
+    await grant(rec, autumn, WORDS, 10);
+    // autumn-js's item schema has no idempotency_key: it cannot send one.
+    const answer = await expectOk(rec, "batchTrack of 3 items", () =>
+      autumn.batchTrack([
+        { customerId: CUSTOMER, featureId: FEATURE, value: 2 },
+        { customerId: CUSTOMER, eventName: "generation", value: 3 },
+        { customerId: CUSTOMER, featureId: FEATURE },
+      ]),
+    );
+    rec.equal("batchTrack answer", field(answer.value, "success"), true, rawNote(answer));
+    await expectTotals(rec, autumn, "after the batch", [10, 7, 3]);
+    const words = await readBalance(rec, autumn, "words after the batch", WORDS);
+    rec.equal("words usage after the batch", field(words.balance, "usage"), 3, words.note);
+    await expectError(rec, "batchTrack with an unknown feature in item 1", 404, "feature_not_found", () =>
+      autumn.batchTrack([
+        { customerId: CUSTOMER, featureId: FEATURE, value: 1 },
+        { customerId: CUSTOMER, featureId: "nope", value: 1 },
+      ]),
+    );
+    await expectTotals(rec, autumn, "after the refused batch", [10, 7, 3]);
+  },
+
+  async track_tokens(rec) {
+    const autumn = client();
+    await grant(rec, autumn, AI_CREDITS, 100);
+    // openai/gpt-4o: $2.50 / $10 per million input / output tokens, 20 % markup.
+    const answer = await expectOk(rec, "trackTokens openai/gpt-4o 1000 in 500 out", () =>
+      autumn.trackTokens({
+        customerId: CUSTOMER,
+        modelId: "openai/gpt-4o",
+        inputTokens: 1000,
+        outputTokens: 500,
+      }),
+    );
+    rec.equal(
+      "trackTokens: value (the cost), balance feature and remaining",
+      [
+        field(answer.value, "value"),
+        field(field(answer.value, "balance"), "feature_id"),
+        field(field(answer.value, "balance"), "remaining"),
+      ],
+      [0.009, AI_CREDITS, 99.991],
+      rawNote(answer),
+    );
+    await expectError(rec, "trackTokens of a model without a price", 400, "invalid_request", () =>
+      autumn.trackTokens({
+        customerId: CUSTOMER,
+        modelId: "openai/no-such-model",
+        inputTokens: 1,
+        outputTokens: 1,
+      }),
+    );
+    await expectError(rec, "trackTokens on a feature that is not an AI credit system", 400, "invalid_request", () =>
+      autumn.trackTokens({
+        customerId: CUSTOMER,
+        featureId: FEATURE,
+        modelId: "openai/gpt-4o",
+        inputTokens: 1,
+        outputTokens: 1,
+      }),
+    );
   },
 
   async balances_delete(rec) {

@@ -830,6 +830,94 @@ async def track_async_flag(rec: Recorder, s: Settings) -> None:
         await expect_totals(rec, autumn, "after an async track", [10, 7, 3])
 
 
+async def batch_track(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 10)
+        await grant(rec, autumn, WORDS, 10)
+        batch: list[Any] = [
+            {"customer_id": CUSTOMER, "feature_id": FEATURE, "value": 2, "idempotency_key": "e1"},
+            {"customer_id": CUSTOMER, "event_name": "generation", "value": 3},
+            {"customer_id": CUSTOMER, "feature_id": FEATURE},
+        ]
+        answer = await expect_ok(
+            rec, "batch_track of 3 items", lambda: autumn.batch_track_async(request=batch)
+        )
+        rec.equal("batch_track answer", field(answer.value, "success"), True, answer.note)
+        await expect_totals(rec, autumn, "after the batch", [10, 7, 3])
+        words, words_answer = await read_balance(rec, autumn, "words after the batch", WORDS)
+        rec.equal("words usage after the batch", field(words, "usage"), 3, words_answer.note)
+        await expect_ok(
+            rec, "the same batch again", lambda: autumn.batch_track_async(request=batch)
+        )
+        # The keyed item is applied once; the unkeyed ones again.
+        await expect_totals(rec, autumn, "after the batch sent twice", [10, 6, 4])
+        await expect_error(
+            rec,
+            "batch_track with an unknown feature in item 1",
+            404,
+            "feature_not_found",
+            lambda: autumn.batch_track_async(
+                request=[
+                    {"customer_id": CUSTOMER, "feature_id": FEATURE, "value": 1},
+                    {"customer_id": CUSTOMER, "feature_id": "nope", "value": 1},
+                ]
+            ),
+        )
+        await expect_totals(rec, autumn, "after the refused batch", [10, 6, 4])
+
+
+AI_CREDITS = "ai_credits"  # an AI credit system with a 20 % default markup
+
+
+async def track_tokens(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, AI_CREDITS, 100)
+        # openai/gpt-4o: $2.50 / $10 per million input / output tokens, 20 % markup.
+        answer = await expect_ok(
+            rec,
+            "track_tokens openai/gpt-4o 1000 in 500 out",
+            lambda: autumn.track_tokens_async(
+                customer_id=CUSTOMER, model_id="openai/gpt-4o", input_tokens=1000, output_tokens=500
+            ),
+        )
+        balance = field(answer.value, "balance")
+        rec.equal(
+            "track_tokens: value (the cost), balance feature and remaining",
+            [
+                field(answer.value, "value"),
+                field(balance, "feature_id"),
+                field(balance, "remaining"),
+            ],
+            [0.009, AI_CREDITS, 99.991],
+            answer.note,
+        )
+        await expect_error(
+            rec,
+            "track_tokens of a model without a price",
+            400,
+            "invalid_request",
+            lambda: autumn.track_tokens_async(
+                customer_id=CUSTOMER,
+                model_id="openai/no-such-model",
+                input_tokens=1,
+                output_tokens=1,
+            ),
+        )
+        await expect_error(
+            rec,
+            "track_tokens on a feature that is not an AI credit system",
+            400,
+            "invalid_request",
+            lambda: autumn.track_tokens_async(
+                customer_id=CUSTOMER,
+                feature_id=FEATURE,
+                model_id="openai/gpt-4o",
+                input_tokens=1,
+                output_tokens=1,
+            ),
+        )
+
+
 async def balances_delete(rec: Recorder, s: Settings) -> None:
     async with client(s) as autumn:
         await grant(rec, autumn, FEATURE, 100, balance_id="a")
@@ -1210,6 +1298,8 @@ FLOWS: dict[str, Callable[[Recorder, Settings], Awaitable[None]]] = {
         track_value,
         track_event_credits,
         track_async_flag,
+        batch_track,
+        track_tokens,
         balances_delete,
         check_lock_finalize,
         usage_errors,
