@@ -28,4 +28,6 @@ def note_write_sent(atomic: bool) -> None:
     mark = CURRENT_MARK.get()
     if mark is not None:
         mark.write_sent = True
-        mark.partial = not atomic
+        # Several calls may share a mark (a function run by AutumnSync.call): any
+        # update in steps among them makes the advice a partial one.
+        mark.partial = mark.partial or not atomic

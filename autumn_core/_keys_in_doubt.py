@@ -15,8 +15,8 @@ from collections import OrderedDict
 
 from autumn_core._errors import Applied, AutumnSDKError
 
-# Bounded: a flood of failing calls cannot grow a core without limit. A key is
-# about 100 bytes, so the memory stays under half a megabyte.
+# Bounded: a flood of failing calls cannot grow a core without limit. The SDK's keys
+# are 32 characters and a caller's at most 255, so this stays near a megabyte at most.
 MAX_KEYS_IN_DOUBT = 4096
 
 
