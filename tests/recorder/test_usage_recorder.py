@@ -133,6 +133,24 @@ async def test_a_404_page_is_a_wrong_address_not_a_refusal_of_every_event(
     assert server.applied == {"cus_1": 20}
 
 
+async def test_a_hook_that_raises_is_logged_and_delivery_goes_on(
+    core: AutumnCore, server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_event: dict[str, Any], _error: AutumnSDKError) -> None:
+        raise RuntimeError("the hook is broken")
+
+    async with UsageRecorder(core, **quick(on_refused=broken)) as recorder:
+        recorder.track({"customer_id": "cus_1", "feature_id": "bad"})
+        recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        assert await recorder.flush(5)
+        recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        assert await recorder.flush(5)
+        stats = recorder.stats()
+
+    assert (stats.delivered, stats.refused) == (2, 1)
+    assert any("on_refused hook raised" in r.getMessage() for r in caplog.records)
+
+
 @pytest.mark.parametrize("faults", [["lost"] * 4, ["reset"] * 4, ["503"] * 4, ["429"] * 4,
                                     ["lost", "reset", "503", "429", "lost", "lost"]])  # fmt: skip
 async def test_faults_neither_lose_nor_double_an_event(
