@@ -34,10 +34,12 @@ from collections.abc import Sequence
 from autumn_local.rules.errors import ApiError
 from autumn_local.rules.subject import Subject, load_subject
 from autumn_local.rules.track import (
+    FeatureDeduction,
     check_overage_behavior,
     claim_track_key,
     deduct_from,
     feature_deductions,
+    release_track_key,
     subject_feature_ids,
 )
 from autumn_local.schemas.batch import at_index
@@ -90,14 +92,12 @@ def _apply_one(store: Store, subjects: _Subjects, p: TrackParams, env: str, now_
     deductions = feature_deductions(store, p)
     check_overage_behavior(p)
     ids = subject_feature_ids(store.feature_map(), deductions)
-    own = any(d.lock is not None for d in deductions)
-    if own:
-        # A lock receipt is written as the deduction is made: this item gets
-        # a subject of its own, saved inside its savepoint, never held.
-        subjects.save(p.customer_id)
-        subject = load_subject(store, p.customer_id, p.entity_id, ids, now_ms)
-    else:
-        subject = subjects.get(p, ids)
+    if not any(d.lock is not None for d in deductions):
+        return _apply_in_memory(store, subjects.get(p, ids), p, deductions, env, now_ms)
+    # A lock receipt is written as the deduction is made: this item gets a
+    # subject of its own, saved inside its savepoint, never held.
+    subjects.save(p.customer_id)
+    subject = load_subject(store, p.customer_id, p.entity_id, ids, now_ms)
     with store.savepoint():
         try:
             claim_track_key(store, env, p.idempotency_key, now_ms)
@@ -106,8 +106,32 @@ def _apply_one(store: Store, subjects: _Subjects, p: TrackParams, env: str, now_
             return False
         # Refused, the subject's balances are left as they were.
         deduct_from(store, subject, p, deductions, env, now_ms)
-        if own:
-            store.save_balances(subject.balances)
+        store.save_balances(subject.balances)
+    return True
+
+
+def _apply_in_memory(
+    store: Store,
+    subject: Subject,
+    p: TrackParams,
+    deductions: Sequence[FeatureDeduction],
+    env: str,
+    now_ms: int,
+) -> bool:
+    """An item with no lock: its deduction writes nothing to the file (the held
+    subject is saved later), so its key claim is the one write to undo when it
+    fails -- released, rather than a savepoint per item around it."""
+    try:
+        claim_track_key(store, env, p.idempotency_key, now_ms)
+    except ApiError:
+        return False  # applied already: a replay, not a failure (runQueuedTrack)
+    try:
+        # Refused, the subject's balances are left as they were.
+        deduct_from(store, subject, p, deductions, env, now_ms)
+    except ApiError:
+        if p.idempotency_key is not None:
+            release_track_key(store, env, p.idempotency_key)
+        raise
     return True
 
 

@@ -78,6 +78,10 @@ class _FeatureDeduction:
     lock: LockParams | None
 
 
+# The type `feature_deductions` returns, for code that passes its result on.
+FeatureDeduction = _FeatureDeduction
+
+
 def feature_deductions(store: Store, p: TrackParams) -> list[_FeatureDeduction]:
     """``getTrackFeatureDeductionsForBody``."""
     value = 1 if p.value is None else p.value
@@ -93,11 +97,20 @@ def feature_deductions(store: Store, p: TrackParams) -> list[_FeatureDeduction]:
     return found
 
 
+def _track_scope(key: str) -> str:
+    return f"track:{key}"
+
+
+def release_track_key(store: Store, env: str, key: str) -> None:
+    """Free a body-level ``idempotency_key`` claimed for a track that then failed."""
+    store.release_idempotency_key(env, _track_scope(key))
+
+
 def claim_track_key(store: Store, env: str, key: str | None, now_ms: int) -> None:
     """Claim a body-level ``idempotency_key`` (409 when already claimed)."""
     if key is None:
         return
-    scoped = f"track:{key}"
+    scoped = _track_scope(key)
     # One statement checks and claims, inside the request's write transaction.
     if not store.claim_idempotency_key(env, scoped, now_ms, TRACK_KEY_WINDOW_MS):
         raise ApiError(

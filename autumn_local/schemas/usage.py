@@ -10,11 +10,20 @@ The fields and refinements of Autumn's ``CheckParamsSchema``,
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from autumn_local.rules.errors import invalid_inputs
-from autumn_local.schemas.balances import INTERVALS, MAX_TIMESTAMP_MS, Fields, Number
+from autumn_local.schemas.balances import (
+    INTERVALS,
+    MAX_ID_LENGTH,
+    MAX_SAFE_NUMBER,
+    MAX_TIMESTAMP_MS,
+    Fields,
+    Number,
+)
 
 __all__ = [
     "OVERAGE_BEHAVIORS",
@@ -161,8 +170,60 @@ def parse_timestamp(fields: Fields, now_ms: int) -> int | None:
     return int(value)
 
 
+# The fields of the usual track (a batch item sent by a usage recorder), all
+# strings but `value`. A body of these alone, each well formed, is read by
+# `_plain_track`; any other body takes the full path, with its errors.
+_PLAIN_STRINGS = frozenset(
+    ("customer_id", "feature_id", "event_name", "entity_id", "idempotency_key")
+)
+_PLAIN_FIELDS = _PLAIN_STRINGS | {"value"}
+# A string `Fields.string` accepts: 1 to MAX_ID_LENGTH characters, none a control
+# character (and not all whitespace, checked apart).
+_PLAIN_STRING = re.compile(rf"[^\x00-\x1f\x7f]{{1,{MAX_ID_LENGTH}}}")
+
+
+def _plain_track(body: dict[str, Any]) -> TrackParams | None:
+    """``body`` read as `parse_track` reads it, when it holds only plain fields, each
+    valid; else None, and `parse_track` reads it field by field (and names what
+    is wrong). Up to 1,000 of these per batch: a third of a batch's time went to
+    the general reader."""
+    if not body.keys() <= _PLAIN_FIELDS:
+        return None
+    for key in _PLAIN_STRINGS.intersection(body):
+        text = body[key]
+        plain = type(text) is str and _PLAIN_STRING.fullmatch(text) and not text.isspace()
+        if not plain and not (key == "idempotency_key" and text == ""):  # "": no key, as in Fields
+            return None
+    value = body.get("value")
+    if "value" in body and not (
+        type(value) in (int, float) and abs(value) <= MAX_SAFE_NUMBER and math.isfinite(value)
+    ):
+        return None
+    customer_id = body.get("customer_id")
+    feature_id = body.get("feature_id")
+    event_name = body.get("event_name")
+    if customer_id is None or (feature_id is None) == (event_name is None):
+        return None
+    return TrackParams(
+        customer_id=customer_id,
+        feature_id=feature_id,
+        event_name=event_name,
+        entity_id=body.get("entity_id"),
+        value=value,
+        properties=None,
+        idempotency_key=body.get("idempotency_key") or None,
+        timestamp=None,
+        overage_behavior="cap",
+        run_async=False,
+        lock=None,
+    )
+
+
 def parse_track(body: dict[str, Any], now_ms: int, *, strict: bool = False) -> TrackParams:
     """``POST /v1/balances.track``: ``feature_id`` or ``event_name``, and a value."""
+    plain = _plain_track(body)
+    if plain is not None:
+        return plain
     fields = Fields(body, strict=strict)
     customer_id = _customer_id(fields)
     feature_id = fields.string("feature_id")
