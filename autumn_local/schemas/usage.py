@@ -194,7 +194,7 @@ def _plain_track(body: dict[str, Any]) -> TrackParams | None:
         plain = type(text) is str and _PLAIN_STRING.fullmatch(text) and not text.isspace()
         if not plain and not (key == "idempotency_key" and text == ""):  # "": no key, as in Fields
             return None
-    value = body.get("value")
+    value: Any = body.get("value")
     if "value" in body and not (
         type(value) in (int, float) and abs(value) <= MAX_SAFE_NUMBER and math.isfinite(value)
     ):
