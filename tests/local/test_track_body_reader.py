@@ -59,7 +59,7 @@ def _outcome(body: dict[str, Any], strict: bool) -> TrackParams | tuple[int, str
 
 
 def _bodies() -> list[dict[str, Any]]:
-    bodies = []
+    bodies: list[dict[str, Any]] = []
     for customer, feature, event, entity, key in itertools.product(
         ["cus_1", *STRINGS[1:4], None, ABSENT],
         [ABSENT, "api_calls", "", None, 7],
