@@ -41,7 +41,7 @@ from autumn_core._errors import (
     RequestTimeoutError,
     SDKValidationError,
 )
-from autumn_core._operation import Operation
+from autumn_core._operation import CheckedParams, Operation
 from autumn_core._options import RequestOptions, RequestOptionsDict, request_options
 from autumn_core._outcome import Outcome
 from autumn_core._result import Err, Ok, Result
@@ -58,7 +58,7 @@ logger: logging.Logger = logging.getLogger("autumn")
 async def call_operation(
     context: CallContext,
     operation: Operation[P, R],
-    params: P | Mapping[str, Any],
+    params: P | Mapping[str, Any] | CheckedParams,
     options: RequestOptions | RequestOptionsDict | None,
 ) -> Result[R, AutumnSDKError]:
     checked = _checked(operation, params, options)
@@ -283,16 +283,18 @@ def _prepared_call(
 
 def _checked(
     operation: Operation[P, R],
-    params: P | Mapping[str, Any],
+    params: P | Mapping[str, Any] | CheckedParams,
     options: RequestOptions | RequestOptionsDict | None,
 ) -> tuple[RequestOptions | None, bytes] | SDKValidationError:
     """The options and the encoded body, or the first thing wrong with them."""
     try:
         opts = None if options is None else request_options(options)
-        model = operation.checked_params(params)
+        if isinstance(params, CheckedParams):
+            fields = _checked_fields(operation, params)
+        else:
+            fields = operation.unstructure_params(operation.checked_params(params))
     except SDKValidationError as exc:
         return exc
-    fields = operation.unstructure_params(model)
     if operation.body_field is not None:
         return _array_body(operation, operation.body_field, fields, opts)
     if opts is not None and opts.extra_body:
@@ -301,6 +303,18 @@ def _checked(
             return clash
         fields.update(opts.extra_body)
     return opts, encode_json(fields).encode()
+
+
+def _checked_fields(operation: Operation[Any, Any], params: CheckedParams) -> dict[str, Any]:
+    """The fields of params checked before (`operation.check`): sent as they are."""
+    if params.operation_id != operation.operation_id:
+        raise SDKValidationError(
+            f"invalid params: checked for {params.operation_id}, not {operation.operation_id}",
+            field="params",
+        )
+    if operation.body_field is not None:
+        return {operation.body_field: params.fields}
+    return dict(params.fields)  # extra_body may be merged in: the caller's stays as it was
 
 
 def _array_body(

@@ -18,7 +18,7 @@ from autumn_core._credentials import Credentials, SecretKey, credentials
 from autumn_core._errors import AutumnSDKError, SDKValidationError
 from autumn_core._field_checks import invalid
 from autumn_core._hooks import Hooks, hook_runner
-from autumn_core._operation import Operation
+from autumn_core._operation import CheckedParams, Operation
 from autumn_core._options import RequestOptions, RequestOptionsDict
 from autumn_core._result import Err, Result
 from autumn_core._retries import RetryConfig
@@ -152,7 +152,7 @@ class AutumnCore:
     def call(
         self,
         operation: Operation[P, R],
-        params: P | Mapping[str, Any],
+        params: P | Mapping[str, Any] | CheckedParams,
         options: RequestOptions | RequestOptionsDict | None = None,
     ) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
         """Run one operation: validate, send with retries, read the answer. Never raises
@@ -185,7 +185,7 @@ class AutumnCore:
 def run_operation(
     core: object,
     operation: Operation[P, R],
-    params: P | Mapping[str, Any],
+    params: P | Mapping[str, Any] | CheckedParams,
     options: RequestOptions | RequestOptionsDict | None = None,
 ) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
     """The one entry path of every operation function: `core.call(operation, params,

@@ -15,6 +15,25 @@ P = TypeVar("P")
 R = TypeVar("R")
 
 
+@attrs.frozen(eq=False)
+class CheckedParams:
+    """Params an operation checked, kept as the JSON they send: `operation.check(params)`.
+
+    For code that takes params now and sends them later, maybe many in one
+    body (the usage recorder: each event checked as `balances_track` checks it
+    when it is recorded, a batch of them sent later). `run_operation` sends
+    `fields` as the body of the operation named `operation_id` without checking
+    them again; any other operation refuses them. Made by `Operation.check`, or
+    from such values only (a batch body of checked items): whoever makes one
+    vouches that its fields passed the operation's checks.
+    """
+
+    operation_id: str
+    # The body's JSON value, unstructured: an object, or for an operation with
+    # `body_field` the array that is the whole body.
+    fields: Any
+
+
 @attrs.frozen
 class Operation(Generic[P, R]):
     """An endpoint with its params and response models; built once per operation module.
@@ -96,6 +115,14 @@ class Operation(Generic[P, R]):
             raise
         except Exception as exc:  # cattrs' grouped errors, turned into field names
             raise validation_error(exc, "params") from None
+
+    def check(self, params: P | Mapping[str, Any]) -> CheckedParams:
+        """`params` checked as `checked_params` checks them, as the JSON they send;
+        raises SDKValidationError naming each bad field. `run_operation` takes
+        the result in place of params and sends it without checking it again."""
+        fields = self.unstructure_params(self.checked_params(params))
+        body = fields if self.body_field is None else fields[self.body_field]
+        return CheckedParams(self.operation_id, body)
 
     def _built_on_first_call(
         self, name: str, build: Callable[[], Callable[..., Any]]

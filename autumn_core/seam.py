@@ -23,6 +23,9 @@
 - `run_operation(core, operation, params, options)`: the one entry path of
   every operation function. A missing or wrong `core` is an `Err`, not an
   exception; bad params are an `Err(SDKValidationError)` before any I/O.
+- `CheckedParams`: params an operation checked when they were given
+  (`operation.check(params)`), passed to `run_operation` later in their place
+  and sent without a second check (the usage recorder's events).
 - `tolerate_unknown_fields`: a response model ignores fields it does not
   declare (servers add fields); without it an unknown field is refused.
 - `WIRE_NAME`: the attrs metadata key for a field whose JSON name is not a
@@ -35,11 +38,12 @@
 from autumn_core._config import CoreConfig
 from autumn_core._core import run_operation
 from autumn_core._loop_thread import LoopThread
-from autumn_core._operation import Operation
+from autumn_core._operation import CheckedParams, Operation
 from autumn_core._serde import WIRE_NAME, tolerate_unknown_fields
 
 __all__ = [
     "WIRE_NAME",
+    "CheckedParams",
     "CoreConfig",
     "LoopThread",
     "Operation",

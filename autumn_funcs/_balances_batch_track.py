@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypedDict
 
 import attrs
 
 from autumn_core import AutumnCore, AutumnSDKError, Result, SDKValidationError
-from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
-from autumn_funcs._balances_track import TrackParams, TrackParamsDict
+from autumn_core.seam import CheckedParams, Operation, run_operation, tolerate_unknown_fields
+from autumn_funcs._balances_track import TRACK, TrackParams, TrackParamsDict
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._typing_backports import Required
 
@@ -81,9 +82,27 @@ BATCH_TRACK = Operation(
 )
 
 
+def checked_batch(events: Sequence[CheckedParams]) -> CheckedParams:
+    """The body of one batch made of events checked one by one when they were
+    given (`TRACK.check(event)`, as `balances_track` checks it): 1 to 1,000 of
+    them, refused by field otherwise. `balances_batch_track` sends it without
+    checking each event a second time; `UsageRecorder` batches its events so.
+    """
+    check_batch_size(len(events))
+    for index, event in enumerate(events):
+        if event.operation_id != TRACK.operation_id:
+            reason = f"expected an event checked for {TRACK.operation_id}, got {event.operation_id}"
+            raise SDKValidationError(
+                f"invalid events.{index}: {reason}",
+                field=f"events.{index}",
+                problems=[(f"events.{index}", reason)],
+            )
+    return CheckedParams(BATCH_TRACK.operation_id, [event.fields for event in events])
+
+
 async def balances_batch_track(
     core: AutumnCore,
-    params: BatchTrackParams | BatchTrackParamsDict,
+    params: BatchTrackParams | BatchTrackParamsDict | CheckedParams,
     options: OptionsArg = None,
 ) -> Result[BatchTrackResponse, AutumnSDKError]:
     """Record up to 1,000 usage events in one request. Returns `Ok(BatchTrackResponse)` or
@@ -95,5 +114,7 @@ async def balances_batch_track(
     ... ]})
     >>> res.ok
     True
+
+    `params` may also be `checked_batch(events)`, events checked beforehand.
     """
     return await run_operation(core, BATCH_TRACK, params, options)

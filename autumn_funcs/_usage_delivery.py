@@ -32,8 +32,9 @@ from typing import Any
 import attrs
 
 from autumn_core import AutumnCore, AutumnError, AutumnSDKError, SDKValidationError
-from autumn_funcs._balances_batch_track import balances_batch_track
-from autumn_funcs._balances_track import TRACK, TrackParams, TrackParamsDict
+from autumn_core.seam import CheckedParams
+from autumn_funcs._balances_batch_track import balances_batch_track, checked_batch
+from autumn_funcs._balances_track import TRACK
 from autumn_funcs._usage_queue import Item, UsageQueue
 
 logger = logging.getLogger("autumn")
@@ -71,10 +72,11 @@ def refused_for_content(error: AutumnSDKError) -> bool:
     return 400 <= error.status_code < 500 and error.status_code not in _NOT_ABOUT_THE_EVENTS
 
 
-def wire(event: Any) -> Any:
-    """An event as `balances_batch_track` takes it fastest: a plain dict (a
-    TrackParamsDict, to a type checker)."""
-    return TRACK.unstructure_params(event) if isinstance(event, TrackParams) else event
+def wire(event: Any) -> dict[str, Any]:
+    """An event's JSON fields, as sent and as the hooks get them (a checked event's,
+    or the dict read back from the spool)."""
+    fields: dict[str, Any] = event.fields if isinstance(event, CheckedParams) else event
+    return fields
 
 
 def _retry_after(error: AutumnSDKError) -> float | None:
@@ -145,6 +147,9 @@ class Sender:
         self.progress = asyncio.Event()
 
     async def _deliver(self, batch: list[Item]) -> None:
+        batch = self._checked(batch)
+        if not batch:
+            return
         unsent = await self._send(batch)
         if unsent is None:
             self._failures = 0
@@ -168,12 +173,29 @@ class Sender:
         # Every sender waits, not only this one: a server that asks for a pause gets it.
         self._paused_until = max(self._paused_until, time.monotonic() + wait)
 
+    def _checked(self, items: list[Item]) -> list[Item]:
+        """`items`, each event read back from the spool checked again as `track()`
+        checked it (a file is no proof); one that fails is refused alone."""
+        if all(isinstance(event, CheckedParams) for _, event in items):
+            return items  # the usual batch: every event checked when recorded
+        checked: list[Item] = []
+        for number, event in items:
+            if not isinstance(event, CheckedParams):
+                try:
+                    event = TRACK.check(event)
+                except SDKValidationError as exc:
+                    self._refuse([(number, event)], exc)
+                    continue
+            checked.append((number, event))
+        return checked
+
     async def _send(self, items: list[Item]) -> tuple[list[Item], AutumnSDKError] | None:
         """Deliver `items`, splitting a refused batch; what is left unsent, and why."""
         await self._pace()
         self._queue.requests += 1
-        events: list[TrackParams | TrackParamsDict] = [wire(e) for _, e in items]
-        res = await balances_batch_track(self._core, {"events": events})
+        # Each event was checked when recorded: the body is built from their fields
+        # as they are, not checked and encoded a second time.
+        res = await balances_batch_track(self._core, checked_batch([e for _, e in items]))
         if res.ok:
             self._queue.settle(items)
             logger.debug("usage recorder: delivered %d events", len(items))

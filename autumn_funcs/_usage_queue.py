@@ -26,11 +26,15 @@ from typing import Any
 
 import attrs
 
+from autumn_core.seam import CheckedParams
 from autumn_funcs._usage_spool import UsageSpool
 
 logger = logging.getLogger("autumn")
 
-Item = tuple[int, Any]  # (number, the TrackParams model or its wire dict)
+# (number, event): the event checked when it was recorded (a CheckedParams of
+# balances_track), or as read back from the spool (its wire dict, checked again
+# before it is sent: a file is no proof).
+Item = tuple[int, Any]
 
 
 @attrs.frozen(kw_only=True)
@@ -79,14 +83,14 @@ class UsageQueue:
             self._on_disk, self._last = spool.count_and_last()
             self.recovered = self._on_disk
 
-    def put(self, event: Any, wire: dict[str, Any] | None) -> bool:
-        """Queue an event (its wire dict too, with a spool); False when it was dropped."""
+    def put(self, event: CheckedParams) -> bool:
+        """Queue an event (and commit it to the spool, if any); False when it was dropped."""
         with self.lock:
             self.recorded += 1
             spool = self.spool
-            if spool is not None and wire is not None:
+            if spool is not None:
                 try:
-                    number = self._last = spool.add(wire)
+                    number = self._last = spool.add(event.fields)
                 except sqlite3.Error as exc:  # a full or failing disk: memory, if it has room
                     logger.error("usage recorder: the spool refused an event (%s)", exc)
                     # Numbered below zero: no spool row has that number to be deleted by it.
@@ -95,7 +99,7 @@ class UsageQueue:
                 if self._on_disk or len(self.memory) >= self.max_pending:
                     self._on_disk += 1  # backpressure to disk: read back when there is room
                 else:
-                    self.memory.append((number, wire))
+                    self.memory.append((number, event))
                     self._loaded = number
                 return True
             return self._put_in_memory(event)

@@ -193,15 +193,21 @@ class UsageRecorder:
             if key is None:
                 key = f"{self._key_prefix}{next(self._keys)}"
                 given = {**given, "idempotency_key": key}
-            event = TRACK.checked_params(given)
+            # Checked once, here, kept as the JSON it sends: the batch is built from it.
+            event = TRACK.check(given)
         else:
-            event = TRACK.checked_params(params)
-            key = event.idempotency_key
-            if key is None:
-                key = f"{self._key_prefix}{next(self._keys)}"
-                event = attrs.evolve(event, idempotency_key=key)
+            # isinstance: a caller without a type checker may pass anything, which
+            # the check then refuses by name.
+            unkeyed = isinstance(params, TrackParams) and params.idempotency_key is None  # pyright: ignore[reportUnnecessaryIsInstance]
+            if unkeyed:
+                params = attrs.evolve(
+                    params, idempotency_key=f"{self._key_prefix}{next(self._keys)}"
+                )
+            event = TRACK.check(params)
+            key = event.fields["idempotency_key"]
+        assert key is not None  # given, or made above; a checked key is a string
         queue = self._queue
-        if not queue.put(event, None if self._spool is None else wire(event)):
+        if not queue.put(event):
             self._dropped([event], "the queue is full (max_pending) and there is no spool")
         elif len(queue.memory) == self._max_batch:  # a batch is ready: wake the sender
             self._wake()

@@ -21,7 +21,8 @@ from typing import IO, Any
 from autumn_core import SDKValidationError
 
 # One compact encoder, made once: json.dumps with options builds one per call.
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# ASCII only: a lone surrogate in a string is escaped, never an invalid UTF-8 row.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 _SCHEMA = "CREATE TABLE IF NOT EXISTS usage_events (seq INTEGER PRIMARY KEY, event TEXT NOT NULL)"
 
 
@@ -54,7 +55,7 @@ class UsageSpool:
         """Store one event; its sequence number once it is committed."""
         cursor = self._db.execute(
             "INSERT INTO usage_events (event) VALUES (?)",
-            (json.dumps(event, separators=(",", ":")),),
+            (_encode(event),),
         )
         return cursor.lastrowid or 0
 

@@ -69,6 +69,42 @@ async def test_a_new_recorder_on_the_spool_delivers_what_the_last_one_left(
     assert server.applied == {"cus_1": 20}
 
 
+async def test_an_event_read_back_from_the_spool_is_checked_again(
+    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+) -> None:
+    # An event is checked when recorded and sent as it was checked; one read back
+    # from a file is checked again, and refused alone when it no longer passes.
+    spool = tmp_path / "usage.db"
+    server.down = True
+    first = UsageRecorder(core, **quick(spool=spool))
+    for _ in range(5):
+        first.track({"customer_id": "cus_1", "feature_id": "f"})
+    await first.aclose(timeout=0.1)
+    with contextlib.closing(sqlite3.connect(spool)) as db, db:
+        db.execute(
+            "UPDATE usage_events SET event = json_set(event, '$.value', 'three')"
+            " WHERE seq = (SELECT min(seq) FROM usage_events)"
+        )
+
+    server.down = False
+    refused: list[tuple[dict[str, Any], Exception]] = []
+
+    def on_refused(event: dict[str, Any], error: Exception) -> None:
+        refused.append((event, error))
+
+    settings = quick(spool=spool, on_refused=on_refused)
+    async with UsageRecorder(core, **settings) as second:
+        assert await second.flush(5)
+        stats = second.stats()
+
+    assert (stats.recovered, stats.delivered, stats.refused, stats.pending) == (5, 4, 1, 0)
+    assert server.applied == {"cus_1": 4}
+    [(event, error)] = refused
+    assert event["value"] == "three"
+    assert isinstance(error, SDKValidationError) and error.field == "value"
+    assert rows(spool) == 0
+
+
 async def test_a_full_queue_pushes_events_to_disk_and_drops_none(
     core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
 ) -> None:

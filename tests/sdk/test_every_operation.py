@@ -21,6 +21,7 @@ import pytest
 
 import autumn_funcs
 from autumn_core import AutumnCore, AutumnError, AutumnSDKError, Result, SDKValidationError
+from autumn_core.seam import CheckedParams
 from autumn_funcs import AutumnSync
 from autumn_local import LocalAutumn
 from tests.scripted_server import ScriptedServer
@@ -54,7 +55,8 @@ def test_the_table_holds_the_operations() -> None:
 def params_model(function: OperationFunction) -> type[Any]:
     """The attrs params model in the function's `params` annotation."""
     hint = typing.get_type_hints(function)["params"]
-    models = [arg for arg in typing.get_args(hint) if attrs.has(arg)]
+    # CheckedParams: params checked beforehand (Operation.check), which some take too.
+    models = [arg for arg in typing.get_args(hint) if attrs.has(arg) and arg is not CheckedParams]
     assert len(models) == 1, f"{function.__name__}: params should be Model | ModelDict"
     model: type[Any] = models[0]
     return model
@@ -163,6 +165,16 @@ async def test_another_models_params_name_the_expected_model(
     assert f"expected {expected} or a dict of its fields, got NotAnOperationsParams" in (
         error.message
     )
+    assert scripted.requests == []
+
+
+@EACH
+async def test_params_checked_for_another_operation_are_refused_before_any_request(
+    name: str, core: AutumnCore, scripted: ScriptedServer
+) -> None:
+    error = await refused(name, core, CheckedParams("notThisOperation", {"customer_id": "c"}))
+    assert error.field == "params"
+    assert "checked for notThisOperation" in error.message
     assert scripted.requests == []
 
 
