@@ -6,15 +6,24 @@ exposes none of this (the secret key least of all) through public names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 import aiohttp
 import attrs
 import yarl
 
 from autumn_core.credentials import Credentials
+from autumn_core.errors import AutumnSDKError
 from autumn_core.hooks import HookRunner
+from autumn_core.operation import Operation
+from autumn_core.result import Result
 from autumn_core.retries import RetryConfig
+
+CallCoroutine = Coroutine[Any, Any, Result[Any, AutumnSDKError]]
+# Wraps a whole call (every attempt and wait), as telemetry needs: it gets the
+# operation and the call's coroutine and returns a coroutine of the same result.
+CallObserver = Callable[[Operation[Any, Any], CallCoroutine], CallCoroutine]
 
 
 class URLCache:
@@ -40,7 +49,8 @@ class CallContext:
     `session()` gives the core's pooled session, created on first use inside the
     running loop, or why no call can use it (the core is closed, or was first
     used in another event loop). `timeout` bounds each attempt; `total_timeout`
-    (seconds, or None) the whole call.
+    (seconds, or None) the whole call. `observer`, when set (by
+    `autumn_core.otel.instrument`), wraps every call; None costs a core nothing.
     """
 
     credentials: Credentials
@@ -51,3 +61,4 @@ class CallContext:
     timeout: aiohttp.ClientTimeout
     retry: RetryConfig
     total_timeout: float | None = None
+    observer: CallObserver | None = None
