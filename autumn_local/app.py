@@ -335,10 +335,15 @@ async def _handle(request: web.Request) -> web.StreamResponse:
 STATE_KEY = web.AppKey("autumn_local_state", ServerState)
 
 
-def build_app(state: ServerState) -> web.Application:
-    """The aiohttp application serving ``state``."""
+def build_app(state: ServerState, page_host: str | None = None) -> web.Application:
+    """The aiohttp application serving ``state``; with ``page_host`` (the host it is
+    bound to), also the page (``autumn_local.page``)."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STATE_KEY] = state
+    if page_host is not None:
+        from autumn_local.page import add_page  # only a server that serves the page loads it
+
+        add_page(app, state, page_host)  # its routes before the catch-all below
     app.router.add_route("*", "/{tail:.*}", _handle)
     return app
 

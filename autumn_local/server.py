@@ -73,6 +73,9 @@ class LocalAutumn:
             process's open-file limit. At the cap a new connection displaces
             the one that has waited longest for a request (see
             ``autumn_local.connection_limits``).
+        page: also serve the page (customers, balances, recent requests,
+            faults, clock) at ``GET /`` (see ``autumn_local.page``);
+            ``autumn-local serve`` turns it on.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class LocalAutumn:
         body_timeout: float = ConnectionLimits.body_timeout,
         keepalive_timeout: float = ConnectionLimits.keepalive_timeout,
         max_connections: int = ConnectionLimits.max_connections,
+        page: bool = False,
     ) -> None:
         self.connection_limits = ConnectionLimits(
             header_timeout=header_timeout,
@@ -105,6 +109,7 @@ class LocalAutumn:
         self.secret_key = secret_key
         self.clock = clock or Clock()
         self.strict = strict
+        self.page = page
         self._config = load_config(config)
         self._keys = KeyRing([secret_key, *self._config.secret_keys])
         self.faults = FaultInjector(_fault_spec(faults))
@@ -243,7 +248,7 @@ class LocalAutumn:
                 limiter=self.rate_limiter,
                 strict=self.strict,
             )
-            app = build_app(state)
+            app = build_app(state, page_host=self.host if self.page else None)
             limits = self.connection_limits
             runner = web.AppRunner(
                 app,
