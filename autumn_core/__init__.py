@@ -4,18 +4,20 @@
 >>> from autumn_funcs import balances_create
 >>> async with AutumnCore(secret_key="am_sk_test_...") as core:
 ...     res = await balances_create(core, {"customer_id": "cus_123", ...})
+
+The root holds what a user of the SDK needs. What a module defining an
+operation needs besides (`Operation`, `run_operation`, ...) is in
+`autumn_core.seam`; every other module is private and may change without notice.
 """
 
-from autumn_core.config import CoreConfig
-from autumn_core.core import AutumnCore, run_operation
-from autumn_core.credentials import SecretKey
-from autumn_core.errors import (
+from autumn_core._core import AutumnCore
+from autumn_core._credentials import SecretKey
+from autumn_core._errors import (
     APIConnectionError,
     Applied,
     AutumnDefaultError,
     AutumnError,
     AutumnSDKError,
-    ConnectionError,
     HTTPClientError,
     InvalidRequestError,
     RawResponse,
@@ -25,17 +27,17 @@ from autumn_core.errors import (
     SDKValidationError,
     UnexpectedClientError,
 )
-from autumn_core.hooks import HookContext, Hooks, PreparedRequest
-from autumn_core.loop_thread import LoopThread
-from autumn_core.operation import Operation
-from autumn_core.options import RequestOptions, RequestOptionsDict
-from autumn_core.result import Err, Ok, Result, unwrap
-from autumn_core.retries import BackoffStrategy, RetryConfig
-from autumn_core.serde import WIRE_NAME, tolerate_unknown_fields
-from autumn_core.version import __version__
+
+# The first name of APIConnectionError, importable by name as the CHANGELOG
+# promises, but left out of __all__: `import *` must not shadow the builtin.
+from autumn_core._errors import ConnectionError as ConnectionError
+from autumn_core._hooks import HookContext, Hooks, PreparedRequest
+from autumn_core._options import RequestOptions, RequestOptionsDict
+from autumn_core._result import Err, Ok, Result, unwrap
+from autumn_core._retries import BackoffStrategy, RetryConfig
+from autumn_core._version import __version__
 
 __all__ = [
-    "WIRE_NAME",
     "APIConnectionError",
     "Applied",
     "AutumnCore",
@@ -43,16 +45,12 @@ __all__ = [
     "AutumnError",
     "AutumnSDKError",
     "BackoffStrategy",
-    "ConnectionError",
-    "CoreConfig",
     "Err",
     "HTTPClientError",
     "HookContext",
     "Hooks",
     "InvalidRequestError",
-    "LoopThread",
     "Ok",
-    "Operation",
     "PreparedRequest",
     "RawResponse",
     "RequestAbortedError",
@@ -66,7 +64,5 @@ __all__ = [
     "SecretKey",
     "UnexpectedClientError",
     "__version__",
-    "run_operation",
-    "tolerate_unknown_fields",
     "unwrap",
 ]

@@ -51,13 +51,20 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 import aiohttp
 import yarl
 
-from autumn_core.call_context import CallCoroutine
-from autumn_core.core import AutumnCore, observe_calls
-from autumn_core.errors import AutumnError, AutumnSDKError
-from autumn_core.hooks import HookContext, Hooks, PreparedRequest
-from autumn_core.operation import Operation
-from autumn_core.result import Err, Result
-from autumn_core.version import __version__
+from autumn_core import (
+    AutumnCore,
+    AutumnError,
+    AutumnSDKError,
+    Err,
+    HookContext,
+    Hooks,
+    PreparedRequest,
+    Result,
+    __version__,
+)
+from autumn_core._call_context import CallCoroutine
+from autumn_core._core import observe_calls
+from autumn_core.seam import Operation
 
 __all__ = ["instrument"]
 

@@ -28,7 +28,8 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Concatenate, Final, Generic, ParamSpec, TypeVar, overload
 
-from autumn_core import AutumnCore, Hooks, LoopThread, RetryConfig, SDKValidationError, SecretKey
+from autumn_core import AutumnCore, Hooks, RetryConfig, SDKValidationError, SecretKey
+from autumn_core.seam import LoopThread
 from autumn_funcs._autumn import Autumn, Balances, Customers, Entities
 
 P = ParamSpec("P")

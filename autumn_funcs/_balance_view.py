@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from autumn_core import tolerate_unknown_fields
+from autumn_core.seam import tolerate_unknown_fields
 
 
 @tolerate_unknown_fields

@@ -7,7 +7,8 @@ from typing import Any, TypedDict, cast
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result, tolerate_unknown_fields
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
 from autumn_funcs._balance_view import Balance, Flag
 from autumn_funcs._lock import Lock, LockDict
 from autumn_funcs._options_arg import OptionsArg
@@ -131,4 +132,4 @@ async def balances_check(
     refused). With `send_event=True` or a `lock` it is a write and sends one.
     """
     operation = CHECK_AND_CONSUME if _consumes(params) else CHECK
-    return await core.call(operation, params, options)
+    return await run_operation(core, operation, params, options)

@@ -6,14 +6,8 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import (
-    AutumnCore,
-    AutumnSDKError,
-    Operation,
-    Result,
-    SDKValidationError,
-    tolerate_unknown_fields,
-)
+from autumn_core import AutumnCore, AutumnSDKError, Result, SDKValidationError
+from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._reset_interval import ResetInterval, ResetIntervalValue
 from autumn_funcs._typing_backports import Required
@@ -105,4 +99,4 @@ async def balances_delete(
 
     >>> res = await balances_delete(core, {"customer_id": "cus_123", "balance_id": "promo_1"})
     """
-    return await core.call(DELETE_BALANCE, params, options)
+    return await run_operation(core, DELETE_BALANCE, params, options)

@@ -7,14 +7,8 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 import attrs
 
-from autumn_core import (
-    AutumnCore,
-    AutumnSDKError,
-    Operation,
-    Result,
-    SDKValidationError,
-    tolerate_unknown_fields,
-)
+from autumn_core import AutumnCore, AutumnSDKError, Result, SDKValidationError
+from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._typing_backports import Required
 
@@ -98,4 +92,4 @@ async def balances_finalize(
 
     >>> res = await balances_finalize(core, {"lock_id": "job_42", "action": "confirm"})
     """
-    return await core.call(FINALIZE_LOCK, params, options)
+    return await run_operation(core, FINALIZE_LOCK, params, options)

@@ -8,16 +8,8 @@ from typing import Any, Literal, TypeAlias, TypedDict, cast
 
 import attrs
 
-from autumn_core import (
-    WIRE_NAME,
-    AutumnCore,
-    AutumnSDKError,
-    Ok,
-    Operation,
-    Result,
-    SDKValidationError,
-    tolerate_unknown_fields,
-)
+from autumn_core import AutumnCore, AutumnSDKError, Ok, Result, SDKValidationError
+from autumn_core.seam import WIRE_NAME, Operation, run_operation, tolerate_unknown_fields
 from autumn_funcs._balance_view import Balance, BalanceReset
 from autumn_funcs._lock import Lock, LockDict
 from autumn_funcs._options_arg import OptionsArg
@@ -182,7 +174,7 @@ async def balances_track(
     >>> if res.ok and res.value.balance is not None:
     ...     print(res.value.balance.remaining)
     """
-    res = await core.call(TRACK, params, options)
+    res = await run_operation(core, TRACK, params, options)
     if res.ok and res.value is None:  # valid params, or the call would have failed
         return Ok(_queued(params))
     return cast("Result[TrackResponse, AutumnSDKError]", res)

@@ -6,14 +6,8 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import (
-    AutumnCore,
-    AutumnSDKError,
-    Operation,
-    Result,
-    run_operation,
-    tolerate_unknown_fields,
-)
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._reset_interval import ResetInterval, ResetIntervalValue
 from autumn_funcs._typing_backports import Required

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from autumn_core import tolerate_unknown_fields
+from autumn_core.seam import tolerate_unknown_fields
 from autumn_funcs._balance_view import Balance, Flag
 
 

@@ -6,7 +6,8 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation, run_operation
 from autumn_funcs._customer_view import Customer, CustomerExpand, CustomerExpandValue
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._typing_backports import Required
@@ -55,4 +56,4 @@ async def customers_get(
     >>> res = await customers_get(core, {"customer_id": "cus_123"})
     >>> if res.ok: print(res.value.balances["api_calls"].remaining)
     """
-    return await core.call(GET_CUSTOMER, params, options)
+    return await run_operation(core, GET_CUSTOMER, params, options)

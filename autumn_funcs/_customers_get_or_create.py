@@ -8,7 +8,8 @@ from typing import Any, TypedDict, cast
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation, run_operation
 from autumn_funcs._customer_view import Customer, CustomerExpand, CustomerExpandValue
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._typing_backports import Required
@@ -127,4 +128,4 @@ async def customers_get_or_create(
         options is not None and _field(options, "idempotency_key") is not None
     )
     operation = GET_OR_CREATE_CUSTOMER_KEYED if creates else GET_OR_CREATE_CUSTOMER
-    return await core.call(operation, params, options)
+    return await run_operation(core, operation, params, options)

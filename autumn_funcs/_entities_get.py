@@ -7,7 +7,8 @@ from typing import TypedDict
 
 import attrs
 
-from autumn_core import AutumnCore, AutumnSDKError, Operation, Result, tolerate_unknown_fields
+from autumn_core import AutumnCore, AutumnSDKError, Result
+from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
 from autumn_funcs._balance_view import Balance, Flag
 from autumn_funcs._customer_view import BillingControls, Invoice, Purchase, Subscription
 from autumn_funcs._options_arg import OptionsArg
@@ -75,4 +76,4 @@ async def entities_get(
 
     >>> res = await entities_get(core, {"customer_id": "cus_123", "entity_id": "seat_1"})
     """
-    return await core.call(GET_ENTITY, params, options)
+    return await run_operation(core, GET_ENTITY, params, options)

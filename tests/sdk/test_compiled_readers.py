@@ -1,4 +1,4 @@
-"""The compiled readers of response models (autumn_core.compiled_readers) are a fast path
+"""The compiled readers of response models (autumn_core._compiled_readers) are a fast path
 only: for any parsed JSON they build the model the converter's hooks build, or give up.
 Checked with generated answers, valid and broken anywhere, for every response model of
 check, track and the customer and entity views; and the same of the params models,
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autumn_core import tolerate_unknown_fields
-from autumn_core.compiled_readers import compile_reader
-from autumn_core.serde import WrongShape, converter, params_structurer, response_reader
+from autumn_core._compiled_readers import compile_reader
+from autumn_core._serde import WrongShape, converter, params_structurer, response_reader
+from autumn_core.seam import tolerate_unknown_fields
 from autumn_funcs import (
     CheckParams,
     CheckResponse,

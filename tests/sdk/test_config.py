@@ -11,11 +11,11 @@ import pytest
 from autumn_core import (
     APIConnectionError,
     AutumnCore,
-    CoreConfig,
     InvalidRequestError,
     RetryConfig,
     SDKValidationError,
 )
+from autumn_core.seam import CoreConfig
 from autumn_funcs import balances_create, balances_update
 from tests.fake_time import FakeTime
 from tests.scripted_server import (

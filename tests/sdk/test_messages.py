@@ -216,14 +216,6 @@ async def test_a_sync_secret_key_callable_is_told_to_be_async(scripted: Scripted
     assert scripted.requests == []
 
 
-@pytest.mark.parametrize("given", [None, "am_sk_test_x", 42])
-async def test_a_function_given_no_core_returns_an_err(given: Any) -> None:
-    res = await balances_create(given, CREATE_EXAMPLE)
-    assert isinstance(res.error, SDKValidationError)
-    assert res.error.field == "core"
-    assert "expected an AutumnCore" in res.error.message
-
-
 async def test_a_function_given_the_blocking_client_says_how_to_use_it() -> None:
     with AutumnSync(SECRET, server_url="http://127.0.0.1:9") as autumn:
         res = await balances_update(autumn, UPDATE_EXAMPLE)  # type: ignore[arg-type]

@@ -14,14 +14,8 @@ from typing import Any, Literal
 import attrs
 import pytest
 
-from autumn_core import (
-    AutumnCore,
-    AutumnDefaultError,
-    Operation,
-    ResponseValidationError,
-    SDKValidationError,
-    tolerate_unknown_fields,
-)
+from autumn_core import AutumnCore, AutumnDefaultError, ResponseValidationError, SDKValidationError
+from autumn_core.seam import Operation, tolerate_unknown_fields
 from autumn_funcs._balances_create import CREATE_BALANCE, CreateBalanceResponse
 from autumn_funcs._balances_update import UPDATE_BALANCE, UpdateBalanceResponse
 from tests.scripted_server import ScriptedServer, autumn_error, json_reply, raw_reply

@@ -23,14 +23,13 @@ from autumn_core import (
     BackoffStrategy,
     Hooks,
     InvalidRequestError,
-    Operation,
     RequestAbortedError,
     RequestTimeoutError,
     ResponseValidationError,
     RetryConfig,
     SDKValidationError,
-    tolerate_unknown_fields,
 )
+from autumn_core.seam import Operation, tolerate_unknown_fields
 from autumn_funcs import (
     CreateBalanceParams,
     CreateBalanceResponse,

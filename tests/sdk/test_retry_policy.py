@@ -16,8 +16,8 @@ import backoff
 import pytest
 
 from autumn_core import AutumnSDKError, BackoffStrategy, Err, Ok, RetryConfig, SDKValidationError
-from autumn_core.outcome import Failure, Outcome
-from autumn_core.retries import backoff_delay, next_wait, retry_after_seconds
+from autumn_core._outcome import Failure, Outcome
+from autumn_core._retries import backoff_delay, next_wait, retry_after_seconds
 
 HALF = 0.5  # a "random" draw that makes every computed wait half its ceiling
 

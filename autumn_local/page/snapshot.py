@@ -1,0 +1,216 @@
+"""What the local server's page shows: recent requests, customers with their balances,
+faults and the clock, as one JSON-ready snapshot.
+
+The request log keeps raw facts per request (cheap on the request path: a tuple
+appended to a bounded deque) and reads them into words only when the page asks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from typing import Any
+
+from autumn_local.http.app import answer_directly
+from autumn_local.http.routes import ENDPOINTS, ServerState
+from autumn_local.rules.errors import ApiError
+from autumn_local.run.faults import FAULT_KINDS
+
+__all__ = ["MAX_CUSTOMERS", "MAX_REQUESTS", "RequestLog", "snapshot"]
+
+MAX_REQUESTS = 200
+MAX_CUSTOMERS = 50
+_MAX_BODY_KEPT = 4096
+# The fields of a request body that say what it asked to change, in display order.
+_CHANGE_FIELDS = (
+    "value",
+    "included_grant",
+    "prepaid_grant",
+    "granted",
+    "remaining",
+    "usage",
+    "add_to_balance",
+    "unlimited",
+    "reset",
+    "required_balance",
+    "lock",
+    "lock_id",
+    "action",
+    "interval",
+    "properties",
+    "name",
+    "email",
+)
+_READS = frozenset(
+    ("/v1/balances.check", "/v1/customers.get", "/v1/entities.get", "/v1/features.list")
+)
+
+
+class RequestLog:
+    """The last `MAX_REQUESTS` API requests: when, method, path, status, key, bodies."""
+
+    def __init__(self) -> None:
+        self._entries: deque[tuple[Any, ...]] = deque(maxlen=MAX_REQUESTS)
+        self._next_id = 0
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        idempotency_key: str | None,
+        request_body: bytes,
+        response_body: bytes,
+    ) -> None:
+        """One request, as it came and went (`status` None: no answer was sent)."""
+        self._next_id += 1
+        self._entries.append(
+            (
+                self._next_id,
+                time.time_ns() // 1_000_000,
+                method,
+                path,
+                status,
+                idempotency_key,
+                request_body[:_MAX_BODY_KEPT],
+                response_body[:_MAX_BODY_KEPT] if status is None or status >= 400 else b"",
+            )
+        )
+
+    @property
+    def last_id(self) -> int:
+        return self._next_id
+
+    def described(self) -> list[dict[str, Any]]:
+        """The requests, newest first, each read into what the page shows."""
+        return [_described(*entry) for entry in reversed(self._entries)]
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _described(
+    entry_id: int,
+    at_ms: int,
+    method: str,
+    path: str,
+    status: int | None,
+    key: str | None,
+    request_body: bytes,
+    response_body: bytes,
+) -> dict[str, Any]:
+    body = _json_object(request_body)
+    error = _json_object(response_body)
+    route = path.removeprefix("/v1/")
+    return {
+        "id": entry_id,
+        "at_ms": at_ms,
+        "method": method,
+        "route": route,
+        "status": status,
+        "code": error.get("code") if status is not None and status >= 400 else None,
+        "message": error.get("message") if status is not None and status >= 400 else None,
+        "idempotency_key": key,
+        "customer_id": body.get("customer_id"),
+        "entity_id": body.get("entity_id"),
+        "feature_id": body.get("feature_id"),
+        "changed": _changed(path, status, body),
+    }
+
+
+def _changed(path: str, status: int | None, body: dict[str, Any]) -> str:
+    """What the request changed, in words."""
+    if path in _READS or path not in ENDPOINTS:
+        return "nothing (a read)" if path in _READS else "nothing"
+    if status is None:
+        return "unknown: the connection closed without an answer"
+    if status >= 400:
+        return "nothing (refused)"
+    fields = [f"{name}={_short(body[name])}" for name in _CHANGE_FIELDS if name in body]
+    return ", ".join(fields) or route_verb(path)
+
+
+def route_verb(path: str) -> str:
+    return path.removeprefix("/v1/").replace(".", " ")
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def snapshot(state: ServerState, log: RequestLog) -> dict[str, Any]:
+    """Everything the page shows, read from the server's own state (never from HTTP)."""
+    customers, total = state.store.recent_customers(MAX_CUSTOMERS)
+    faults = state.faults
+    return {
+        "clock": {"now_ms": state.clock.now_ms(), "frozen": state.clock.frozen},
+        "faults": {
+            "spec": str(faults.spec) if faults.spec.rates else "off",
+            "rates": dict(faults.spec.rates),
+            "counts": {k: v for k, v in faults.counts.items() if v},
+            "queued": faults.queued(),
+            "kinds": list(FAULT_KINDS),
+            "scope": faults.spec.scope,
+        },
+        "customers": [_customer(state, c.id) for c in customers],
+        "customers_total": total,
+        "requests": log.described(),
+        "last_request_id": log.last_id,
+    }
+
+
+def _customer(state: ServerState, customer_id: str) -> dict[str, Any]:
+    # The same reading customers.get answers (resets settled as of the server's clock).
+    view = _view(state, "/v1/customers.get", {"customer_id": customer_id})
+    entities = [
+        {
+            "id": e.id,
+            "name": e.name,
+            "balances": _balances(
+                _view(
+                    state,
+                    "/v1/entities.get",
+                    {"customer_id": customer_id, "entity_id": e.id},
+                )
+            ),
+        }
+        for e in state.store.entities_of(customer_id)
+    ]
+    return {
+        "id": customer_id,
+        "name": view.get("name"),
+        "email": view.get("email"),
+        "balances": _balances(view),
+        "entities": entities,
+    }
+
+
+def _view(state: ServerState, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        answer = answer_directly(state, path, body, "sandbox")
+    except ApiError:  # deleted between the listing and the reading
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _balances(view: dict[str, Any]) -> list[dict[str, Any]]:
+    balances = view.get("balances") or {}
+    return [
+        {
+            "feature_id": feature_id,
+            "granted": entry.get("granted"),
+            "remaining": entry.get("remaining"),
+            "usage": entry.get("usage"),
+            "unlimited": entry.get("unlimited"),
+            "next_reset_at": entry.get("next_reset_at"),
+        }
+        for feature_id, entry in sorted(balances.items())
+        if isinstance(entry, dict)
+    ]

@@ -1,0 +1,210 @@
+"""``balances.check``: may the customer use a feature now (and, optionally, use it).
+
+As Autumn's ``handleCheck`` / ``runCheckV2`` / ``getCheckResponseV2`` /
+``runCheckWithTrackV2`` (``server/src/internal/balances/check/`` and
+``internal/api/check/``) do for standalone balances:
+
+- The feature must exist (404 ``feature_not_found``, checked first), then
+  the customer and entity (404). ``required_balance`` (legacy
+  ``required_quantity``) defaults to 1.
+- The feature checked may be a credit system drawing on it: the feature
+  itself when its own balance allows the amount, else the first credit
+  system (catalog order) whose balance allows it, else the first one the
+  customer has, else the feature. On a credit system the answer's
+  ``required_balance`` is in credits (``credit_cost`` x amount).
+- ``allowed``: a boolean feature the customer has, an unlimited balance, a
+  negative requirement, or ``remaining >= required_balance``. The balance
+  judged is the subject's own level: a customer's entities' balances show
+  in its ``balance`` totals but do not allow anything. No balance and no
+  flag: ``allowed: false`` with ``balance: null``.
+- ``send_event`` (or ``lock``) deducts the amount as a track with
+  ``overage_behavior: "reject"``: all of it or nothing (``allowed: false``);
+  ``balance`` is then the balance after the deduction and ``balances`` the
+  related ones. Not for a boolean feature, nor ``lock`` on a continuous-use
+  one (400 ``invalid_request``). A lock's ``expires_at`` may be at most a
+  day ahead.
+- ``with_preview`` adds ``preview`` (null when allowed). Without plans there
+  is nothing to offer: ``products`` is empty and the title is
+  ``Feature Unavailable``.
+- Over the organisation's check cap (240,000 a minute) Autumn fails open:
+  ``202`` with ``allowed: true`` and no balance, nothing looked up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from autumn_local.rules import locks
+from autumn_local.rules.credits import CREDIT_SYSTEM, credit_systems_of, to_credits
+from autumn_local.rules.errors import ApiError, invalid_request
+from autumn_local.rules.operations import require_feature
+from autumn_local.rules.replies import Reply
+from autumn_local.rules.subject import Subject, js_number, load_subject
+from autumn_local.rules.track import answer_balances, deducted_by_feature, deducted_per_balance
+from autumn_local.schemas.usage import CheckParams
+from autumn_local.store.database import FeatureRow, Number, Store
+
+__all__ = ["check"]
+
+_DAY_MS = 24 * 3600 * 1000
+
+
+def _allowed(balance: Mapping[str, Any], required: Number) -> bool:
+    """``apiBalanceToAllowed`` for a balance without plan billing controls."""
+    return bool(balance["unlimited"]) or required < 0 or balance["remaining"] >= required
+
+
+def _feature_to_use(
+    feature: FeatureRow,
+    credit_systems: Sequence[FeatureRow],
+    balances: Mapping[str, Any],
+    required: Number,
+) -> FeatureRow:
+    """``getFeatureToUseForCheck``."""
+    if not credit_systems:
+        return feature
+    main = balances.get(feature.id)
+    if main is not None and _allowed(main, required):
+        return feature
+    owned: FeatureRow | None = None
+    for credit_system in credit_systems:
+        balance = balances.get(credit_system.id)
+        if balance is None:
+            continue
+        owned = owned or credit_system
+        if _allowed(balance, required):
+            return credit_system
+    if owned is not None:
+        return owned
+    return feature if main is not None else credit_systems[0]
+
+
+def _preview(feature: FeatureRow, balance: Any) -> dict[str, Any]:
+    """``getCheckPreview`` with no plan to offer."""
+    if balance is not None:
+        scenario = "usage_limit"
+        message = (
+            f"You have reached the usage limit for {feature.name}."
+            " Please contact us to increase your limit."
+        )
+    else:
+        scenario = "feature_flag"
+        message = (
+            f"{feature.name} is not available for your account. Please contact us to enable it."
+        )
+    return {
+        "scenario": scenario,
+        "title": "Feature Unavailable",
+        "feature_id": feature.id,
+        "feature_name": feature.name,
+        "message": message,
+        "products": [],
+        "upgrade_product_id": None,
+    }
+
+
+def _head(p: CheckParams, allowed: bool, required: Number) -> dict[str, Any]:
+    answer: dict[str, Any] = {"allowed": allowed, "customer_id": p.customer_id}
+    if p.entity_id is not None:
+        answer["entity_id"] = p.entity_id
+    answer["required_balance"] = js_number(required)
+    return answer
+
+
+def _use_it(
+    store: Store,
+    p: CheckParams,
+    env: str,
+    now_ms: int,
+    subject: Subject,
+    feature: FeatureRow,
+    required: Number,
+    balance: Any,
+) -> tuple[bool, Any, dict[str, Any] | None]:
+    """``runCheckWithTrackV2``: (allowed, balance, balances) after trying to deduct."""
+    features = store.feature_map()
+    ok, made = subject.deduct(features, feature.id, required, "reject", now_ms)
+    if not ok:
+        return False, balance, None
+    if p.lock is not None:
+        locks.save_receipt(
+            store,
+            env,
+            p.lock,
+            customer_id=p.customer_id,
+            feature_id=feature.id,
+            entity_id=p.entity_id,
+            mutations=made,
+            properties=p.properties,
+            release_on_expiry=p.lock.expires_at is not None,
+            now_ms=now_ms,
+        )
+    store.save_balances(subject.balances)
+    deducted = deducted_by_feature(deducted_per_balance(made))
+    shown, balances = answer_balances(features, subject, [feature], deducted, now_ms)
+    if shown is None and balances is not None:
+        shown = balances.get(feature.id)
+    return True, shown, balances
+
+
+def check(store: Store, p: CheckParams, env: str, now_ms: int, *, fail_open: bool) -> Any:
+    """``balances.check``; ``fail_open``: the organisation is over its check cap."""
+    expires_at = None if p.lock is None else p.lock.expires_at
+    if expires_at is not None and expires_at > now_ms + _DAY_MS:
+        raise invalid_request("Lock expires_at cannot be more than 1 day from now")
+    if p.product_id is not None:
+        # Autumn's legacy product check; this server has no plans, so no product exists.
+        raise ApiError(404, "product_not_found", f"Product {p.product_id} not found")
+    assert p.feature_id is not None
+    required: Number = 1 if p.required_balance is None else p.required_balance
+    if fail_open:
+        return Reply(202, {**_head(p, True, required), "balance": None, "flag": None})
+
+    feature = require_feature(store, p.feature_id)
+    features = store.feature_map()
+    credit_systems = credit_systems_of(features, feature.id)
+    subject = load_subject(
+        store, p.customer_id, p.entity_id, [feature.id, *(c.id for c in credit_systems)], now_ms
+    )
+    balances, flags = subject.view(features, now_ms)
+    judged, judged_flags = balances, flags
+    if p.entity_id is None and any(b.entity_id for b in subject.balances):
+        judged, judged_flags = subject.view(features, now_ms, aggregate=False)
+    use = _feature_to_use(feature, credit_systems, judged, required)
+    balance, flag = balances.get(use.id), flags.get(use.id)
+    related: dict[str, Any] | None = None
+
+    if p.send_event or p.lock is not None:
+        if p.lock is not None and use.type == "metered" and not use.consumable:
+            raise invalid_request("Lock is not supported for allocated features")
+        if feature.type == "boolean":
+            raise invalid_request(
+                "send_event cannot be used with boolean features,"
+                " which are flags rather than usage-tracked."
+            )
+        if balance is None and required > 0:
+            allowed = False
+        else:
+            allowed, balance, related = _use_it(
+                store, p, env, now_ms, subject, feature, required, balance
+            )
+        if use.type == CREDIT_SYSTEM and use.id != feature.id:
+            required = to_credits(feature.id, use, required)
+    else:
+        if use.type == CREDIT_SYSTEM and use.id != feature.id:
+            required = to_credits(feature.id, use, required)
+        judged_balance = judged.get(use.id)
+        if judged_flags.get(use.id) is not None:
+            allowed = True
+        else:
+            allowed = judged_balance is not None and _allowed(judged_balance, required)
+
+    answer = _head(p, allowed, required)
+    answer["balance"] = balance
+    if related is not None:
+        answer["balances"] = related
+    answer["flag"] = flag
+    if p.with_preview:
+        answer["preview"] = None if allowed else _preview(use, balance)
+    return answer
