@@ -94,3 +94,16 @@ def test_the_wheel_describes_itself_with_the_readme(dist: Path) -> None:
     body = meta.get_payload()
     assert isinstance(body, str)
     assert body.strip() == (ROOT / "README.md").read_text().strip()
+
+
+PAGE_FILES = {
+    f"autumn_local/page/files/{name}"
+    for name in ("index.html", "page.js", "page.css", "favicon.svg")
+}
+
+
+def test_both_ship_the_local_server_page(dist: Path) -> None:
+    # The page runs offline: every file it loads must be in the package.
+    assert PAGE_FILES <= _sdist_names(dist)
+    with _wheel(dist) as wheel:
+        assert PAGE_FILES <= set(wheel.namelist())
