@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from autumn_core import AutumnCore, RetryConfig
@@ -195,25 +194,3 @@ async def test_faults_and_the_clock_change_from_the_page(
     await browser.page.click("#faults-clear")
     await browser.wait_text("#faults-spec", "off")
     assert browser.errors == []
-
-
-async def test_its_routes_answer_no_other_site(server: LocalAutumn) -> None:
-    async with aiohttp.ClientSession() as http:
-        changed = await http.post(f"{server.url}/_local/faults", json={"spec": "503=1"})
-        assert changed.status == 403  # no X-Autumn-Local header: a cross-site form
-        other_origin = await http.post(
-            f"{server.url}/_local/faults",
-            json={"spec": "503=1"},
-            headers={"X-Autumn-Local": "page", "Origin": "http://evil.example"},
-        )
-        assert other_origin.status == 403
-        rebound = await http.get(f"{server.url}/_local/state", headers={"Host": "evil.example"})
-        assert rebound.status == 403
-    assert server.faults.spec.rates == {}
-
-
-async def test_the_page_is_off_by_default_in_tests_and_with_no_page() -> None:
-    async with LocalAutumn() as plain, aiohttp.ClientSession() as http:
-        answer = await http.get(f"{plain.url}/")
-        assert answer.status == 404
-        assert (await answer.json())["code"] == "not_found"

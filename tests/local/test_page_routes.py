@@ -1,0 +1,76 @@
+"""The page's routes without a browser: who may use them, and who serves them."""
+
+from __future__ import annotations
+
+import contextlib
+
+import aiohttp
+
+from autumn_local import LocalAutumn
+from tests.local.processes import serve
+
+
+async def test_its_routes_answer_this_machine_only() -> None:
+    change = {"spec": "503=1"}
+    async with LocalAutumn(page=True) as server, aiohttp.ClientSession() as http:
+        faults = f"{server.url}/_local/faults"
+        # A cross-site form can send neither the header nor JSON with it.
+        assert (await http.post(faults, json=change)).status == 403
+        page_header = {"X-Autumn-Local": "page"}
+        foreign = {**page_header, "Origin": "http://evil.example"}
+        assert (await http.post(faults, json=change, headers=foreign)).status == 403
+        # A DNS-rebound name: the browser thinks it talks to evil.example.
+        rebound = await http.get(f"{server.url}/_local/state", headers={"Host": "evil.example"})
+        assert rebound.status == 403
+        assert server.faults.spec.rates == {}
+        # The page itself: same origin, with the header.
+        own = {**page_header, "Origin": server.url}
+        answer = await http.post(faults, json=change, headers=own)
+        assert answer.status == 200 and (await answer.json())["faults"]["rates"] == {"503": 1}
+        bad = await http.post(faults, json={"inject_next": "503"}, headers=own)
+        assert bad.status == 400 and "inject_next" in (await bad.json())["message"]
+        bad = await http.post(f"{server.url}/_local/clock", json={"advance_ms": "1d"}, headers=own)
+        assert bad.status == 400 and "advance_ms" in (await bad.json())["message"]
+
+
+async def test_the_request_log_says_what_each_request_came_to() -> None:
+    key = {"Authorization": "Bearer am_sk_test_local", "Idempotency-Key": "order-42"}
+    track = {"customer_id": "cus_123", "feature_id": "messages", "value": 2}
+    async with LocalAutumn(page=True) as server, aiohttp.ClientSession() as http:
+        server.faults.inject_next("503", "reset")
+        for _ in range(2):
+            with contextlib.suppress(aiohttp.ClientError):  # the reset: no answer
+                await http.post(f"{server.url}/v1/balances.track", json=track, headers=key)
+        refused = await http.post(f"{server.url}/v1/balances.track", json=track)
+        assert refused.status == 401
+        async with http.get(f"{server.url}/_local/state") as got:
+            requests = (await got.json())["requests"]
+    no_answer, unavailable, unauthorized = requests[1], requests[2], requests[0]
+    assert (unavailable["status"], unavailable["code"]) == (503, "service_unavailable")
+    assert unavailable["idempotency_key"] == "order-42"
+    assert unavailable["customer_id"] == "cus_123" and unavailable["feature_id"] == "messages"
+    assert unavailable["changed"] == "nothing (refused)"
+    assert no_answer["status"] is None
+    assert no_answer["changed"] == "unknown: the connection closed without an answer"
+    assert unauthorized["status"] == 401 and unauthorized["idempotency_key"] is None
+
+
+async def test_serve_serves_the_page_and_no_page_turns_it_off() -> None:
+    async with serve("--port", "0") as served, aiohttp.ClientSession() as http:
+        assert f"page:        {served.url}/" in served.banner
+        page = await http.get(f"{served.url}/")
+        assert page.status == 200 and page.content_type == "text/html"
+        assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    async with serve("--port", "0", "--no-page") as served, aiohttp.ClientSession() as http:
+        assert "page:" not in served.banner
+        answer = await http.get(f"{served.url}/")
+        assert answer.status == 404
+        assert (await answer.json())["code"] == "not_found"
+        assert (await http.get(f"{served.url}/_local/state")).status == 404
+
+
+async def test_a_local_autumn_from_python_serves_no_page_unless_asked() -> None:
+    async with LocalAutumn() as plain, aiohttp.ClientSession() as http:
+        answer = await http.get(f"{plain.url}/")
+        assert answer.status == 404
+        assert (await answer.json())["code"] == "not_found"
