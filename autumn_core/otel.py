@@ -60,6 +60,7 @@ from autumn_core import (
     Hooks,
     PreparedRequest,
     Result,
+    SDKValidationError,
     __version__,
 )
 from autumn_core._call_context import CallCoroutine
@@ -89,6 +90,11 @@ def instrument(
     `tracer_provider` and `meter_provider` default to the global ones (set by
     your OpenTelemetry SDK setup, or left as the API's no-op ones).
     """
+    if not isinstance(core, AutumnCore):  # AutumnSync, say: its core is its own
+        raise SDKValidationError(
+            f"invalid core: expected an AutumnCore (or Autumn), got {type(core).__name__}",
+            field="core",
+        )
     tracer = trace.get_tracer(
         _SCOPE, __version__, tracer_provider=tracer_provider, schema_url=_SCHEMA_URL
     )
@@ -108,17 +114,29 @@ class _Call:
     """What the telemetry knows of one call in flight (shared with its attempts
     through a context variable, since hooks see only their attempt)."""
 
-    __slots__ = ("attempts", "last_error_type", "last_status", "open", "operation", "span")
+    __slots__ = (
+        "attempts",
+        "context",
+        "last_error_type",
+        "last_status",
+        "open",
+        "operation",
+        "span",
+    )
 
     def __init__(self, operation: str, span: trace.Span) -> None:
         self.operation = operation
         self.span = span
+        self.context = trace.set_span_in_context(span)  # the parent of its attempts
         self.attempts = 0
         self.last_status: int | None = None
         self.last_error_type: str | None = None
         # attempt number -> (its span, perf_counter at start, its metric attributes)
         self.open: dict[int, tuple[trace.Span, float, dict[str, Any]]] = {}
 
+
+# An attempt's span name, its span's first attributes, its metric's first attributes.
+_Target = tuple[str, dict[str, Any], dict[str, Any]]
 
 _CURRENT: ContextVar[_Call | None] = ContextVar("autumn_core.otel.call", default=None)
 
@@ -151,6 +169,7 @@ class _Telemetry:
 
     def __init__(self, tracer: trace.Tracer, meter: metrics.Meter) -> None:
         self._tracer = tracer
+        self._targets: dict[tuple[str, str], _Target] = {}
         self._request_duration = meter.create_histogram(
             "http.client.request.duration",
             unit="s",
@@ -187,7 +206,7 @@ class _Telemetry:
         token = _CURRENT.set(state)
         # The call's span is the current one while it runs: attempts, and any span
         # the caller's own aiohttp instrumentation makes, nest under it.
-        attached = otel_context.attach(trace.set_span_in_context(span))
+        attached = otel_context.attach(state.context)
         try:
             result = await call
         except BaseException as exc:  # only cancellation leaves a call
@@ -255,25 +274,32 @@ class _Telemetry:
             )
         elif context.idempotency_key is not None:
             state.span.set_attribute("autumn.idempotency_key", context.idempotency_key)
-        url = yarl.URL(request.url)
-        server = _server_attributes(url)
-        attributes: dict[str, Any] = {
-            "http.request.method": request.method,
-            "url.full": str(url.with_user(None).with_query(None).with_fragment(None)),
-            "autumn.operation": state.operation,
-            **server,
-        }
+        name, span_attributes, metric_attributes = self._target(
+            request.method, request.url, state.operation
+        )
         if attempt > 1:
-            attributes["http.request.resend_count"] = attempt - 1
+            span_attributes = {**span_attributes, "http.request.resend_count": attempt - 1}
         span = self._tracer.start_span(
-            f"{request.method} {url.path}",
-            context=trace.set_span_in_context(state.span),
-            kind=trace.SpanKind.CLIENT,
-            attributes=attributes,
+            name, context=state.context, kind=trace.SpanKind.CLIENT, attributes=span_attributes
         )
         propagate.inject(request.headers, context=trace.set_span_in_context(span))
-        metric = {"http.request.method": request.method, "autumn.operation": state.operation}
-        state.open[attempt] = (span, time.perf_counter(), {**metric, **server})
+        state.open[attempt] = (span, time.perf_counter(), dict(metric_attributes))
+
+    def _target(self, method: str, url: str, operation: str) -> _Target:
+        """The span name and the attributes an attempt to `url` starts with, built once
+        per URL (a core has a handful)."""
+        found = self._targets.get((method, url))
+        if found is None:
+            if len(self._targets) >= 256:  # per-call server_url options: stay bounded
+                self._targets.clear()
+            parsed = yarl.URL(url)
+            server = _server_attributes(parsed)
+            metric = {"http.request.method": method, "autumn.operation": operation, **server}
+            # Never the user or password a server_url may carry (the SDK adds no query).
+            full = str(parsed.with_user(None).with_query(None).with_fragment(None))
+            found = (f"{method} {parsed.path}", {**metric, "url.full": full}, metric)
+            self._targets[(method, url)] = found
+        return found
 
     def after_success(self, context: HookContext, response: aiohttp.ClientResponse) -> None:
         state = _CURRENT.get()
@@ -312,13 +338,10 @@ class _Telemetry:
         state.last_status = status
         state.last_error_type = error_type
         if status is not None:
-            span.set_attribute("http.response.status_code", status)
             attributes["http.response.status_code"] = status
         if error_type is not None:
-            span.set_attribute("error.type", error_type)
             span.set_status(trace.StatusCode.ERROR)
             attributes["error.type"] = error_type
-        if code:
-            span.set_attribute("autumn.error.code", code)
+        span.set_attributes({**attributes, "autumn.error.code": code} if code else attributes)
         span.end()
         self._request_duration.record(time.perf_counter() - started, attributes)

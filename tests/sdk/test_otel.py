@@ -3,6 +3,7 @@ opentelemetry-sdk's in-memory exporters, against the local server and scripted f
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,9 +22,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from autumn_core import AutumnCore, RetryConfig, SDKValidationError
 from autumn_core.otel import instrument
-from autumn_funcs import balances_create, balances_track
+from autumn_funcs import Autumn, balances_create, balances_track
 from autumn_local import LocalAutumn
-from tests.scripted_server import ScriptedServer, autumn_error, drop_connection, json_reply
+from tests.scripted_server import (
+    ScriptedServer,
+    autumn_error,
+    drop_connection,
+    hold,
+    json_reply,
+)
 from tests.sdk.conftest import CREATE_EXAMPLE, header
 
 
@@ -233,6 +240,19 @@ async def test_a_core_is_instrumented_once(telemetry: Telemetry, refused_url: st
         telemetry.instrument(core)
         with pytest.raises(SDKValidationError, match="already instrumented"):
             telemetry.instrument(core)
+    with pytest.raises(SDKValidationError, match="expected an AutumnCore") as caught:
+        instrument(None)  # type: ignore[arg-type]
+    assert caught.value.field == "core"
+
+
+async def test_the_facade_is_instrumented_as_a_core(
+    telemetry: Telemetry, scripted: ScriptedServer
+) -> None:
+    async with Autumn("am_sk_test_x", server_url=scripted.url) as autumn:
+        telemetry.instrument(autumn)
+        await autumn.balances.create(CREATE_EXAMPLE)
+    assert telemetry.call_span().name == "autumn balances.create"
+    assert len(telemetry.attempt_spans()) == 1
 
 
 def test_nothing_of_opentelemetry_is_imported_unless_enabled() -> None:
@@ -245,3 +265,41 @@ def test_nothing_of_opentelemetry_is_imported_unless_enabled() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+async def test_an_aborted_call_ends_its_attempt_span(
+    telemetry: Telemetry, scripted: ScriptedServer, release: asyncio.Event
+) -> None:
+    arrived, abort = asyncio.Event(), asyncio.Event()
+    scripted.then(hold(release, arrived))
+    async with AutumnCore("am_sk_test_x", server_url=scripted.url) as core:
+        telemetry.instrument(core)
+        call = asyncio.ensure_future(balances_create(core, CREATE_EXAMPLE, {"abort_signal": abort}))
+        await arrived.wait()
+        abort.set()
+        res = await call
+    assert not res.ok and type(res.error).__name__ == "RequestAbortedError"
+    (attempt,) = telemetry.attempt_spans()  # ended, though no after-hook ran for it
+    assert attrs_of(attempt)["error.type"] == "RequestAbortedError"
+    fields = attrs_of(telemetry.call_span())
+    assert fields["autumn.applied"] == "unknown"
+    assert fields["error.type"] == "RequestAbortedError"
+
+
+async def test_a_cancelled_call_ends_its_spans(
+    telemetry: Telemetry, scripted: ScriptedServer, release: asyncio.Event
+) -> None:
+    arrived = asyncio.Event()
+    scripted.then(hold(release, arrived))
+    async with AutumnCore("am_sk_test_x", server_url=scripted.url) as core:
+        telemetry.instrument(core)
+        call = asyncio.ensure_future(balances_create(core, CREATE_EXAMPLE))
+        await arrived.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    (attempt,) = telemetry.attempt_spans()
+    assert attrs_of(attempt)["error.type"] == "CancelledError"
+    assert attrs_of(telemetry.call_span())["error.type"] == "CancelledError"
+    (cancelled,) = telemetry.points("autumn.client.calls")
+    assert cancelled.attributes["autumn.outcome"] == "CancelledError"
