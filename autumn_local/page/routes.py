@@ -52,13 +52,12 @@ _STATE_KEY = web.AppKey("autumn_local_page_state", ServerState)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_page(app: web.Application, state: ServerState, bound_host: str) -> None:
-    """Serve the page from ``app`` (before its catch-all API route is added) and record
-    every API request for it."""
+def add_page(app: web.Application, state: ServerState, bound_host: str, api: _Handler) -> _Handler:
+    """Serve the page from ``app`` (before its catch-all API route is added); returns
+    ``api``, the API's handler, wrapped to record every request for the page."""
     log = RequestLog()
     app[_LOG_KEY] = log
     app[_STATE_KEY] = state
-    app.middlewares.append(_recorder(log))
     folder = resources.files("autumn_local.page") / "files"
     for path, (name, content_type) in _FILES.items():
         content = (folder / name).read_bytes()
@@ -66,29 +65,26 @@ def add_page(app: web.Application, state: ServerState, bound_host: str) -> None:
     app.router.add_get(f"{PAGE_PREFIX}/state", _guarded(_state, bound_host))
     app.router.add_post(f"{PAGE_PREFIX}/faults", _guarded(_faults, bound_host))
     app.router.add_post(f"{PAGE_PREFIX}/clock", _guarded(_clock, bound_host))
+    return _recorded(api, log)
 
 
-def _is_page_path(path: str) -> bool:
-    return path == "/" or path.startswith(PAGE_PREFIX + "/")
-
-
-def _recorder(log: RequestLog) -> Any:
-    @web.middleware
-    async def record(request: web.Request, handler: _Handler) -> web.StreamResponse:
-        response = await handler(request)
-        if not _is_page_path(request.path):
-            closed = request.transport is None or request.transport.is_closing()
-            body = await _arrived_body(request, closed)
-            status = None if closed and response.status == 499 else response.status
-            answer = response.body if isinstance(response, web.Response) else b""
-            log.add(
-                request.method,
-                request.path,
-                status,
-                request.headers.get("Idempotency-Key"),
-                body,
-                answer if isinstance(answer, bytes) else b"",
-            )
+def _recorded(api: _Handler, log: RequestLog) -> _Handler:
+    # A wrapper of the API's one handler rather than an aiohttp middleware: a request
+    # pays one call more, and the page's own routes pay nothing.
+    async def record(request: web.Request) -> web.StreamResponse:
+        response = await api(request)
+        transport = request.transport
+        closed = transport is None or transport.is_closing()
+        body = await _arrived_body(request, closed)
+        answer = response.body if isinstance(response, web.Response) else b""
+        log.add(
+            request.method,
+            request.path,
+            None if closed and response.status == 499 else response.status,
+            request.headers.get("Idempotency-Key"),
+            body,
+            answer if isinstance(answer, bytes) else b"",
+        )
         return response
 
     return record

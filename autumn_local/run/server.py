@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from autumn_local.http.app import answer_directly, build_app
+from autumn_local.http.app import APIHandler, answer_directly, build_app
 from autumn_local.http.auth import DEFAULT_SECRET_KEY, KeyRing, env_of
 from autumn_local.http.connection_limits import (
     BACKLOG,
@@ -177,10 +177,12 @@ class LocalAutumn:
         """
         return LocalAutumnThread(self)
 
-    def _page_routes(self, state: ServerState) -> Callable[[web.Application], None]:
+    def _page_routes(
+        self, state: ServerState
+    ) -> Callable[[web.Application, APIHandler], APIHandler]:
         from autumn_local.page.routes import add_page  # loaded by a server that serves it
 
-        return lambda app: add_page(app, state, self.host)
+        return lambda app, api: add_page(app, state, self.host, api)
 
     def _handle_loop_errors(self) -> None:
         """Count and log accept failures once instead of a traceback per attempt.
