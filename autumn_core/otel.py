@@ -43,10 +43,10 @@ from typing import Any
 try:
     from opentelemetry import context as otel_context
     from opentelemetry import metrics, propagate, trace
-except ImportError as exc:  # pragma: no cover - depends on the environment
+except ImportError as _missing:  # pragma: no cover - depends on the environment
     raise ImportError(
         "autumn_core.otel needs OpenTelemetry's API: pip install 'autumn-balances[otel]'"
-    ) from exc
+    ) from _missing
 
 import aiohttp
 import yarl
