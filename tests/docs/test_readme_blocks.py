@@ -1,5 +1,5 @@
-"""Every ```python block of README.md and CONTRIBUTING.md runs in the test suite, so the
-docs cannot rot.
+"""Every ```python block of README.md, CONTRIBUTING.md and the pages under docs/ listed
+in DOCS runs in the test suite, so the docs cannot rot.
 
 A block is one of three kinds, said by the HTML comments right above it:
 
@@ -28,7 +28,7 @@ import pytest
 from autumn_local import LocalAutumn
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ("README.md", "CONTRIBUTING.md")
+DOCS = ("README.md", "CONTRIBUTING.md", "docs/telemetry.md", "docs/local-server-page.md")
 MARKER = re.compile(r"<!--\s*(.*?)\s*-->")
 
 # Runs a block as the top level of a script: with top-level await compiled in,

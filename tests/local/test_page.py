@@ -73,6 +73,15 @@ class Browser:
             timeout=10_000,
         )
 
+    async def balance(self, customer: str, feature: str, remaining: str) -> tuple[str, str]:
+        """Once the page shows `remaining` for the balance: its figures and the width of
+        its bar's filled part (the share remaining: drawn, not only written)."""
+        balance = f'[data-customer="{customer}"] [data-feature="{feature}"]'
+        await self.wait_text(f"{balance} .remaining", remaining)
+        figures = await self.page.text_content(f"{balance} .figures")
+        width = await self.page.eval_on_selector(f"{balance} .used", "e => e.style.width")
+        return figures, width
+
     async def shot(self, name: str) -> None:
         if SHOTS:
             os.makedirs(SHOTS, exist_ok=True)
@@ -121,12 +130,8 @@ async def test_it_shows_a_balance_created_through_the_sdk(
 ) -> None:
     assert (await balances_create(core, GRANT)).ok
     await browser.open(server.url)
-    balance = '[data-customer="cus_page"] [data-feature="api_calls"]'
-    await browser.wait_text(f"{balance} .remaining", "100")
-    figures = await browser.page.text_content(f"{balance} .figures")
+    figures, width = await browser.balance("cus_page", "api_calls", "100")
     assert "of 100 left" in figures and "used 0" in figures
-    # Drawn, not only written: the bar's filled part is the share remaining.
-    width = await browser.page.eval_on_selector(f"{balance} .used", "e => e.style.width")
     assert width == "100%"
     assert browser.errors == []
 
@@ -158,16 +163,14 @@ async def test_it_updates_after_a_track_without_a_reload(
 ) -> None:
     assert (await balances_create(core, GRANT)).ok
     await browser.open(server.url)
-    balance = '[data-customer="cus_page"] [data-feature="api_calls"]'
-    await browser.wait_text(f"{balance} .remaining", "100")
+    await browser.balance("cus_page", "api_calls", "100")
     await browser.page.evaluate("window.notReloaded = true")
     track = {"customer_id": "cus_page", "feature_id": "api_calls", "value": 37}
     assert (await balances_track(core, track)).ok
-    await browser.wait_text(f"{balance} .remaining", "63")
+    figures, width = await browser.balance("cus_page", "api_calls", "63")
+    assert "used 37" in figures and width == "63%"
     await browser.wait_text("#requests tbody tr:first-child .changed", "value=37")
     assert await browser.page.evaluate("window.notReloaded") is True
-    width = await browser.page.eval_on_selector(f"{balance} .used", "e => e.style.width")
-    assert width == "63%"
     await browser.shot("local-server-page.png")
     assert browser.errors == []
 
