@@ -48,7 +48,8 @@ _READS = frozenset(
 
 
 class RequestLog:
-    """The last `MAX_REQUESTS` API requests: when, method, path, status, key, bodies."""
+    """The last `MAX_REQUESTS` API requests: when, method, path, status, key, and both
+    bodies (their first 4 KiB: at most 1.6 MB in all)."""
 
     def __init__(self) -> None:
         self._entries: deque[tuple[Any, ...]] = deque(maxlen=MAX_REQUESTS)
@@ -74,7 +75,7 @@ class RequestLog:
                 status,
                 idempotency_key,
                 request_body[:_MAX_BODY_KEPT],
-                response_body[:_MAX_BODY_KEPT] if status is None or status >= 400 else b"",
+                response_body[:_MAX_BODY_KEPT],
             )
         )
 
@@ -106,7 +107,8 @@ def _described(
     response_body: bytes,
 ) -> dict[str, Any]:
     body = _json_object(request_body)
-    error = _json_object(response_body)
+    answer = _json_object(response_body)
+    failed = status is not None and status >= 400
     route = path.removeprefix("/v1/")
     return {
         "id": entry_id,
@@ -114,26 +116,32 @@ def _described(
         "method": method,
         "route": route,
         "status": status,
-        "code": error.get("code") if status is not None and status >= 400 else None,
-        "message": error.get("message") if status is not None and status >= 400 else None,
+        "code": answer.get("code") if failed else None,
+        "message": answer.get("message") if failed else None,
         "idempotency_key": key,
         "customer_id": body.get("customer_id"),
         "entity_id": body.get("entity_id"),
         "feature_id": body.get("feature_id"),
-        "changed": _changed(path, status, body),
+        "changed": _changed(path, status, body, answer),
     }
 
 
-def _changed(path: str, status: int | None, body: dict[str, Any]) -> str:
+def _changed(path: str, status: int | None, body: dict[str, Any], answer: dict[str, Any]) -> str:
     """What the request changed, in words."""
     if path in _READS or path not in ENDPOINTS:
         return "nothing (a read)" if path in _READS else "nothing"
     if status is None:
-        return "unknown: the connection closed without an answer"
+        # The server closed the connection: before handling it (an injected reset), or
+        # after (lost-response, which keeps what the request applied).
+        return "no answer sent: a reset applied nothing, a lost response applied the change"
     if status >= 400:
         return "nothing (refused)"
     fields = [f"{name}={_short(body[name])}" for name in _CHANGE_FIELDS if name in body]
-    return ", ".join(fields) or route_verb(path)
+    said = ", ".join(fields) or route_verb(path)
+    balance = answer.get("balance")
+    if isinstance(balance, dict) and "remaining" in balance:  # a track says where it left it
+        said += f" → remaining {_short(balance['remaining'])}"
+    return said
 
 
 def route_verb(path: str) -> str:

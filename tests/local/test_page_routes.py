@@ -51,7 +51,7 @@ async def test_the_request_log_says_what_each_request_came_to() -> None:
     assert unavailable["customer_id"] == "cus_123" and unavailable["feature_id"] == "messages"
     assert unavailable["changed"] == "nothing (refused)"
     assert no_answer["status"] is None
-    assert no_answer["changed"] == "unknown: the connection closed without an answer"
+    assert no_answer["changed"].startswith("no answer sent")
     assert unauthorized["status"] == 401 and unauthorized["idempotency_key"] is None
 
 
