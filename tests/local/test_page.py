@@ -88,9 +88,30 @@ class Browser:
             await self.page.screenshot(path=str(Path(SHOTS) / name), full_page=True)
 
 
+# A second customer with an entity: what a page with more than one thing to show looks like.
+ACME = {
+    "customers": [{"id": "cus_acme", "name": "Acme Inc.", "email": "billing@acme.test"}],
+    "entities": [{"id": "team_blue", "customer_id": "cus_acme", "name": "Blue team"}],
+    "balances": [
+        {
+            "customer_id": "cus_acme",
+            "feature_id": "api_calls",
+            "included_grant": 5000,
+            "reset": {"interval": "month"},
+        },
+        {
+            "customer_id": "cus_acme",
+            "entity_id": "team_blue",
+            "feature_id": "seats",
+            "included_grant": 10,
+        },
+    ],
+}
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[LocalAutumn]:
-    async with LocalAutumn(page=True, rate_limits=False) as local:
+    async with LocalAutumn(page=True, rate_limits=False, config=ACME) as local:
         yield local
 
 
@@ -133,6 +154,10 @@ async def test_it_shows_a_balance_created_through_the_sdk(
     figures, width = await browser.balance("cus_page", "api_calls", "100")
     assert "of 100 left" in figures and "used 0" in figures
     assert width == "100%"
+    # Customers and their entities, each entity with its balances.
+    await browser.wait_text('[data-customer="cus_acme"] .who', "Acme Inc.")
+    seats = '[data-customer="cus_acme"] [data-entity="team_blue"] [data-feature="seats"]'
+    await browser.wait_text(f"{seats} .remaining", "10")
     assert browser.errors == []
 
 
@@ -170,6 +195,10 @@ async def test_it_updates_after_a_track_without_a_reload(
     figures, width = await browser.balance("cus_page", "api_calls", "63")
     assert "used 37" in figures and width == "63%"
     await browser.wait_text("#requests tbody tr:first-child .changed", "value=37")
+    acme = {"customer_id": "cus_acme", "feature_id": "api_calls", "value": 1200}
+    assert (await balances_track(core, acme)).ok
+    _, width = await browser.balance("cus_acme", "api_calls", "3,800")
+    assert width == "76%"
     assert await browser.page.evaluate("window.notReloaded") is True
     await browser.shot("local-server-page.png")
     assert browser.errors == []

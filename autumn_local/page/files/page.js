@@ -30,6 +30,11 @@ function when(ms) {
   return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
+function day(ms) {
+  // A reset to the minute, in UTC as the clock shows: short enough to read beside the bar.
+  return ms ? when(ms).slice(0, 16) : "never";
+}
+
 function balanceRow(b) {
   const bar = el("div", { class: "bar" + (b.unlimited ? " unlimited" : ""), role: "img" });
   const used = el("div", { class: "used" });
@@ -44,14 +49,17 @@ function balanceRow(b) {
     b.unlimited ? "unlimited" : `${number(remaining)} of ${number(granted)} remaining`
   );
   const figures = el("span", { class: "figures" });
+  // Two short lines beside the bar: what is left, then what was used and when it resets.
   if (b.unlimited) {
-    figures.append(el("b", { text: "unlimited" }), ` · used ${number(b.usage)}`);
+    figures.append(el("span", {}, el("b", { text: "unlimited" })));
   } else {
     figures.append(
-      el("b", { class: "remaining", text: number(b.remaining) }),
-      ` of ${number(b.granted)} left · used ${number(b.usage)} · resets ${when(b.next_reset_at)}`
+      el("span", {}, el("b", { class: "remaining", text: number(b.remaining) }), ` of ${number(b.granted)} left`)
     );
   }
+  figures.append(
+    el("span", { class: "detail", text: `used ${number(b.usage)} · resets ${day(b.next_reset_at)}` })
+  );
   return el(
     "div",
     { class: "balance", "data-feature": b.feature_id },
@@ -79,7 +87,14 @@ function customerCard(c) {
       el(
         "div",
         { class: "entity", "data-entity": e.id },
-        el("h3", {}, "entity ", el("span", { class: "mono", text: e.id }), e.name ? ` · ${e.name}` : ""),
+        el(
+          "h3",
+          {},
+          "entity ",
+          el("span", { class: "mono", text: e.id }),
+          e.name ? ` · ${e.name}` : "",
+          el("span", { class: "note", text: " (as entities.get answers: its own balances and the customer's)" })
+        ),
         balanceList(e.balances)
       )
     );
