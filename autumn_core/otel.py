@@ -36,9 +36,11 @@ secret key is never read.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 try:
     from opentelemetry import context as otel_context
@@ -69,6 +71,8 @@ from autumn_core.seam import Operation
 
 __all__ = ["instrument"]
 
+logger: logging.Logger = logging.getLogger("autumn")
+
 _SCOPE = "autumn_core.otel"
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
 # The HTTP semantic conventions' advice for http.client.request.duration.
@@ -90,9 +94,10 @@ def instrument(
     `tracer_provider` and `meter_provider` default to the global ones (set by
     your OpenTelemetry SDK setup, or left as the API's no-op ones).
     """
-    if not isinstance(core, AutumnCore):  # AutumnSync, say: its core is its own
+    given = cast("object", core)  # checked at run time too: AutumnSync, say, keeps its core
+    if not isinstance(given, AutumnCore):
         raise SDKValidationError(
-            f"invalid core: expected an AutumnCore (or Autumn), got {type(core).__name__}",
+            f"invalid core: expected an AutumnCore (or Autumn), got {type(given).__name__}",
             field="core",
         )
     tracer = trace.get_tracer(
@@ -122,11 +127,13 @@ class _Call:
         "open",
         "operation",
         "span",
+        "started",
     )
 
     def __init__(self, operation: str, span: trace.Span) -> None:
         self.operation = operation
         self.span = span
+        self.started = time.perf_counter()
         self.context = trace.set_span_in_context(span)  # the parent of its attempts
         self.attempts = 0
         self.last_status: int | None = None
@@ -137,6 +144,14 @@ class _Call:
 
 # An attempt's span name, its span's first attributes, its metric's first attributes.
 _Target = tuple[str, dict[str, Any], dict[str, Any]]
+
+
+def _safely(work: Callable[..., None], *args: Any) -> None:
+    try:
+        work(*args)
+    except Exception:
+        logger.warning("autumn_core.otel: telemetry failed; ignored", exc_info=True)
+
 
 _CURRENT: ContextVar[_Call | None] = ContextVar("autumn_core.otel.call", default=None)
 
@@ -197,12 +212,13 @@ class _Telemetry:
     async def _observed(
         self, operation: Operation[Any, Any], call: CallCoroutine
     ) -> Result[Any, AutumnSDKError]:
-        name = _operation_name(operation)
-        span = self._tracer.start_span(
-            f"autumn {name}", kind=trace.SpanKind.INTERNAL, attributes={"autumn.operation": name}
-        )
-        state = _Call(name, span)
-        started = time.perf_counter()
+        # Telemetry never changes what a call returns: a failure of its own (a broken
+        # exporter, a propagator that raises) is logged, and the call goes on untraced.
+        try:
+            state = self._begin(operation)
+        except Exception:
+            logger.warning("autumn_core.otel: could not trace a call; ignored", exc_info=True)
+            return await call
         token = _CURRENT.set(state)
         # The call's span is the current one while it runs: attempts, and any span
         # the caller's own aiohttp instrumentation makes, nest under it.
@@ -210,18 +226,31 @@ class _Telemetry:
         try:
             result = await call
         except BaseException as exc:  # only cancellation leaves a call
-            self._abandon(state, type(exc).__name__)
-            self._end_call(state, type(exc).__name__, type(exc).__name__, started)
+            _safely(self._cut_off, state, type(exc).__name__)
             raise
         finally:
             otel_context.detach(attached)
             _CURRENT.reset(token)
+        _safely(self._finish, state, result)
+        return result
+
+    def _begin(self, operation: Operation[Any, Any]) -> _Call:
+        name = _operation_name(operation)
+        span = self._tracer.start_span(
+            f"autumn {name}", kind=trace.SpanKind.INTERNAL, attributes={"autumn.operation": name}
+        )
+        return _Call(name, span)
+
+    def _cut_off(self, state: _Call, error_type: str) -> None:
+        self._abandon(state, error_type)
+        self._end_call(state, error_type, error_type)
+
+    def _finish(self, state: _Call, result: Result[Any, AutumnSDKError]) -> None:
         outcome, error_type = _outcome(result)
         if state.open:  # an abort_signal stopped an attempt: no after-hook ran for it
             self._abandon(state, error_type or "_OTHER")
         self._describe(state, result)
-        self._end_call(state, outcome, error_type, started)
-        return result
+        self._end_call(state, outcome, error_type)
 
     def _describe(self, state: _Call, result: Result[Any, AutumnSDKError]) -> None:
         span = state.span
@@ -239,7 +268,7 @@ class _Telemetry:
         if state.last_status is not None:
             span.set_attribute("http.response.status_code", state.last_status)
 
-    def _end_call(self, state: _Call, outcome: str, error_type: str | None, started: float) -> None:
+    def _end_call(self, state: _Call, outcome: str, error_type: str | None) -> None:
         span = state.span
         attributes: dict[str, Any] = {"autumn.operation": state.operation}
         if error_type is not None:
@@ -248,7 +277,7 @@ class _Telemetry:
             span.set_status(trace.StatusCode.ERROR, outcome)
             attributes["error.type"] = error_type
         span.end()
-        self._call_duration.record(time.perf_counter() - started, attributes)
+        self._call_duration.record(time.perf_counter() - state.started, attributes)
         self._calls.add(1, {**attributes, "autumn.outcome": outcome})
 
     def _abandon(self, state: _Call, error_type: str) -> None:
@@ -259,6 +288,10 @@ class _Telemetry:
     # Hooks: around each attempt.
 
     def before_request(self, context: HookContext, request: PreparedRequest) -> None:
+        # A before_request hook that raises refuses the attempt: this one never does.
+        _safely(self._open_attempt, context, request)
+
+    def _open_attempt(self, context: HookContext, request: PreparedRequest) -> None:
         state = _CURRENT.get()
         if state is None:  # a call the observer did not see: nothing to hang it on
             return

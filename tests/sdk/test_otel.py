@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the otel tests need opentelemetry-sdk")
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -303,3 +303,56 @@ async def test_a_cancelled_call_ends_its_spans(
     assert attrs_of(telemetry.call_span())["error.type"] == "CancelledError"
     (cancelled,) = telemetry.points("autumn.client.calls")
     assert cancelled.attributes["autumn.outcome"] == "CancelledError"
+
+
+class BrokenTracerProvider(TracerProvider):
+    """An OpenTelemetry SDK whose every span fails to start (a bug, a broken plugin)."""
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        tracer = super().get_tracer(*args, **kwargs)
+
+        def start_span(*_args: Any, **_kwargs: Any) -> trace.Span:
+            raise RuntimeError("broken tracer")
+
+        tracer.start_span = start_span  # type: ignore[method-assign]
+        return tracer
+
+
+async def test_broken_telemetry_never_fails_a_call(
+    scripted: ScriptedServer, retries: Callable[..., RetryConfig], caplog: pytest.LogCaptureFixture
+) -> None:
+    scripted.then(autumn_error(503, "service_unavailable"), json_reply())
+    provider = BrokenTracerProvider()
+    async with AutumnCore("am_sk_test_x", server_url=scripted.url, retry_config=retries()) as core:
+        instrument(core, tracer_provider=provider)
+        res = await balances_create(core, CREATE_EXAMPLE)
+    assert res.ok and len(scripted.requests) == 2
+    assert "could not trace a call" in caplog.text
+    provider.shutdown()
+
+
+async def test_a_failing_attempt_hook_of_telemetry_refuses_no_attempt(
+    telemetry: Telemetry, scripted: ScriptedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Refusing:
+        """A propagator that fails to inject (one of the caller's, misconfigured)."""
+
+        fields: set[str] = set()
+
+        def inject(self, *args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("broken propagator")
+
+        def extract(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("broken propagator")
+
+    before = propagate.get_global_textmap()
+    propagate.set_global_textmap(Refusing())  # type: ignore[arg-type]
+    try:
+        async with AutumnCore("am_sk_test_x", server_url=scripted.url) as core:
+            telemetry.instrument(core)
+            res = await balances_create(core, CREATE_EXAMPLE)
+    finally:
+        propagate.set_global_textmap(before)
+    assert res.ok
+    assert "telemetry failed; ignored" in caplog.text
+    assert telemetry.call_span().name == "autumn balances.create"
