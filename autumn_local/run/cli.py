@@ -33,10 +33,11 @@ missing; balances only when the database is new (with --db, its first start).
   seed_defaults = true                # false: start without api_calls, seats,
                                       # premium and cus_123
   secret_keys = ["am_sk_test_other"]  # accepted besides --secret-key
+  batch_apply_delay = 0               # seconds; as --batch-apply-delay
 
   [[features]]
   id = "credits"
-  type = "metered"                    # boolean | metered | credit_system
+  type = "metered"                    # boolean | metered | credit_system | ai_credit_system
   name = "Credits"
   consumable = true
 
@@ -56,6 +57,11 @@ missing; balances only when the database is new (with --db, its first start).
   included_grant = 500
   reset = { interval = "month" }
 
+  [[models]]                          # token prices for track_tokens, $ per million,
+  id = "openai/gpt-4o"                # over the built-in table (autumn_local.rules.model_prices)
+  input = 2.5
+  output = 10
+
 The same as JSON: {"features": [{"id": "credits", "type": "metered"}], ...}
 """
 
@@ -74,6 +80,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value
+
+
+def _delay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} must be from 0 to 86400 seconds")
     return value
 
 
@@ -157,6 +173,15 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help="do not apply Autumn's rate limits, e.g. 25 balances.create per second "
         "(default: applied)",
     )
+    serve.add_argument(
+        "--batch-apply-delay",
+        type=_delay,
+        default=None,
+        metavar="S",
+        help="apply each balances.batch_track S seconds after answering it, as Autumn's "
+        "queue worker applies it later (default: the config's batch_apply_delay, else 0: "
+        "applied before the answer)",
+    )
     serve.add_argument("--access-log", action="store_true", help="log every request (default: off)")
     serve.add_argument(
         "--no-page",
@@ -225,6 +250,8 @@ def _banner(server: LocalAutumn, args: argparse.Namespace) -> str:
         lines.append(f"  page:        {server.url}/ (customers, balances, requests, faults)")
     if not args.rate_limits:
         lines.append("  rate limits: off")
+    if server.batches.delay_s:
+        lines.append(f"  batch_track: applied {server.batches.delay_s:g} s after the answer")
     if server.faults.spec.rates:
         lines.append(f"  faults:      {server.faults.spec}")
     lines += [
@@ -251,6 +278,7 @@ async def _serve(args: argparse.Namespace) -> int:
         body_timeout=args.body_timeout,
         keepalive_timeout=args.keepalive_timeout,
         max_connections=args.max_connections,
+        batch_apply_delay=args.batch_apply_delay,
         page=args.page,
     )
     stop = asyncio.Event()

@@ -129,6 +129,7 @@ async def test_serve_with_db_keeps_the_data_and_says_so(tmp_path: Path) -> None:
         (["--keepalive-timeout", "soon"], "--keepalive-timeout"),
         (["--max-connections", "0"], "--max-connections"),
         (["--db", "x.db", "--memory"], "not allowed with"),
+        (["--batch-apply-delay", "-1"], "--batch-apply-delay"),
     ],
 )
 def test_serve_refuses_bad_options(args: list[str], mentions: str) -> None:
@@ -158,6 +159,11 @@ async def test_serve_without_rate_limits() -> None:
                     headers={"Authorization": "Bearer am_sk_test_local"},
                 ) as resp:
                     assert resp.status == 200
+
+
+async def test_serve_with_a_batch_apply_delay_says_so() -> None:
+    async with serve("--port", "0", "--batch-apply-delay", "2.5") as served:
+        assert "batch_track: applied 2.5 s after the answer" in served.banner
 
 
 def test_help_shows_every_options_default() -> None:
