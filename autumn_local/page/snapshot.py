@@ -24,7 +24,11 @@ MAX_CUSTOMERS = 50
 _MAX_BODY_KEPT = 4096
 # The fields of a request body that say what it asked to change, in display order.
 _CHANGE_FIELDS = (
+    "events",
     "value",
+    "model_id",
+    "input_tokens",
+    "output_tokens",
     "included_grant",
     "prepaid_grant",
     "granted",
@@ -88,12 +92,31 @@ class RequestLog:
         return [_described(*entry) for entry in reversed(self._entries)]
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def _json(raw: bytes) -> Any:
     try:
-        value = json.loads(raw) if raw else {}
+        return json.loads(raw) if raw else None
     except (ValueError, RecursionError):
-        return {}
+        return None
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    value = _json(raw)
     return value if isinstance(value, dict) else {}
+
+
+def _batch_summary(raw: bytes) -> dict[str, Any] | None:
+    """A batch body (a JSON array of events) read as one: the customer and feature they
+    share, if they share one, and how many there are."""
+    events = _json(raw)
+    if not isinstance(events, list):
+        return None
+    items = [e for e in events if isinstance(e, dict)]
+    summary: dict[str, Any] = {"events": len(events)}
+    for name in ("customer_id", "feature_id"):
+        values = {item.get(name) for item in items}
+        if len(values) == 1:
+            summary[name] = values.pop()
+    return summary
 
 
 def _described(
@@ -106,7 +129,8 @@ def _described(
     request_body: bytes,
     response_body: bytes,
 ) -> dict[str, Any]:
-    body = _json_object(request_body)
+    batch = _batch_summary(request_body)
+    body = batch if batch is not None else _json_object(request_body)
     answer = _json_object(response_body)
     failed = status is not None and status >= 400
     route = path.removeprefix("/v1/")

@@ -74,3 +74,19 @@ async def test_a_local_autumn_from_python_serves_no_page_unless_asked() -> None:
         answer = await http.get(f"{plain.url}/")
         assert answer.status == 404
         assert (await answer.json())["code"] == "not_found"
+
+
+async def test_a_batch_is_one_request_of_many_events() -> None:
+    auth = {"Authorization": "Bearer am_sk_test_local"}
+    events = [{"customer_id": "cus_123", "feature_id": "api_calls", "value": 1}] * 3
+    async with LocalAutumn(page=True) as server, aiohttp.ClientSession() as http:
+        sent = await http.post(f"{server.url}/v1/balances.batch_track", json=events, headers=auth)
+        assert sent.status < 300, await sent.text()
+        async with http.get(f"{server.url}/_local/state") as got:
+            (batch,) = (await got.json())["requests"]
+    assert (batch["route"], batch["customer_id"], batch["feature_id"]) == (
+        "balances.batch_track",
+        "cus_123",
+        "api_calls",
+    )
+    assert batch["changed"] == "events=3"
