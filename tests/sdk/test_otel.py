@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 pytest.importorskip("opentelemetry.sdk", reason="the otel tests need opentelemetry-sdk")
 
@@ -356,3 +357,24 @@ async def test_a_failing_attempt_hook_of_telemetry_refuses_no_attempt(
     assert res.ok
     assert "telemetry failed; ignored" in caplog.text
     assert telemetry.call_span().name == "autumn balances.create"
+
+
+async def test_the_trace_continues_into_a_server_that_reads_it(
+    telemetry: Telemetry, scripted: ScriptedServer
+) -> None:
+    tracer = telemetry.tracer_provider.get_tracer("a server")
+
+    async def traced(request: web.Request) -> web.StreamResponse:
+        # What an instrumented server does: continue the trace its request carries.
+        parent = propagate.extract(request.headers)
+        with tracer.start_as_current_span("server", context=parent, kind=trace.SpanKind.SERVER):
+            return web.json_response({"success": True})
+
+    scripted.then(traced)
+    async with AutumnCore("am_sk_test_x", server_url=scripted.url) as core:
+        telemetry.instrument(core)
+        assert (await balances_create(core, CREATE_EXAMPLE)).ok
+    (server,) = [s for s in telemetry.finished() if s.kind is trace.SpanKind.SERVER]
+    (attempt,) = telemetry.attempt_spans()
+    assert server.parent is not None and server.parent.span_id == attempt.context.span_id
+    assert server.context.trace_id == telemetry.call_span().context.trace_id
