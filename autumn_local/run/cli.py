@@ -103,6 +103,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _db_path(text: str) -> Path:
+    # A typo in the folder would otherwise become a new folder and an empty database,
+    # with the data the user meant to keep elsewhere: refuse, and say what to do.
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory: name the database file in it")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the directory {path.parent} does not exist: create it first (mkdir -p "
+            f"{path.parent}), or leave out --db for an in-memory database"
+        )
+    return path
+
+
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the epilog's example as written; each option's help states its default."""
 
@@ -112,7 +126,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="A local Autumn-compatible Balances API server, for demos and tests.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    version = f"{prog} {_version()}"
+    parser.add_argument("--version", action="version", version=version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,demo}")
 
     serve = sub.add_parser(
@@ -123,6 +138,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
         epilog=_CONFIG_FORMAT,
     )
+    serve.add_argument("--version", action="version", version=version)
     serve.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)"
     )
@@ -132,11 +148,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     where = serve.add_mutually_exclusive_group()
     where.add_argument(
         "--db",
-        type=Path,
+        type=_db_path,
         default=None,
         metavar="PATH",
-        help="keep the data in this SQLite file across restarts "
-        "(default: in memory, fresh on every start)",
+        help="keep the data in this SQLite file across restarts; its directory must "
+        "exist (default: in memory, fresh on every start)",
     )
     where.add_argument(
         "--memory", action="store_true", help="in-memory database, lost on exit (the default)"
