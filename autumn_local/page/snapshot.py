@@ -16,6 +16,7 @@ from autumn_local.http.app import answer_directly
 from autumn_local.http.routes import ENDPOINTS, ServerState
 from autumn_local.rules.errors import ApiError
 from autumn_local.run.faults import FAULT_KINDS
+from autumn_local.store.database import CustomerRow
 
 __all__ = ["MAX_CUSTOMERS", "MAX_REQUESTS", "RequestLog", "snapshot"]
 
@@ -191,34 +192,32 @@ def snapshot(state: ServerState, log: RequestLog) -> dict[str, Any]:
             "kinds": list(FAULT_KINDS),
             "scope": faults.spec.scope,
         },
-        "customers": [_customer(state, c.id) for c in customers],
+        "customers": [_customer(state, c) for c in customers],
         "customers_total": total,
         "requests": log.described(),
         "last_request_id": log.last_id,
     }
 
 
-def _customer(state: ServerState, customer_id: str) -> dict[str, Any]:
+def _customer(state: ServerState, row: CustomerRow) -> dict[str, Any]:
+    if not row.has_id:  # created by email alone: no id to read it by, so no view either
+        return {"id": None, "name": row.name, "email": row.email, "balances": [], "entities": []}
     # The same reading customers.get answers (resets settled as of the server's clock).
-    view = _view(state, "/v1/customers.get", {"customer_id": customer_id})
+    view = _view(state, "/v1/customers.get", {"customer_id": row.id})
     entities = [
         {
             "id": e.id,
             "name": e.name,
             "balances": _balances(
-                _view(
-                    state,
-                    "/v1/entities.get",
-                    {"customer_id": customer_id, "entity_id": e.id},
-                )
+                _view(state, "/v1/entities.get", {"customer_id": row.id, "entity_id": e.id})
             ),
         }
-        for e in state.store.entities_of(customer_id)
+        for e in state.store.entities_of(row.id)
     ]
     return {
-        "id": customer_id,
-        "name": view.get("name"),
-        "email": view.get("email"),
+        "id": row.id,
+        "name": view.get("name", row.name),
+        "email": view.get("email", row.email),
         "balances": _balances(view),
         "entities": entities,
     }

@@ -90,3 +90,17 @@ async def test_a_batch_is_one_request_of_many_events() -> None:
         "api_calls",
     )
     assert batch["changed"] == "events=3"
+
+
+async def test_a_customer_created_without_an_id_shows_by_its_email() -> None:
+    auth = {"Authorization": "Bearer am_sk_test_local"}
+    customer = {"customer_id": None, "email": "ada@example.com", "name": "Ada"}
+    async with LocalAutumn(page=True) as server, aiohttp.ClientSession() as http:
+        made = await http.post(
+            f"{server.url}/v1/customers.get_or_create", json=customer, headers=auth
+        )
+        assert made.status == 200, await made.text()
+        async with http.get(f"{server.url}/_local/state") as got:
+            customers = (await got.json())["customers"]
+    (shown,) = [c for c in customers if c["email"] == "ada@example.com"]
+    assert (shown["id"], shown["name"], shown["balances"]) == (None, "Ada", [])

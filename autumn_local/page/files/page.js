@@ -78,8 +78,13 @@ function customerCard(c) {
   const who = [c.name, c.email].filter(Boolean).join(" · ");
   const card = el(
     "article",
-    { class: "customer", "data-customer": c.id },
-    el("header", {}, el("h3", { class: "mono", text: c.id }), el("span", { class: "who", text: who })),
+    { class: "customer", "data-customer": c.id || "" },
+    el(
+      "header",
+      {},
+      el("h3", { class: "mono", text: c.id || "(created without an id)" }),
+      el("span", { class: "who", text: who })
+    ),
     balanceList(c.balances)
   );
   for (const e of c.entities) {
