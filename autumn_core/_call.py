@@ -28,9 +28,10 @@ import aiohttp
 import attrs
 import yarl
 
-from autumn_core._applied import is_duplicate, leaves_doubt
+from autumn_core._applied import is_duplicate, leaves_doubt, may_have_run
 from autumn_core._attempt import PreparedCall, send_attempt
 from autumn_core._call_context import CallContext
+from autumn_core._call_mark import note_write_sent
 from autumn_core._errors import (
     Applied,
     AutumnError,
@@ -82,13 +83,28 @@ async def call_operation(
     if isinstance(call, AutumnSDKError):
         return Err(call)
     if opts is None or opts.abort_signal is None:
-        return await _run(call)
-    return await _run_unless_aborted(call, opts.abort_signal)
+        result = await _run(call)
+    else:
+        result = await _run_unless_aborted(call, opts.abort_signal)
+    if key is not None:
+        _remember(context, key, result)
+    return result
+
+
+def _remember(context: CallContext, key: str, result: Result[Any, AutumnSDKError]) -> None:
+    """Keep what the core knows of the key across the calls that share it."""
+    doubts = context.keys_in_doubt
+    if isinstance(result, Err):
+        doubts.after_error(key, result.error)
+    elif doubts:
+        doubts.settled(key)
 
 
 async def _run(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
     retry = call.retry
     started = retry.clock()
+    if call.operation.writes:
+        note_write_sent(call.operation.atomic)
     while True:
         if call.total_timeout is not None and not _fit_to_total_timeout(call, started):
             return _out_of_time(call)
@@ -116,6 +132,10 @@ def _after_failure(
             return _on_duplicate(call, outcome, started)
         if leaves_doubt(outcome):
             call.in_doubt = True
+        if not call.operation.atomic and may_have_run(outcome):
+            # A step may be applied and the key freed: a resend could apply it again.
+            call.in_doubt = True
+            return _concluded(call, outcome)
     retry = call.retry
     now = retry.clock()
     wait = next_wait(outcome, call.attempts, now - started, retry, _remaining(call, started, now))
@@ -161,8 +181,15 @@ def _concluded(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, AutumnSD
         if is_duplicate(outcome) and call.attempts == 1:
             result.error.applied = Applied.ALREADY  # a key used before this call
         elif call.in_doubt:
-            result.error.applied = Applied.UNKNOWN
+            _maybe_applied(call, result.error)
     return result
+
+
+def _maybe_applied(call: PreparedCall[Any], error: AutumnSDKError) -> None:
+    """Mark `error`: the call's change may have been applied (partly, for an
+    operation the server runs in steps, whose key then no longer guards a resend)."""
+    error.applied = Applied.UNKNOWN
+    error.may_be_partial = not call.operation.atomic
 
 
 def _remaining(call: PreparedCall[Any], started: float, now: float) -> float | None:
@@ -193,7 +220,7 @@ def _out_of_time(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
         attempts=call.attempts,
     )
     if call.operation.writes and call.in_doubt:
-        error.applied = Applied.UNKNOWN
+        _maybe_applied(call, error)
     return Err(error)
 
 
@@ -373,7 +400,7 @@ async def _run_unless_aborted(
         # Stopped mid-attempt, the request may have reached the server.
         in_flight = call.attempts > 0 and not call.waiting
         if call.operation.writes and (call.in_doubt or in_flight):
-            aborted.applied = Applied.UNKNOWN
+            _maybe_applied(call, aborted)
         return Err(aborted)
     return result
 

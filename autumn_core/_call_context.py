@@ -16,6 +16,7 @@ import yarl
 from autumn_core._credentials import Credentials
 from autumn_core._errors import AutumnSDKError
 from autumn_core._hooks import HookRunner
+from autumn_core._keys_in_doubt import KeysInDoubt
 from autumn_core._operation import Operation
 from autumn_core._result import Result
 from autumn_core._retries import RetryConfig
@@ -49,8 +50,10 @@ class CallContext:
     `session()` gives the core's pooled session, created on first use inside the
     running loop, or why no call can use it (the core is closed, or was first
     used in another event loop). `timeout` bounds each attempt; `total_timeout`
-    (seconds, or None) the whole call. `observer`, when set (by
-    `autumn_core.otel.instrument`), wraps every call; None costs a core nothing.
+    (seconds, or None) the whole call. `keys_in_doubt`: keys the core's calls
+    left with `applied` "unknown", carried into resends that settle nothing.
+    `observer`, when set (by `autumn_core.otel.instrument`), wraps every call;
+    None costs a core nothing.
     """
 
     credentials: Credentials
@@ -61,4 +64,5 @@ class CallContext:
     timeout: aiohttp.ClientTimeout
     retry: RetryConfig
     total_timeout: float | None = None
+    keys_in_doubt: KeysInDoubt = attrs.field(factory=KeysInDoubt)
     observer: CallObserver | None = None
