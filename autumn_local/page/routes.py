@@ -82,6 +82,7 @@ def _recorded(api: _Handler, log: RequestLog) -> _Handler:
             request.path,
             None if closed and response.status == 499 else response.status,
             request.headers.get("Idempotency-Key"),
+            request.headers.get("traceparent"),
             body,
             answer if isinstance(answer, bytes) else b"",
         )

@@ -8,6 +8,7 @@ appended to a bounded deque) and reads them into words only when the page asks.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import deque
 from typing import Any
@@ -23,6 +24,8 @@ __all__ = ["MAX_CUSTOMERS", "MAX_REQUESTS", "RequestLog", "snapshot"]
 MAX_REQUESTS = 200
 MAX_CUSTOMERS = 50
 _MAX_BODY_KEPT = 4096
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+_TRACEPARENT_LENGTH = 55
 # The fields of a request body that say what it asked to change, in display order.
 _CHANGE_FIELDS = (
     "events",
@@ -66,6 +69,7 @@ class RequestLog:
         path: str,
         status: int | None,
         idempotency_key: str | None,
+        traceparent: str | None,
         request_body: bytes,
         response_body: bytes,
     ) -> None:
@@ -79,6 +83,7 @@ class RequestLog:
                 path,
                 status,
                 idempotency_key,
+                traceparent[:_TRACEPARENT_LENGTH] if traceparent else None,
                 request_body[:_MAX_BODY_KEPT],
                 response_body[:_MAX_BODY_KEPT],
             )
@@ -127,6 +132,7 @@ def _described(
     path: str,
     status: int | None,
     key: str | None,
+    traceparent: str | None,
     request_body: bytes,
     response_body: bytes,
 ) -> dict[str, Any]:
@@ -144,11 +150,19 @@ def _described(
         "code": answer.get("code") if failed else None,
         "message": answer.get("message") if failed else None,
         "idempotency_key": key,
+        "trace_id": _trace_id(traceparent),
         "customer_id": body.get("customer_id"),
         "entity_id": body.get("entity_id"),
         "feature_id": body.get("feature_id"),
         "changed": _changed(path, status, body, answer),
     }
+
+
+def _trace_id(traceparent: str | None) -> str | None:
+    """The trace a W3C traceparent header continues (a client's, such as the SDK's with
+    `autumn_core.otel`), so a request here can be found in the client's traces."""
+    found = _TRACEPARENT.fullmatch(traceparent or "")
+    return None if found is None else found.group(1)
 
 
 def _changed(path: str, status: int | None, body: dict[str, Any], answer: dict[str, Any]) -> str:

@@ -25,6 +25,8 @@ playwright_api = pytest.importorskip(
     reason="the page tests drive Chromium with Playwright (pip install playwright)",
 )
 
+otel_sdk = pytest.importorskip("opentelemetry.sdk.trace", reason="needs opentelemetry-sdk")
+
 CHROMIUM = next(
     (p for p in (shutil.which("chromium"), "/usr/bin/chromium") if p and Path(p).exists()), None
 )
@@ -119,6 +121,10 @@ async def server() -> AsyncIterator[LocalAutumn]:
 async def core(server: LocalAutumn) -> AsyncIterator[AutumnCore]:
     no_retries = RetryConfig(strategy="none")
     async with AutumnCore(server.secret_key, server_url=server.url, retry_config=no_retries) as c:
+        # Traced as a service would be, so its requests carry a traceparent the page shows.
+        from autumn_core.otel import instrument
+
+        instrument(c, tracer_provider=otel_sdk.TracerProvider())
         customer = {"customer_id": "cus_page", "name": "Page Customer", "email": "ops@example.com"}
         assert (await customers_get_or_create(c, customer)).ok
         yield c

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import aiohttp
+import pytest
 
 from autumn_local import LocalAutumn
 from tests.local.processes import serve
@@ -104,3 +105,31 @@ async def test_a_customer_created_without_an_id_shows_by_its_email() -> None:
             customers = (await got.json())["customers"]
     (shown,) = [c for c in customers if c["email"] == "ada@example.com"]
     assert (shown["id"], shown["name"], shown["balances"]) == (None, "Ada", [])
+
+
+async def test_a_traced_request_shows_the_trace_it_continues() -> None:
+    pytest.importorskip("opentelemetry.sdk", reason="needs opentelemetry-sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from autumn_core import AutumnCore
+    from autumn_core.otel import instrument
+    from autumn_funcs import balances_track
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    track = {"customer_id": "cus_123", "feature_id": "api_calls", "value": 1}
+    async with (
+        LocalAutumn(page=True) as server,
+        AutumnCore(server.secret_key, server_url=server.url) as core,
+        aiohttp.ClientSession() as http,
+    ):
+        instrument(core, tracer_provider=provider)
+        await balances_track(core, track)
+        async with http.get(f"{server.url}/_local/state") as got:
+            (shown,) = (await got.json())["requests"]
+    (call,) = [s for s in spans.get_finished_spans() if s.name.startswith("autumn ")]
+    assert shown["trace_id"] == f"{call.context.trace_id:032x}"
+    provider.shutdown()

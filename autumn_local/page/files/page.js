@@ -112,6 +112,17 @@ function statusCell(r) {
   return el("td", { class: r.status < 400 ? "status-ok" : "status-bad", text: String(r.status) });
 }
 
+function keyCell(key, traceId) {
+  // The key, shortened (hover for all of it), and under it the trace the request
+  // continues, when its client sent a traceparent (the SDK does, once instrumented).
+  const cell = el("td", { class: "mono key", title: key });
+  cell.append(el("span", { text: key.length > 14 ? key.slice(0, 12) + "…" : key }));
+  if (traceId) {
+    cell.append(el("span", { class: "trace", text: "trace " + traceId.slice(0, 8) + "…", title: traceId }));
+  }
+  return cell;
+}
+
 function requestRow(r) {
   const key = r.idempotency_key || "";
   const target = [r.customer_id, r.entity_id, r.feature_id].filter(Boolean).join(" · ");
@@ -124,7 +135,7 @@ function requestRow(r) {
     statusCell(r),
     el("td", { class: "mono code", text: r.code || "", title: r.message || "" }),
     el("td", { class: "mono", text: target }),
-    el("td", { class: "mono", text: key.length > 14 ? key.slice(0, 12) + "…" : key, title: key }),
+    keyCell(key, r.trace_id),
     el("td", { class: "changed", text: r.changed })
   );
   return row;
