@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 try:
     from opentelemetry import context as otel_context
@@ -69,7 +70,7 @@ from autumn_core._call_context import CallCoroutine
 from autumn_core._core import observe_calls
 from autumn_core.seam import Operation
 
-__all__ = ["instrument"]
+__all__ = ["instrument", "instrument_recorder"]
 
 logger: logging.Logger = logging.getLogger("autumn")
 
@@ -113,6 +114,88 @@ def instrument(
         after_error=[telemetry.after_error],
     )
     observe_calls(core, hooks, telemetry.observe)
+
+
+class RecorderStatsLike(Protocol):
+    """What `instrument_recorder` reads of `recorder.stats()` (autumn_funcs' `RecorderStats`)."""
+
+    @property
+    def recorded(self) -> int: ...
+    @property
+    def recovered(self) -> int: ...
+    @property
+    def delivered(self) -> int: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def retried(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+
+
+class RecorderLike(Protocol):
+    """A `UsageRecorder` or `UsageRecorderSync`, as `instrument_recorder` sees it."""
+
+    def stats(self) -> RecorderStatsLike: ...
+
+
+# What became of a recorder's events, one `autumn.recorder.outcome` each.
+_EVENT_OUTCOMES = ("recorded", "recovered", "delivered", "retried", "refused", "dropped")
+
+
+def instrument_recorder(
+    recorder: RecorderLike, meter_provider: metrics.MeterProvider | None = None
+) -> None:
+    """Metrics of a `UsageRecorder` (or `UsageRecorderSync`): its queue depth and what
+    became of its events, read from `recorder.stats()` each time the meter provider
+    collects, so `recorder.track()` pays nothing for them.
+
+    >>> async with AutumnCore() as core, UsageRecorder(core) as recorder:
+    ...     instrument(core)  # the recorder's batch requests: spans and call metrics
+    ...     instrument_recorder(recorder)
+
+    - `autumn.recorder.pending` (gauge): events recorded and not yet settled
+      (queued, in flight, or in the spool);
+    - `autumn.recorder.events` (counter, by `autumn.recorder.outcome`): `recorded`,
+      `recovered` (from a spool at start), `delivered`, `retried` (sent again after
+      a failed request), `refused` (by Autumn, one event at a time), `dropped`.
+
+    The instruments hold the recorder weakly: a recorder nobody keeps is not kept
+    alive by its metrics, and reports nothing more.
+    """
+    meter = metrics.get_meter(
+        _SCOPE, __version__, meter_provider=meter_provider, schema_url=_SCHEMA_URL
+    )
+    alive = weakref.ref(recorder)
+
+    def pending(_options: metrics.CallbackOptions) -> list[metrics.Observation]:
+        held = alive()
+        return [] if held is None else [metrics.Observation(held.stats().pending)]
+
+    def events(_options: metrics.CallbackOptions) -> list[metrics.Observation]:
+        held = alive()
+        if held is None:
+            return []
+        stats = held.stats()
+        return [
+            metrics.Observation(getattr(stats, outcome), {"autumn.recorder.outcome": outcome})
+            for outcome in _EVENT_OUTCOMES
+        ]
+
+    meter.create_observable_gauge(
+        "autumn.recorder.pending",
+        [pending],
+        unit="{event}",
+        description="Usage events recorded and not yet settled (queued, in flight, spooled).",
+    )
+    meter.create_observable_counter(
+        "autumn.recorder.events",
+        [events],
+        unit="{event}",
+        description="Usage events by what became of them.",
+    )
 
 
 class _Call:

@@ -4,8 +4,10 @@ opentelemetry-sdk's in-memory exporters, against the local server and scripted f
 from __future__ import annotations
 
 import asyncio
+import gc
 import subprocess
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,8 +24,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from autumn_core import AutumnCore, RetryConfig, SDKValidationError
-from autumn_core.otel import instrument
-from autumn_funcs import Autumn, balances_create, balances_track
+from autumn_core.otel import instrument, instrument_recorder
+from autumn_funcs import Autumn, UsageRecorder, balances_create, balances_track
 from autumn_local import LocalAutumn
 from tests.scripted_server import (
     ScriptedServer,
@@ -378,3 +380,52 @@ async def test_the_trace_continues_into_a_server_that_reads_it(
     (attempt,) = telemetry.attempt_spans()
     assert server.parent is not None and server.parent.span_id == attempt.context.span_id
     assert server.context.trace_id == telemetry.call_span().context.trace_id
+
+
+async def test_a_recorder_reports_its_queue_and_what_became_of_its_events(
+    telemetry: Telemetry,
+) -> None:
+    event = {"customer_id": "cus_123", "feature_id": "api_calls", "value": 1}
+    grant = {"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 100}
+    async with (
+        LocalAutumn(rate_limits=False) as server,
+        AutumnCore(server.secret_key, server_url=server.url) as core,
+    ):
+        telemetry.instrument(core)
+        assert (await balances_create(core, grant)).ok
+        slow = {"flush_interval": 60.0, "requests_per_second": None}
+        async with UsageRecorder(core, **slow) as recorder:
+            instrument_recorder(recorder, meter_provider=telemetry.meter_provider)
+            for _ in range(5):
+                recorder.track(event)
+            (queued,) = telemetry.points("autumn.recorder.pending")
+            assert queued.value == 5
+            assert await recorder.flush(timeout=10)
+            (settled,) = telemetry.points("autumn.recorder.pending")
+            events = {
+                p.attributes["autumn.recorder.outcome"]: p.value
+                for p in telemetry.points("autumn.recorder.events")
+            }
+    assert settled.value == 0
+    assert events == {
+        "recorded": 5,
+        "recovered": 0,
+        "delivered": 5,
+        "retried": 0,
+        "refused": 0,
+        "dropped": 0,
+    }
+    # Its batch requests are calls of the instrumented core: traced and measured.
+    assert "autumn balances.batch_track" in {s.name for s in telemetry.finished()}
+
+
+async def test_a_recorder_is_not_kept_alive_by_its_metrics(telemetry: Telemetry) -> None:
+    async with AutumnCore("am_sk_test_x", server_url="http://127.0.0.1:9") as core:
+        recorder = UsageRecorder(core)
+        instrument_recorder(recorder, meter_provider=telemetry.meter_provider)
+        alive = weakref.ref(recorder)
+        await recorder.aclose()
+        del recorder
+        gc.collect()
+        assert alive() is None
+        assert telemetry.points("autumn.recorder.pending") == []
