@@ -85,8 +85,9 @@ BATCH_TRACK = Operation(
 def checked_batch(events: Sequence[CheckedParams]) -> CheckedParams:
     """The body of one batch made of events checked one by one when they were
     given (`TRACK.check(event)`, as `balances_track` checks it): 1 to 1,000 of
-    them, refused by field otherwise. `balances_batch_track` sends it without
-    checking each event a second time; `UsageRecorder` batches its events so.
+    them, refused by field otherwise. `run_operation(core, BATCH_TRACK, ...)`
+    sends it as `balances_batch_track` sends a batch, without checking each
+    event a second time; `UsageRecorder` sends its batches so.
     """
     check_batch_size(len(events))
     for index, event in enumerate(events):
@@ -102,7 +103,7 @@ def checked_batch(events: Sequence[CheckedParams]) -> CheckedParams:
 
 async def balances_batch_track(
     core: AutumnCore,
-    params: BatchTrackParams | BatchTrackParamsDict | CheckedParams,
+    params: BatchTrackParams | BatchTrackParamsDict,
     options: OptionsArg = None,
 ) -> Result[BatchTrackResponse, AutumnSDKError]:
     """Record up to 1,000 usage events in one request. Returns `Ok(BatchTrackResponse)` or
@@ -114,7 +115,5 @@ async def balances_batch_track(
     ... ]})
     >>> res.ok
     True
-
-    `params` may also be `checked_batch(events)`, events checked beforehand.
     """
     return await run_operation(core, BATCH_TRACK, params, options)

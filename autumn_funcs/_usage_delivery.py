@@ -1,4 +1,6 @@
-"""The usage recorder's sender: queued events out in batches with `balances_batch_track`.
+"""The usage recorder's sender: queued events out in batches, as `balances_batch_track`
+sends them (its operation, through `run_operation`; each event checked when it
+was recorded, not again).
 
     wait for a full batch, the flush interval, a flush() or the close
       -> take up to 1,000 events -> pace to the route's rate -> send
@@ -32,8 +34,8 @@ from typing import Any
 import attrs
 
 from autumn_core import AutumnCore, AutumnError, AutumnSDKError, SDKValidationError
-from autumn_core.seam import CheckedParams
-from autumn_funcs._balances_batch_track import balances_batch_track, checked_batch
+from autumn_core.seam import CheckedParams, run_operation
+from autumn_funcs._balances_batch_track import BATCH_TRACK, checked_batch
 from autumn_funcs._balances_track import TRACK
 from autumn_funcs._usage_queue import Item, UsageQueue
 
@@ -195,7 +197,8 @@ class Sender:
         self._queue.requests += 1
         # Each event was checked when recorded: the body is built from their fields
         # as they are, not checked and encoded a second time.
-        res = await balances_batch_track(self._core, checked_batch([e for _, e in items]))
+        body = checked_batch([event for _, event in items])
+        res = await run_operation(self._core, BATCH_TRACK, body)
         if res.ok:
             self._queue.settle(items)
             logger.debug("usage recorder: delivered %d events", len(items))

@@ -5,8 +5,11 @@
     background task             batches of up to 1,000 with balances_batch_track
                                 (autumn_funcs._usage_delivery)
 
-The recorder uses only the public `balances_batch_track`; the queue and its
-spool are storage behind it (autumn_funcs._usage_queue, _usage_spool).
+The recorder sends what `balances_batch_track` sends, through the same entry
+path (`run_operation` with its operation), each event checked once, when
+recorded (`TRACK.check`), the batch built from those checked events
+(`checked_batch`); the queue and its spool are storage behind it
+(autumn_funcs._usage_queue, _usage_spool).
 """
 
 from __future__ import annotations

@@ -55,8 +55,7 @@ def test_the_table_holds_the_operations() -> None:
 def params_model(function: OperationFunction) -> type[Any]:
     """The attrs params model in the function's `params` annotation."""
     hint = typing.get_type_hints(function)["params"]
-    # CheckedParams: params checked beforehand (Operation.check), which some take too.
-    models = [arg for arg in typing.get_args(hint) if attrs.has(arg) and arg is not CheckedParams]
+    models = [arg for arg in typing.get_args(hint) if attrs.has(arg)]
     assert len(models) == 1, f"{function.__name__}: params should be Model | ModelDict"
     model: type[Any] = models[0]
     return model
