@@ -42,6 +42,7 @@ ROOT = {
 }
 SEAM = {
     "WIRE_NAME",
+    "CheckedParams",
     "CoreConfig",
     "LoopThread",
     "Operation",
