@@ -128,6 +128,16 @@ class PreparedCall(Generic[R]):
         return self.operation.method
 
 
+def attempt_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """aiohttp's bounds for one attempt of `seconds`."""
+    # A new connection gets all but the last tenth of the attempt. aiohttp reports a
+    # connect that outlasts that bound as ConnectionTimeoutError: nothing was sent, so
+    # a write can say `applied=no`. Cut by the attempt's total bound instead, the same
+    # hang would be a plain timeout, which cannot say whether the request went out.
+    # (sock_connect, not connect: a pooled connection's attempt starts no timer for it.)
+    return aiohttp.ClientTimeout(total=seconds, sock_connect=seconds * 0.9)
+
+
 def send_attempt(call: PreparedCall[R]) -> Awaitable[Outcome[R]]:
     """Attempt number `call.attempts`, with the core's hooks around it, as an awaitable
     of what it came to. (Without hooks and debug logging it is the exchange itself:
@@ -298,6 +308,8 @@ def _failed(call: PreparedCall[R], exc: Exception, attempt: int) -> Outcome[R]:
     described = f"{type(exc).__name__}: {exc}"
     if failure == "timeout" and call.cut_short:
         text = f"the call's total_timeout_ms of {(call.total_timeout or 0) * 1000:g} ms ran out"
+    elif failure == "timeout" and not reached:
+        text = f"no connection within {(call.timeout.sock_connect or 0) * 1000:g} ms"
     elif failure == "timeout":
         text = f"no answer within {(call.timeout.total or 0) * 1000:g} ms"
     elif failure == "tls":

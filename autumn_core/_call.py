@@ -29,7 +29,7 @@ import attrs
 import yarl
 
 from autumn_core._applied import is_duplicate, leaves_doubt
-from autumn_core._attempt import PreparedCall, send_attempt
+from autumn_core._attempt import PreparedCall, attempt_timeout, send_attempt
 from autumn_core._call_context import CallContext
 from autumn_core._errors import (
     Applied,
@@ -181,7 +181,7 @@ def _fit_to_total_timeout(call: PreparedCall[Any], started: float) -> bool:
         return False
     per_attempt = call.attempt_timeout
     call.cut_short = per_attempt.total is None or remaining < per_attempt.total
-    call.timeout = aiohttp.ClientTimeout(total=remaining) if call.cut_short else per_attempt
+    call.timeout = attempt_timeout(remaining) if call.cut_short else per_attempt
     return True
 
 
@@ -348,7 +348,7 @@ def _with_options(
     timeout = (
         context.timeout
         if opts.timeout_ms is None
-        else aiohttp.ClientTimeout(total=opts.timeout_ms / 1000)
+        else attempt_timeout(opts.timeout_ms / 1000)
     )
     retry = opts.retries or context.retry
     if opts.retry_codes is not None:  # an empty set is a choice: retry no status

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from autumn_core._attempt import attempt_timeout
 from autumn_core._body import ACCEPT_ENCODING
 from autumn_core._call import call_operation
 from autumn_core._call_context import CallContext, URLCache
@@ -257,7 +258,7 @@ def _call_context(
         hooks=hook_runner(config.hooks),
         session=session,
         urls=URLCache(config.server_url),
-        timeout=aiohttp.ClientTimeout(total=config.timeout_ms / 1000),
+        timeout=attempt_timeout(config.timeout_ms / 1000),
         retry=config.retry_config,
         total_timeout=None if total is None else total / 1000,
     )

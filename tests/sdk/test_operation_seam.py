@@ -294,3 +294,14 @@ def test_create_and_update_are_writes_with_a_fixed_answer() -> None:
     assert CREATE_BALANCE.fixed_response == CreateBalanceResponse(success=True)
     assert UPDATE_BALANCE.fixed_response == UpdateBalanceResponse(success=True)
     assert not CREATE_BALANCE.no_content and not UPDATE_BALANCE.no_content
+
+
+async def test_a_new_operations_first_answer_empty_is_a_response_validation_error(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    # A reader never used before has read no body yet: an empty one is no answer.
+    fresh = Operation("freshRead", "/v1/fresh.read", CustomerParams, Customer, writes=False)
+    scripted.then(raw_reply(200, b"", "application/json"))
+    res = await make_core().call(fresh, {"customer_id": "cus_1"})
+    assert isinstance(res.error, ResponseValidationError), res
+    assert "empty body" in res.error.message

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -246,6 +246,38 @@ async def test_a_refused_connection_applied_nothing(make_core: MakeCore) -> None
     res = await balances_create(make_core(server_url=closed_port()), CREATE_EXAMPLE)
     assert isinstance(res.error, APIConnectionError) and res.error.attempts == 3
     assert res.error.applied is Applied.NO
+
+
+@pytest.fixture
+def unaccepting_url() -> Iterator[str]:
+    """A URL on 127.0.0.1 whose listener accepts no connection: its queue of pending
+    connections is kept full, so a new connect hangs until the client gives up."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):  # more than the queue holds (Linux: backlog + 1)
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield f"http://127.0.0.1:{port}"
+    for sock in [*fillers, listener]:
+        sock.close()
+
+
+async def test_a_connection_never_made_in_time_applied_nothing(
+    make_core: MakeCore, unaccepting_url: str, retries: Retries
+) -> None:
+    core = make_core(
+        server_url=unaccepting_url, timeout_ms=300, retry_config=retries(strategy="none")
+    )
+    res = await balances_create(core, CREATE_EXAMPLE)
+    assert isinstance(res.error, RequestTimeoutError), res
+    assert res.error.applied is Applied.NO
+    assert "no connection within 270 ms" in str(res.error)
+    assert "resend the same call" not in str(res.error)
 
 
 async def test_a_timed_out_attempt_may_have_applied_the_change(
