@@ -21,11 +21,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autumn_local.auth import DEFAULT_SECRET_KEY
-    from autumn_local.clock import Clock
-    from autumn_local.faults import FAULT_KINDS, FaultInjector, FaultSpec
-    from autumn_local.in_thread import LocalAutumnThread
-    from autumn_local.server import LocalAutumn
+    from autumn_local.http.auth import DEFAULT_SECRET_KEY
+    from autumn_local.run.clock import Clock
+    from autumn_local.run.faults import FAULT_KINDS, FaultInjector, FaultSpec
+    from autumn_local.run.server import LocalAutumn, LocalAutumnThread
 
 __all__ = [
     "DEFAULT_SECRET_KEY",
@@ -38,13 +37,13 @@ __all__ = [
 ]
 
 _HOME = {
-    "DEFAULT_SECRET_KEY": "autumn_local.auth",
-    "Clock": "autumn_local.clock",
-    "FAULT_KINDS": "autumn_local.faults",
-    "FaultInjector": "autumn_local.faults",
-    "FaultSpec": "autumn_local.faults",
-    "LocalAutumn": "autumn_local.server",
-    "LocalAutumnThread": "autumn_local.in_thread",
+    "DEFAULT_SECRET_KEY": "autumn_local.http.auth",
+    "Clock": "autumn_local.run.clock",
+    "FAULT_KINDS": "autumn_local.run.faults",
+    "FaultInjector": "autumn_local.run.faults",
+    "FaultSpec": "autumn_local.run.faults",
+    "LocalAutumn": "autumn_local.run.server",
+    "LocalAutumnThread": "autumn_local.run.server",
 }
 
 

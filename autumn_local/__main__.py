@@ -2,6 +2,6 @@
 
 import sys
 
-from autumn_local.cli import main
+from autumn_local.run.cli import main
 
 sys.exit(main(prog="python -m autumn_local"))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from autumn_local.server import LocalAutumn
+    from autumn_local.run.server import LocalAutumn
 
 __all__ = ["local_autumn", "local_autumn_thread", "local_autumn_thread_session"]
 
@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - depends on the user's environment
 @_async_fixture
 async def local_autumn() -> AsyncIterator[LocalAutumn]:
     """A running LocalAutumn on the test's event loop (free port, in-memory db)."""
-    from autumn_local.server import LocalAutumn
+    from autumn_local.run.server import LocalAutumn
 
     async with LocalAutumn() as server:
         yield server
@@ -52,7 +52,7 @@ async def local_autumn() -> AsyncIterator[LocalAutumn]:
 @pytest.fixture
 def local_autumn_thread() -> Iterator[LocalAutumn]:
     """A running LocalAutumn on its own thread and event loop, for one test."""
-    from autumn_local.server import LocalAutumn
+    from autumn_local.run.server import LocalAutumn
 
     with LocalAutumn().in_thread() as server:
         yield server
@@ -61,7 +61,7 @@ def local_autumn_thread() -> Iterator[LocalAutumn]:
 @pytest.fixture(scope="session")
 def local_autumn_thread_session() -> Iterator[LocalAutumn]:
     """One running LocalAutumn on its own thread for the whole session (shared state)."""
-    from autumn_local.server import LocalAutumn
+    from autumn_local.run.server import LocalAutumn
 
     with LocalAutumn().in_thread() as server:
         yield server

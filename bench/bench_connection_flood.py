@@ -35,7 +35,7 @@ PRELUDE = (
     "import resource, sys\n"
     "_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
     "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))\n"
-    "from autumn_local.cli import main\n"
+    "from autumn_local.run.cli import main\n"
     "sys.exit(main(sys.argv[1:]))"
 )
 

@@ -19,7 +19,7 @@ import pytest
 # Also provided by the pytest11 entry point once the package is installed;
 # importing it here keeps the suite runnable from a plain checkout.
 from autumn_local.pytest_plugin import local_autumn  # noqa: F401
-from autumn_local.server import LocalAutumn
+from autumn_local.run.server import LocalAutumn
 
 _UNSET: Any = object()
 

@@ -60,7 +60,7 @@ async def serve(*args: str, prelude: str | None = None, **env: str) -> AsyncIter
     if prelude is None:
         command = ["-m", "autumn_local"]
     else:
-        main = "import sys; from autumn_local.cli import main; sys.exit(main(sys.argv[1:]))"
+        main = "import sys; from autumn_local.run.cli import main; sys.exit(main(sys.argv[1:]))"
         command = ["-c", prelude + "\n" + main]
     with tempfile.TemporaryDirectory() as tmp:
         stderr_path = Path(tmp) / "stderr.txt"

@@ -7,7 +7,7 @@ check-send-event-credit-system).
 
 from __future__ import annotations
 
-from autumn_local.ratelimits import CHECK_ORG_FAIL_OPEN
+from autumn_local.http.ratelimits import CHECK_ORG_FAIL_OPEN
 from tests.local.conftest import NOW, Api
 
 WORDS = {"customer_id": "cus_123", "feature_id": "words"}

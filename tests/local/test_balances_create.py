@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from autumn_local import LocalAutumn, ids
-from autumn_local.ids import new_balance_id
+from autumn_local import LocalAutumn
+from autumn_local.store import ids
+from autumn_local.store.ids import new_balance_id
 from tests.local.conftest import DAY, KEY, MONTHLY, NOW, Api
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autumn_local.ratelimits import TRACK_ORG
+from autumn_local.http.ratelimits import TRACK_ORG
 from tests.local.conftest import DAY, NOW, Api
 
 WORDS = {"customer_id": "cus_123", "feature_id": "words"}

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from autumn_local import LocalAutumn
-from autumn_local.cli import _parser
+from autumn_local.run.cli import _parser
 from tests.local.processes import free_port, serve, server_env
 
 
@@ -200,7 +200,7 @@ def test_autumn_local_console_command() -> None:
     names = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts")}
     if "autumn-local" not in names:
         pytest.skip("package not installed; the command exists only once installed")
-    assert names["autumn-local"] == "autumn_local.cli:main"
+    assert names["autumn-local"] == "autumn_local.run.cli:main"
     command = shutil.which("autumn-local", path=str(Path(sys.executable).parent))
     assert command is not None
     done = subprocess.run([command, "serve", "--help"], capture_output=True, text=True, check=True)

@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autumn_local.store import Balance, CreditCost, FeatureRow
-from autumn_local.usage_deduction import deduct_usage, prepare_entries
+from autumn_local.rules.usage_deduction import deduct_usage, prepare_entries
+from autumn_local.store.database import Balance, CreditCost, FeatureRow
 from tests.local.conftest import NOW, Api
 
 WORDS = {"customer_id": "cus_123", "feature_id": "words"}

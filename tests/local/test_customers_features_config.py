@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from autumn_local import LocalAutumn
-from autumn_local.config import ConfigError
+from autumn_local.run.config import ConfigError
 from tests.local.conftest import Api
 
 

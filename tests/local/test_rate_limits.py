@@ -73,7 +73,7 @@ async def test_the_customers_organisation_cap_answers_json(api: Api) -> None:
     limits = (await api.post("/v1/customers.get", {"customer_id": "cus_123"})).headers
     assert limits["RateLimit-Policy"] == "10000;w=1"
     # Fill the organisation-wide window (240,000 a minute) as many customers would.
-    from autumn_local.ratelimits import ROUTE_LIMITS
+    from autumn_local.http.ratelimits import ROUTE_LIMITS
 
     for _ in range(240_000 - 1):  # the request above counted once
         server.rate_limiter.check(ROUTE_LIMITS["/v1/customers.get"][:1], "sandbox", None, NOW)

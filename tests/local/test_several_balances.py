@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autumn_local import LocalAutumn
-from autumn_local.deduction import deduct
-from autumn_local.store import Balance
+from autumn_local.rules.update_spread import deduct
+from autumn_local.store.database import Balance
 from tests.local.conftest import DAY, KEY, NOW, Api
 
 MONTH = {"interval": "month"}

@@ -15,7 +15,8 @@ import pytest
 
 from autumn_core import AutumnCore, AutumnDefaultError
 from autumn_funcs import balances_create
-from autumn_local import LocalAutumn, auth
+from autumn_local import LocalAutumn
+from autumn_local.http import auth
 from tests.resilience.conftest import SECRET, assert_typed
 
 pytestmark = pytest.mark.resilience

@@ -31,12 +31,12 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from autumn_local.credits import relevant_features
-from autumn_local.errors import ApiError, invalid_request
-from autumn_local.resets import apply_due_reset
-from autumn_local.store import Balance, LockRow, Number, Store
-from autumn_local.usage_deduction import Mutation, UnwindItem, deduct_usage, prepare_entries
-from autumn_local.usage_params import FinalizeParams, LockParams
+from autumn_local.rules.credits import relevant_features
+from autumn_local.rules.errors import ApiError, invalid_request
+from autumn_local.rules.resets import apply_due_reset
+from autumn_local.rules.usage_deduction import Mutation, UnwindItem, deduct_usage, prepare_entries
+from autumn_local.schemas.usage import FinalizeParams, LockParams
+from autumn_local.store.database import Balance, LockRow, Number, Store
 
 __all__ = ["finalize", "live_receipt", "release_due", "save_receipt"]
 

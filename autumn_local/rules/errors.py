@@ -10,7 +10,7 @@ __all__ = ["ApiError", "StepsApplied", "invalid_inputs", "invalid_request"]
 class ApiError(Exception):
     """An error answer: HTTP status plus Autumn's ``code`` and ``message``.
 
-    Raised anywhere below the HTTP layer; ``app.py`` turns it into the JSON
+    Raised anywhere below the HTTP layer; ``http/app.py`` turns it into the JSON
     body ``{"message", "code", "env"}``. Raising it inside a store transaction
     rolls the transaction back, which is how nothing is ever half-applied.
     """

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from autumn_local.deduction import deduction_order, live_rollovers
-from autumn_local.store import Balance, CustomerRow, EntityRow, FeatureRow, Number
+from autumn_local.rules.update_spread import deduction_order, live_rollovers
+from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Number
 
 __all__ = ["balance_reset", "customer_view", "entity_view", "feature_view", "subject_balances"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from autumn_local.store import FeatureRow, Number
+from autumn_local.store.database import FeatureRow, Number
 
 __all__ = [
     "CREDIT_SYSTEM",

@@ -51,14 +51,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autumn_local.errors import ApiError
-from autumn_local.operations import create_balance, create_feature, get_or_create_customer
-from autumn_local.store import EntityRow, Store
-from autumn_local.validation import (
+from autumn_local.rules.errors import ApiError
+from autumn_local.rules.operations import create_balance, create_feature, get_or_create_customer
+from autumn_local.schemas.balances import (
     parse_create_balance,
     parse_create_feature,
     parse_customer,
 )
+from autumn_local.store.database import EntityRow, Store
 
 __all__ = ["DEFAULT_SEED", "ConfigError", "ServerConfig", "apply_config", "load_config"]
 

@@ -37,21 +37,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local import locks
-from autumn_local.credits import CREDIT_SYSTEM, relevant_features
-from autumn_local.errors import ApiError, invalid_request
-from autumn_local.operations import require_feature
-from autumn_local.replies import Reply
-from autumn_local.store import FeatureRow, Number, Store
-from autumn_local.usage import (
+from autumn_local.rules import locks
+from autumn_local.rules.credits import CREDIT_SYSTEM, relevant_features
+from autumn_local.rules.errors import ApiError, invalid_request
+from autumn_local.rules.operations import require_feature
+from autumn_local.rules.replies import Reply
+from autumn_local.rules.subject import (
     Subject,
     deductions_view,
     insufficient_balance,
     js_number,
     load_subject,
 )
-from autumn_local.usage_deduction import Mutation
-from autumn_local.usage_params import LockParams, TrackParams
+from autumn_local.rules.usage_deduction import Mutation
+from autumn_local.schemas.usage import LockParams, TrackParams
+from autumn_local.store.database import FeatureRow, Number, Store
 
 __all__ = [
     "answer_balances",

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from autumn_local.credits import relevant_features
-from autumn_local.errors import invalid_request
-from autumn_local.operations import require_owner, settled_balances
-from autumn_local.store import Balance, Number, Store
-from autumn_local.usage import Subject
-from autumn_local.usage_deduction import usage_order
-from autumn_local.usage_params import DeleteParams
+from autumn_local.rules.credits import relevant_features
+from autumn_local.rules.errors import invalid_request
+from autumn_local.rules.operations import require_owner, settled_balances
+from autumn_local.rules.subject import Subject
+from autumn_local.rules.usage_deduction import usage_order
+from autumn_local.schemas.usage import DeleteParams
+from autumn_local.store.database import Balance, Number, Store
 
 __all__ = ["delete_balances"]
 

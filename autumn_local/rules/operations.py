@@ -6,7 +6,7 @@ Autumn's order of checks: the feature first, then the customer and entity.
 
 ``balances.update`` works on every unexpired balance of the feature that the
 optional selectors match (``interval``, ``balance_id``), at customer level
-and, with ``entity_id``, the entity's; see ``deduction.py`` for the order and
+and, with ``entity_id``, the entity's; see ``update_spread.py`` for the order and
 the spreading. Its steps run in Autumn's order:
 
 1. ``remaining`` sets the total remaining (it wins over ``add_to_balance``);
@@ -28,18 +28,18 @@ import math
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from autumn_local import locks
-from autumn_local.deduction import deduct, deduction_order, set_remaining
-from autumn_local.errors import ApiError, StepsApplied, invalid_request
-from autumn_local.ids import new_balance_id
-from autumn_local.resets import LIFETIME, add_interval, apply_due_reset
-from autumn_local.store import Balance, CustomerRow, EntityRow, FeatureRow, Store
-from autumn_local.validation import (
+from autumn_local.rules import locks
+from autumn_local.rules.errors import ApiError, StepsApplied, invalid_request
+from autumn_local.rules.resets import LIFETIME, add_interval, apply_due_reset
+from autumn_local.rules.update_spread import deduct, deduction_order, set_remaining
+from autumn_local.schemas.balances import (
     CreateBalanceParams,
     CreateFeatureParams,
     CustomerParams,
     UpdateBalanceParams,
 )
+from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Store
+from autumn_local.store.ids import new_balance_id
 
 __all__ = [
     "create_balance",

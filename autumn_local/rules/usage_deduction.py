@@ -36,12 +36,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from autumn_local.credits import CREDIT_SYSTEM, credit_cost, relevant_features
-from autumn_local.deduction import deduction_key, live_rollovers
-from autumn_local.store import Balance, FeatureRow, Number, Rollover
+from autumn_local.rules.credits import CREDIT_SYSTEM, credit_cost, relevant_features
+from autumn_local.rules.update_spread import deduction_key, live_rollovers
+from autumn_local.store.database import Balance, FeatureRow, Number, Rollover
 
 __all__ = [
-    "OVERAGE_BEHAVIORS",
     "Entry",
     "Mutation",
     "UnwindItem",
@@ -49,9 +48,6 @@ __all__ = [
     "prepare_entries",
     "usage_order",
 ]
-
-# "allow" is internal: it is what recalculating balances after a delete uses.
-OVERAGE_BEHAVIORS = ("cap", "overflow", "reject")
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from autumn_local.ids import new_balance_id, new_rollover_id
+from autumn_local.store.ids import new_balance_id, new_rollover_id
 
 __all__ = [
     "Balance",

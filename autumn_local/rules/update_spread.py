@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from autumn_local.resets import interval_rank
-from autumn_local.store import Balance, Number, Rollover
+from autumn_local.rules.resets import interval_rank
+from autumn_local.store.database import Balance, Number, Rollover
 
 __all__ = ["deduct", "deduction_key", "deduction_order", "live_rollovers", "set_remaining"]
 

@@ -9,29 +9,28 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from autumn_local.app import ServerState, answer_directly, build_app
-from autumn_local.auth import DEFAULT_SECRET_KEY, KeyRing, env_of
-from autumn_local.clock import Clock
-from autumn_local.config import apply_config, load_config
-from autumn_local.connection_limits import (
+from autumn_local.http.app import answer_directly, build_app
+from autumn_local.http.auth import DEFAULT_SECRET_KEY, KeyRing, env_of
+from autumn_local.http.connection_limits import (
     BACKLOG,
     ConnectionGuard,
     ConnectionLimits,
     deepen_listen_queue,
 )
-from autumn_local.errors import ApiError
-from autumn_local.faults import FaultInjector, FaultSpec
-from autumn_local.ratelimits import RateLimiter
-from autumn_local.store import Store
+from autumn_local.http.ratelimits import RateLimiter
+from autumn_local.http.routes import ServerState
+from autumn_local.rules.errors import ApiError
+from autumn_local.run.clock import Clock
+from autumn_local.run.config import apply_config, load_config
+from autumn_local.run.faults import FaultInjector, FaultSpec
+from autumn_local.run.thread import ServerThread
+from autumn_local.store.database import Store
 
-if TYPE_CHECKING:
-    from autumn_local.in_thread import LocalAutumnThread
-
-__all__ = ["LocalAutumn"]
+__all__ = ["LocalAutumn", "LocalAutumnThread"]
 
 _T = TypeVar("_T")
 _CALL_TIMEOUT_S = 30.0
@@ -56,11 +55,11 @@ class LocalAutumn:
             None for a fresh private in-memory database.
         secret_key: the key clients must send as ``Authorization: Bearer``.
         config: path of a ``.json`` / ``.toml`` config file, or the same as a dict.
-        faults: a spec string (see ``autumn_local.faults``) or a ``FaultSpec``;
+        faults: a spec string (see ``autumn_local.run.faults``) or a ``FaultSpec``;
             None for no faults.
         clock: a ``Clock`` to share; by default a new one following wall time.
         strict: refuse unknown body fields instead of ignoring them.
-        rate_limits: apply Autumn's rate limits (see ``autumn_local.ratelimits``);
+        rate_limits: apply Autumn's rate limits (see ``autumn_local.http.ratelimits``);
             False for load tests and suites that create balances in bulk.
         access_log: log each request on the ``aiohttp.access`` logger.
         header_timeout: seconds a client has to send a request's line and
@@ -72,7 +71,7 @@ class LocalAutumn:
         max_connections: connections open at once; lowered to fit the
             process's open-file limit. At the cap a new connection displaces
             the one that has waited longest for a request (see
-            ``autumn_local.connection_limits``).
+            ``autumn_local.http.connection_limits``).
     """
 
     def __init__(
@@ -171,8 +170,6 @@ class LocalAutumn:
             with LocalAutumn().in_thread() as server:
                 ...  # server.url, server.customer("cus_123"), server.clock
         """
-        from autumn_local.in_thread import LocalAutumnThread
-
         return LocalAutumnThread(self)
 
     def _handle_loop_errors(self) -> None:
@@ -323,3 +320,13 @@ def _fault_spec(faults: str | FaultSpec | None) -> FaultSpec:
     if isinstance(faults, FaultSpec):
         return faults
     return FaultSpec.parse(faults)
+
+
+class LocalAutumnThread(ServerThread[LocalAutumn]):
+    """A ``LocalAutumn`` on a private event loop in a daemon thread: ``LocalAutumn.in_thread()``.
+
+    ``with`` / ``async with`` (or ``start()`` / ``stop()``) yield the
+    ``LocalAutumn`` itself: ``url``, ``secret_key``, ``clock``, ``faults``,
+    ``set_faults``, ``customer`` and ``entity`` work from any thread.
+    A start-up error (a port in use, a bad config) is raised by ``start``.
+    """

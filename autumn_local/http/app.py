@@ -1,8 +1,9 @@
-"""The aiohttp application: routing, the request pipeline, and error bodies.
+"""The aiohttp application: the request pipeline and error bodies.
 
-One catch-all route and a dict of endpoints rather than aiohttp's router and
-middlewares: it keeps 404 / 405 answers in Autumn's JSON error shape and keeps
-per-request overhead to a dict lookup, which matters for the throughput goal.
+The routes and their handlers are in ``routes.py``. One catch-all route and a
+dict of endpoints rather than aiohttp's router and middlewares: it keeps
+404 / 405 answers in Autumn's JSON error shape and keeps per-request overhead
+to a dict lookup, which matters for the throughput goal.
 
 Pipeline for every endpoint, in Autumn's order:
 route (404/405) -> injected fault -> auth (401) -> x-api-version (400) ->
@@ -15,136 +16,26 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from autumn_local import operations, usage_routes, views
-from autumn_local.auth import KeyRing, bearer_token, env_of
-from autumn_local.body import MAX_BODY_BYTES, parse_json_object
-from autumn_local.clock import Clock
-from autumn_local.errors import ApiError, StepsApplied
-from autumn_local.faults import FaultInjector
-from autumn_local.headers import idempotency_key
-from autumn_local.ratelimits import ROUTE_LIMITS, TOO_MANY_REQUESTS, Limit, RateLimited, RateLimiter
-from autumn_local.replies import Reply
-from autumn_local.store import CustomerRow, Store
-from autumn_local.unserved import unserved_route_message
-from autumn_local.validation import (
-    parse_create_balance,
-    parse_create_feature,
-    parse_customer,
-    parse_entity,
-    parse_update_balance,
-)
-from autumn_local.versions import parse_api_version
+from autumn_local.http.auth import bearer_token, env_of
+from autumn_local.http.body import MAX_BODY_BYTES, parse_json_object
+from autumn_local.http.idempotency_key import idempotency_key
+from autumn_local.http.ratelimits import TOO_MANY_REQUESTS, RateLimited
+from autumn_local.http.routes import ENDPOINTS, Endpoint, ServerState
+from autumn_local.http.unserved import unserved_route_message
+from autumn_local.http.versions import parse_api_version
+from autumn_local.rules.errors import ApiError, StepsApplied
+from autumn_local.rules.replies import Reply
 
-__all__ = ["IDEMPOTENCY_WINDOW_MS", "ServerState", "answer_directly", "build_app"]
+__all__ = ["IDEMPOTENCY_WINDOW_MS", "answer_directly", "build_app"]
 
 log = logging.getLogger("autumn_local")
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
-_SUCCESS = b'{"success":true}'
 _DUPLICATE_KEY = "duplicate_idempotency_key"
-
-
-@dataclass
-class ServerState:
-    """Everything a request handler needs; one per running server."""
-
-    store: Store
-    clock: Clock
-    keys: KeyRing
-    faults: FaultInjector
-    limiter: RateLimiter
-    strict: bool = False
-
-
-# A handler runs synchronously inside one transaction and returns the JSON
-# body (bytes for the fixed success answer, else a dict to encode), or a
-# Reply when the status is not 200.
-Handler = Callable[[ServerState, dict[str, Any], str, int], "bytes | dict[str, Any] | Reply"]
-
-
-def _create_balance(s: ServerState, body: dict[str, Any], env: str, now: int) -> bytes:
-    operations.create_balance(s.store, parse_create_balance(body, strict=s.strict), now)
-    return _SUCCESS
-
-
-def _update_balance(s: ServerState, body: dict[str, Any], env: str, now: int) -> bytes:
-    operations.update_balance(s.store, parse_update_balance(body, strict=s.strict), now)
-    return _SUCCESS
-
-
-def _customer_view(s: ServerState, customer: CustomerRow, env: str, now: int) -> dict[str, Any]:
-    balances = s.store.customer_balances(customer.id, now)
-    operations.settled_balances(s.store, balances, now)
-    return views.customer_view(customer, balances, s.store.feature_map(), env, now)
-
-
-def _get_customer(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
-    p = parse_customer(body, strict=s.strict)
-    customer, _ = operations.require_owner(s.store, p.customer_id, None)
-    return _customer_view(s, customer, env, now)
-
-
-def _get_or_create_customer(
-    s: ServerState, body: dict[str, Any], env: str, now: int
-) -> dict[str, Any]:
-    customer = operations.get_or_create_customer(
-        s.store, parse_customer(body, strict=s.strict), now
-    )
-    return _customer_view(s, customer, env, now)
-
-
-def _get_entity(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
-    p = parse_entity(body, strict=s.strict)
-    customer, entity = operations.require_owner(s.store, p.customer_id, p.entity_id)
-    assert entity is not None
-    balances = s.store.customer_balances(customer.id, now)
-    operations.settled_balances(s.store, balances, now)
-    return views.entity_view(entity, balances, s.store.feature_map(), env, now)
-
-
-def _create_feature(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
-    feature = operations.create_feature(s.store, parse_create_feature(body, strict=s.strict), now)
-    return views.feature_view(feature)
-
-
-def _list_features(s: ServerState, body: dict[str, Any], env: str, now: int) -> dict[str, Any]:
-    return {"list": [views.feature_view(f) for f in s.store.features()]}
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    handler: Handler
-    # "balances": faulted by default; "mutating": faulted with scope=all;
-    # "read": never faulted, so a test can always check the state.
-    fault_group: str
-    limits: tuple[Limit, ...]
-
-
-def _endpoint(path: str, handler: Handler, fault_group: str) -> tuple[str, Endpoint]:
-    return path, Endpoint(handler, fault_group, ROUTE_LIMITS[path])
-
-
-ENDPOINTS: dict[str, Endpoint] = dict(
-    [
-        _endpoint("/v1/balances.create", _create_balance, "balances"),
-        _endpoint("/v1/balances.update", _update_balance, "balances"),
-        _endpoint("/v1/balances.check", usage_routes.check_balance, "balances"),
-        _endpoint("/v1/balances.track", usage_routes.track_usage, "balances"),
-        _endpoint("/v1/balances.delete", usage_routes.delete_balance, "balances"),
-        _endpoint("/v1/balances.finalize", usage_routes.finalize_lock, "balances"),
-        _endpoint("/v1/customers.get_or_create", _get_or_create_customer, "mutating"),
-        _endpoint("/v1/customers.get", _get_customer, "read"),
-        _endpoint("/v1/entities.get", _get_entity, "read"),
-        _endpoint("/v1/features.create", _create_feature, "mutating"),
-        _endpoint("/v1/features.list", _list_features, "read"),
-    ]
-)
 
 
 def _json(

@@ -1,4 +1,4 @@
-"""``LocalAutumn.in_thread()``: the server on its own event loop in a background thread.
+"""A server on its own event loop in a background thread: what ``LocalAutumn.in_thread()`` runs.
 
 A server started with ``async with LocalAutumn()`` runs on the caller's event
 loop, so it stops answering whenever that loop is blocked: by FastAPI's
@@ -13,6 +13,11 @@ synchronous and asynchronous code alike::
 
     async with LocalAutumn(rate_limits=False).in_thread() as server:
         ...
+
+``ServerThread`` knows the server only by the methods it calls (``Serving``),
+so this module imports nothing of the server's: ``LocalAutumnThread``, the
+name users see, is ``ServerThread[LocalAutumn]``, defined beside
+``LocalAutumn``.
 """
 
 from __future__ import annotations
@@ -21,27 +26,36 @@ import asyncio
 import concurrent.futures
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from autumn_local.server import LocalAutumn
+__all__ = ["ServerThread", "Serving"]
 
-__all__ = ["LocalAutumnThread"]
+
+class Serving(Protocol):
+    """What a server run on its own thread must offer."""
+
+    async def start(self) -> object: ...
+
+    async def stop(self) -> None: ...
+
+    def _handle_loop_errors(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=Serving)
 
 # Starting means opening and seeding the database: a large config takes seconds.
 _START_TIMEOUT_S = 120.0
 
 
-class LocalAutumnThread:
-    """Runs one ``LocalAutumn`` on a private event loop in a daemon thread.
+class ServerThread(Generic[_S]):
+    """Runs one server on a private event loop in a daemon thread.
 
-    ``with`` / ``async with`` (or ``start()`` / ``stop()``) yield the
-    ``LocalAutumn`` itself: ``url``, ``secret_key``, ``clock``, ``faults``,
-    ``set_faults``, ``customer`` and ``entity`` work from any thread.
-    A start-up error (a port in use, a bad config) is raised by ``start``.
+    ``with`` / ``async with`` (or ``start()`` / ``stop()``) yield the server
+    itself. A start-up error (a port in use, a bad config) is raised by
+    ``start``.
     """
 
-    def __init__(self, server: LocalAutumn) -> None:
+    def __init__(self, server: _S) -> None:
         self.server = server
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -49,7 +63,7 @@ class LocalAutumnThread:
         self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._finished: concurrent.futures.Future[None] = concurrent.futures.Future()
 
-    def start(self) -> LocalAutumn:
+    def start(self) -> _S:
         """Start the thread and wait until the server listens. Returns the server."""
         self._launch()
         self._started.result(timeout=_START_TIMEOUT_S)
@@ -62,7 +76,7 @@ class LocalAutumnThread:
         if self._thread is not None:
             self._thread.join()
 
-    def __enter__(self) -> LocalAutumn:
+    def __enter__(self) -> _S:
         return self.start()
 
     def __exit__(
@@ -73,7 +87,7 @@ class LocalAutumnThread:
     ) -> None:
         self.stop()
 
-    async def __aenter__(self) -> LocalAutumn:
+    async def __aenter__(self) -> _S:
         self._launch()
         # Waited for without blocking the caller's loop.
         await asyncio.wait_for(asyncio.wrap_future(self._started), _START_TIMEOUT_S)
@@ -91,11 +105,11 @@ class LocalAutumnThread:
             self._thread.join()  # it has finished its work; this only reaps it
 
     def __repr__(self) -> str:
-        return f"LocalAutumnThread({self.server!r})"
+        return f"{type(self).__name__}({self.server!r})"
 
     def _launch(self) -> None:
         if self._thread is not None:
-            raise RuntimeError("LocalAutumnThread is already started; use a new one")
+            raise RuntimeError(f"{type(self).__name__} is already started; use a new one")
         self._thread = threading.Thread(target=self._run, name="autumn-local", daemon=True)
         self._thread.start()
 

@@ -17,28 +17,15 @@ import calendar
 import math
 from datetime import datetime, timezone
 
-from autumn_local.store import Balance, Rollover, RolloverConfig
+from autumn_local.store.database import Balance, Rollover, RolloverConfig
 
 __all__ = [
-    "INTERVALS",
     "LIFETIME",
     "add_interval",
     "apply_due_reset",
     "interval_rank",
     "next_boundary_after",
 ]
-
-INTERVALS = (
-    "one_off",
-    "minute",
-    "hour",
-    "day",
-    "week",
-    "month",
-    "quarter",
-    "semi_annual",
-    "year",
-)
 
 # A balance without a reset, and one with reset.interval "one_off", never resets.
 LIFETIME = "one_off"

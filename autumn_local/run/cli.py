@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from autumn_local.auth import DEFAULT_SECRET_KEY
-from autumn_local.config import ConfigError
-from autumn_local.connection_limits import ConnectionLimits
-from autumn_local.faults import FaultSpec
-from autumn_local.server import LocalAutumn
+from autumn_local.http.auth import DEFAULT_SECRET_KEY
+from autumn_local.http.connection_limits import ConnectionLimits
+from autumn_local.run.config import ConfigError
+from autumn_local.run.faults import FaultSpec
+from autumn_local.run.server import LocalAutumn
 
 __all__ = ["main"]
 
@@ -272,7 +272,7 @@ async def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None, *, prog: str = "autumn-local") -> int:
     args = _parser(prog).parse_args(argv)
     if args.command == "demo":
-        from autumn_local.demo import run_demo
+        from autumn_local.run.demo import run_demo
 
         return asyncio.run(run_demo())
     logging.basicConfig(

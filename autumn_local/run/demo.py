@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from autumn_local.server import LocalAutumn
+from autumn_local.run.server import LocalAutumn
 
 if TYPE_CHECKING:  # for a type checker only: the server still never imports the SDK
     from autumn_core import AutumnCore

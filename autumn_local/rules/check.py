@@ -35,15 +35,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autumn_local import locks
-from autumn_local.credits import CREDIT_SYSTEM, credit_systems_of, to_credits
-from autumn_local.errors import ApiError, invalid_request
-from autumn_local.operations import require_feature
-from autumn_local.replies import Reply
-from autumn_local.store import FeatureRow, Number, Store
-from autumn_local.track import answer_balances, deducted_by_feature, deducted_per_balance
-from autumn_local.usage import Subject, js_number, load_subject
-from autumn_local.usage_params import CheckParams
+from autumn_local.rules import locks
+from autumn_local.rules.credits import CREDIT_SYSTEM, credit_systems_of, to_credits
+from autumn_local.rules.errors import ApiError, invalid_request
+from autumn_local.rules.operations import require_feature
+from autumn_local.rules.replies import Reply
+from autumn_local.rules.subject import Subject, js_number, load_subject
+from autumn_local.rules.track import answer_balances, deducted_by_feature, deducted_per_balance
+from autumn_local.schemas.usage import CheckParams
+from autumn_local.store.database import FeatureRow, Number, Store
 
 __all__ = ["check"]
 

@@ -4,7 +4,7 @@ The fields and refinements of Autumn's ``CheckParamsSchema``,
 ``TrackParamsSchema``, ``DeleteBalanceParamsV0Schema`` and
 ``FinalizeLockParamsV0Schema`` (``shared/api/balances/``); every refusal is a
 400 ``invalid_inputs`` naming the field, like the other schemas here
-(``validation.py``). Internal fields Autumn accepts (``skip_event``,
+(``balances.py``). Internal fields Autumn accepts (``skip_event``,
 ``customer_data``, ``lock.hashed_key``...) are read or ignored, never refused.
 """
 
@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.errors import invalid_inputs
-from autumn_local.resets import INTERVALS
-from autumn_local.usage_deduction import OVERAGE_BEHAVIORS
-from autumn_local.validation import MAX_TIMESTAMP_MS, Fields, Number
+from autumn_local.rules.errors import invalid_inputs
+from autumn_local.schemas.balances import INTERVALS, MAX_TIMESTAMP_MS, Fields, Number
 
 __all__ = [
+    "OVERAGE_BEHAVIORS",
     "CheckParams",
     "DeleteParams",
     "FinalizeParams",
@@ -31,6 +30,11 @@ __all__ = [
 ]
 
 _INTERNAL = ("customer_data", "entity_data", "skip_event")
+
+
+# What a track may ask for; "allow" is internal: recalculating balances after a
+# delete deducts with it.
+OVERAGE_BEHAVIORS = ("cap", "overflow", "reject")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 Every refusal is a 400 ``invalid_inputs`` whose message starts with the field
 name, e.g. ``"reset.interval must be one of ..."``. Rules that need the
 feature or stored data (Autumn checks them after the schema, with other
-statuses) live in ``operations.py``.
+statuses) live in ``rules/operations.py``.
 
 Unknown fields are ignored, as Autumn's schemas (zod objects, which strip
 unknown keys) do -- including ``included`` on ``balances.create``, which
@@ -24,11 +24,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.errors import invalid_inputs
-from autumn_local.resets import INTERVALS
-from autumn_local.store import CreditCost
+from autumn_local.rules.errors import invalid_inputs
+from autumn_local.store.database import CreditCost
 
 __all__ = [
+    "INTERVALS",
     "MAX_ID_LENGTH",
     "MAX_SAFE_NUMBER",
     "MAX_TEXT_LENGTH",
@@ -58,6 +58,18 @@ MAX_SAFE_NUMBER = 2**53 - 1
 # Year 3000; keeps calendar arithmetic far from datetime's year-9999 ceiling.
 MAX_TIMESTAMP_MS = 32_503_680_000_000
 MAX_INTERVAL_COUNT = 1000
+# The reset intervals Autumn knows; "one_off" never resets.
+INTERVALS = (
+    "one_off",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "quarter",
+    "semi_annual",
+    "year",
+)
 
 FEATURE_TYPES = ("boolean", "metered", "credit_system")
 ROLLOVER_DURATIONS = ("month", "forever")
@@ -479,5 +491,5 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
     )
 
 
-# The field reader the usage operations' parsers (``usage_params.py``) share.
+# The field reader the usage operations' parsers (``usage.py``) share.
 Fields = _Fields

@@ -13,16 +13,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.errors import ApiError
-from autumn_local.operations import require_owner, settled_balances
-from autumn_local.store import Balance, FeatureRow, Number, Store
-from autumn_local.usage_deduction import (
+from autumn_local.rules.errors import ApiError
+from autumn_local.rules.operations import require_owner, settled_balances
+from autumn_local.rules.usage_deduction import (
     Mutation,
     UnwindItem,
     deduct_usage,
     prepare_entries,
 )
-from autumn_local.views import balance_reset, subject_balances
+from autumn_local.rules.views import balance_reset, subject_balances
+from autumn_local.store.database import Balance, FeatureRow, Number, Store
 
 __all__ = ["Subject", "deductions_view", "js_number", "load_subject"]
 

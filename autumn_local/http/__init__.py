@@ -1,0 +1,2 @@
+"""The HTTP layer: the aiohttp app and its request pipeline, every route's handler,
+keys, ``x-api-version``, body reading, rate limits and the connection guard."""

@@ -1,0 +1,1 @@
+"""SQLite persistence: rows, one transaction per write, idempotency claims, ids."""
