@@ -54,6 +54,13 @@ T = TypeVar("T")
 logger: logging.Logger = logging.getLogger("autumn")
 
 
+def fresh_key() -> str:
+    """A new Idempotency-Key."""
+    # 128 random bits in hex: as unique as a UUID4, at about a quarter of the cost of
+    # str(uuid.uuid4()) (timeit, CPython 3.11), paid by every write.
+    return urandom(16).hex()
+
+
 async def call_operation(
     context: CallContext,
     operation: Operation[P, R],
@@ -65,8 +72,7 @@ async def call_operation(
         return Err(checked)
     opts, body = checked
     if opts is None:  # the usual case: a fresh key for a write, none for a read
-        # 128 random bits: as unique as a UUID4, at a fifth of the cost.
-        key: str | None = urandom(16).hex() if operation.writes else None
+        key: str | None = fresh_key() if operation.writes else None
     else:
         chosen = _idempotency_key(operation, opts)
         if isinstance(chosen, SDKValidationError):
@@ -306,8 +312,7 @@ def _idempotency_key(
             "reads send no Idempotency-Key",
             field="options.idempotency_key",
         )
-    # 128 random bits: as unique as a UUID4, at a fifth of the cost.
-    return own or urandom(16).hex()
+    return own or fresh_key()
 
 
 async def _fetch_authorization(context: CallContext, key: str | None) -> str | AutumnSDKError:
@@ -346,9 +351,7 @@ def _with_options(
         else yarl.URL(opts.server_url + operation.path)  # not cached: the cache stays small
     )
     timeout = (
-        context.timeout
-        if opts.timeout_ms is None
-        else attempt_timeout(opts.timeout_ms / 1000)
+        context.timeout if opts.timeout_ms is None else attempt_timeout(opts.timeout_ms / 1000)
     )
     retry = opts.retries or context.retry
     if opts.retry_codes is not None:  # an empty set is a choice: retry no status
