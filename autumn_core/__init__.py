@@ -10,6 +10,7 @@ operation needs besides (`Operation`, `run_operation`, ...) is in
 `autumn_core.seam`; every other module is private and may change without notice.
 """
 
+from autumn_core._config import CoreSettings
 from autumn_core._core import AutumnCore
 from autumn_core._credentials import SecretKey
 from autumn_core._errors import (
@@ -45,6 +46,7 @@ __all__ = [
     "AutumnError",
     "AutumnSDKError",
     "BackoffStrategy",
+    "CoreSettings",
     "Err",
     "HTTPClientError",
     "HookContext",

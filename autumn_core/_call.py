@@ -29,8 +29,9 @@ import attrs
 import yarl
 
 from autumn_core._applied import is_duplicate, leaves_doubt
-from autumn_core._attempt import PreparedCall, attempt_timeout, send_attempt
+from autumn_core._attempt import send_attempt
 from autumn_core._call_context import CallContext
+from autumn_core._call_state import CallState, attempt_timeout
 from autumn_core._errors import (
     Applied,
     AutumnError,
@@ -92,14 +93,13 @@ async def call_operation(
     return await _run_unless_aborted(call, opts.abort_signal)
 
 
-async def _run(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
+async def _run(call: CallState[R]) -> Result[R, AutumnSDKError]:
     retry = call.retry
     started = retry.clock()
     while True:
-        if call.total_timeout is not None and not _fit_to_total_timeout(call, started):
+        if call.total_timeout is not None and not call.fit_to_total_timeout(started):
             return _out_of_time(call)
-        call.attempts += 1
-        outcome = await send_attempt(call)
+        outcome = await send_attempt(call, call.begin_attempt())
         if outcome.result.ok:  # a success ends the call; the policy judges failures
             return outcome.result
         step = _after_failure(call, outcome, started)
@@ -107,44 +107,39 @@ async def _run(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
             return step
         if logger.isEnabledFor(logging.INFO):
             _log_retry(call, outcome, step)
-        call.waiting = True
-        await retry.sleep(step)
-        call.waiting = False
-        call.headers["X-Retry-Count"] = str(call.attempts)
+        await call.pause(step)
 
 
 def _after_failure(
-    call: PreparedCall[R], outcome: Outcome[R], started: float
+    call: CallState[R], outcome: Outcome[R], started: float
 ) -> float | Result[R, AutumnSDKError]:
     """Seconds to wait before the next attempt, or what the call comes to."""
     if call.operation.writes:
         if is_duplicate(outcome) and call.attempts > 1:
             return _on_duplicate(call, outcome, started)
         if leaves_doubt(outcome):
-            call.in_doubt = True
+            call.note_doubt()
     retry = call.retry
     now = retry.clock()
-    wait = next_wait(outcome, call.attempts, now - started, retry, _remaining(call, started, now))
+    wait = next_wait(outcome, call.attempts, now - started, retry, call.remaining(started, now))
     return _concluded(call, outcome) if wait is None else wait
 
 
 def _on_duplicate(
-    call: PreparedCall[R], outcome: Outcome[R], started: float
+    call: CallState[R], outcome: Outcome[R], started: float
 ) -> float | Result[R, AutumnSDKError]:
     """A retry refused as a duplicate: trusted the second time, confirmed the first."""
     if call.duplicate_seen:
         return _deduplicated(call, outcome)
-    # The key is held: by an attempt that was applied, or one still running that may
-    # yet fail and free it. Until a second refusal confirms, the change is in doubt.
-    call.duplicate_seen = call.in_doubt = True
+    call.note_duplicate()
     wait = call.retry.confirm_duplicate_after_ms / 1000
-    remaining = _remaining(call, started, call.retry.clock())
+    remaining = call.remaining(started, call.retry.clock())
     if remaining is not None and wait >= remaining:
         return _concluded(call, outcome)
     return wait
 
 
-def _deduplicated(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, AutumnSDKError]:
+def _deduplicated(call: CallState[R], outcome: Outcome[R]) -> Result[R, AutumnSDKError]:
     result = outcome.result
     if isinstance(result, Ok):
         return result
@@ -159,7 +154,7 @@ def _deduplicated(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, Autum
     return result
 
 
-def _concluded(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, AutumnSDKError]:
+def _concluded(call: CallState[R], outcome: Outcome[R]) -> Result[R, AutumnSDKError]:
     """The call's result once no attempt follows, its error saying whether the change
     may have been applied. A read applies nothing."""
     result = outcome.result
@@ -171,27 +166,7 @@ def _concluded(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, AutumnSD
     return result
 
 
-def _remaining(call: PreparedCall[Any], started: float, now: float) -> float | None:
-    """Seconds left of the call's total timeout, if it has one."""
-    total = call.total_timeout
-    return None if total is None else started + total - now
-
-
-def _fit_to_total_timeout(call: PreparedCall[Any], started: float) -> bool:
-    """Shorten the next attempt's timeout to what is left of the call's; False when
-    nothing is left."""
-    remaining = _remaining(call, started, call.retry.clock())
-    if remaining is None:
-        return True
-    if remaining <= 0:
-        return False
-    per_attempt = call.attempt_timeout
-    call.cut_short = per_attempt.total is None or remaining < per_attempt.total
-    call.timeout = attempt_timeout(remaining) if call.cut_short else per_attempt
-    return True
-
-
-def _out_of_time(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
+def _out_of_time(call: CallState[R]) -> Result[R, AutumnSDKError]:
     error = RequestTimeoutError(
         f"the call's total_timeout_ms of {(call.total_timeout or 0) * 1000:g} ms ran out "
         f"before attempt {call.attempts + 1}",
@@ -203,7 +178,7 @@ def _out_of_time(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
     return Err(error)
 
 
-def _log_retry(call: PreparedCall[Any], outcome: Outcome[Any], wait: float) -> None:
+def _log_retry(call: CallState[Any], outcome: Outcome[Any], wait: float) -> None:
     # One line per retry, for production logs: why, how long, and the key to trace
     # the call by on the server. Never a header, so never the secret.
     result = outcome.result
@@ -233,7 +208,7 @@ def _prepared_call(
     body: bytes,
     key: str | None,
     authorization: str,
-) -> PreparedCall[R] | AutumnSDKError:
+) -> CallState[R] | AutumnSDKError:
     """The call ready to send (no I/O), or why it cannot be."""
     headers = dict(context.base_headers)
     headers["Authorization"] = authorization
@@ -243,19 +218,17 @@ def _prepared_call(
     if isinstance(session, str):  # closed, or bound to another event loop
         return InvalidRequestError(session, idempotency_key=key)
     if opts is None:  # the usual case: the core's settings
-        url = context.urls.url(operation.path)
-        return PreparedCall(
-            context,
-            operation,
-            session,
-            url,
-            headers,
-            body,
-            key,
-            context.timeout,
-            context.retry,
-            False,
-            context.total_timeout,
+        return CallState(
+            context=context,
+            operation=operation,
+            session=session,
+            url=context.urls.url(operation.path),
+            headers=headers,
+            body=body,
+            idempotency_key=key,
+            retry=context.retry,
+            attempt_timeout=context.timeout,
+            total_timeout=context.total_timeout,
         )
     return _with_options(context, operation, session, opts, headers, body, key)
 
@@ -339,7 +312,7 @@ def _with_options(
     headers: dict[str, str],
     body: bytes,
     key: str | None,
-) -> PreparedCall[R]:
+) -> CallState[R]:
     if opts.headers:
         for name, value in opts.headers.items():  # replaces a header of the SDK's in any case
             for same in [n for n in headers if n.lower() == name.lower()]:
@@ -357,14 +330,23 @@ def _with_options(
     if opts.retry_codes is not None:  # an empty set is a choice: retry no status
         retry = attrs.evolve(retry, retry_codes=opts.retry_codes)
     total = context.total_timeout if opts.total_timeout_ms is None else opts.total_timeout_ms / 1000
-    own_key = opts.idempotency_key is not None
-    return PreparedCall(
-        context, operation, session, url, headers, body, key, timeout, retry, own_key, total
+    return CallState(
+        context=context,
+        operation=operation,
+        session=session,
+        url=url,
+        headers=headers,
+        body=body,
+        idempotency_key=key,
+        own_key=opts.idempotency_key is not None,
+        retry=retry,
+        attempt_timeout=timeout,
+        total_timeout=total,
     )
 
 
 async def _run_unless_aborted(
-    call: PreparedCall[R], signal: asyncio.Event
+    call: CallState[R], signal: asyncio.Event
 ) -> Result[R, AutumnSDKError]:
     result = await _unless_aborted(_run(call), signal)
     if result is None:

@@ -13,7 +13,7 @@ import attrs
 import yarl
 
 from autumn_core._credentials import Credentials
-from autumn_core._hooks import HookRunner
+from autumn_core._hooks import Hooks
 from autumn_core._retries import RetryConfig
 
 
@@ -45,7 +45,7 @@ class CallContext:
 
     credentials: Credentials
     base_headers: Mapping[str, str]
-    hooks: HookRunner
+    hooks: Hooks | None  # None: the core has none, and attempts build no hook context
     session: Callable[[], aiohttp.ClientSession | str]
     urls: URLCache
     timeout: aiohttp.ClientTimeout

@@ -286,3 +286,8 @@ def test_connection_error_is_an_alias_that_leaves_the_builtin_alone() -> None:
     assert autumn_core.ConnectionError is APIConnectionError
     assert APIConnectionError is not builtins.ConnectionError
     assert APIConnectionError.__name__ == "APIConnectionError"
+
+
+def test_an_unknown_setting_is_a_type_error_as_for_any_keyword() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'timeout'"):
+        AutumnCore(SECRET, timeout=5)  # type: ignore[call-arg]
