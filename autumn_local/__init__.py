@@ -13,12 +13,15 @@ in test suites.
 Names are imported on first use: the pytest plugin imports this package in
 every pytest run of a project that has it installed, and the server (aiohttp's
 web server, sqlite3) should cost nothing until a test asks for it.
+
+The API is the names below, the ``autumn_local.pytest_plugin`` module and the
+command line. The subpackages are the server's layout, not API: ``http``
+(the app, its request pipeline and every route's handler), ``rules``
+(Autumn's semantics), ``schemas`` (request bodies), ``store`` (SQLite) and
+``run`` (``LocalAutumn``, its thread, the command line, the demo).
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from autumn_local.http.auth import DEFAULT_SECRET_KEY
@@ -36,25 +39,29 @@ __all__ = [
     "LocalAutumnThread",
 ]
 
-_HOME = {
-    "DEFAULT_SECRET_KEY": "autumn_local.http.auth",
-    "Clock": "autumn_local.run.clock",
-    "FAULT_KINDS": "autumn_local.run.faults",
-    "FaultInjector": "autumn_local.run.faults",
-    "FaultSpec": "autumn_local.run.faults",
-    "LocalAutumn": "autumn_local.run.server",
-    "LocalAutumnThread": "autumn_local.run.server",
-}
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
+def __getattr__(name: str) -> object:
+    home = {
+        "DEFAULT_SECRET_KEY": "autumn_local.http.auth",
+        "Clock": "autumn_local.run.clock",
+        "FAULT_KINDS": "autumn_local.run.faults",
+        "FaultInjector": "autumn_local.run.faults",
+        "FaultSpec": "autumn_local.run.faults",
+        "LocalAutumn": "autumn_local.run.server",
+        "LocalAutumnThread": "autumn_local.run.server",
+    }.get(name)
     if home is None:
         raise AttributeError(f"module 'autumn_local' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    from importlib import import_module
+
+    value = getattr(import_module(home), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
+
+
+# Nothing but the exports (and, once imported, the subpackages) shows in dir().
+del TYPE_CHECKING

@@ -29,6 +29,7 @@ from autumn_local.http.unserved import unserved_route_message
 from autumn_local.http.versions import parse_api_version
 from autumn_local.rules.errors import ApiError, StepsApplied
 from autumn_local.rules.replies import Reply
+from autumn_local.run.faults import FaultInjector
 
 __all__ = ["IDEMPOTENCY_WINDOW_MS", "answer_directly", "build_app"]
 
@@ -162,54 +163,84 @@ def _parsed(raw: bytes) -> dict[str, Any] | ApiError:
         return exc
 
 
+def _route_refused(request: web.Request, env: str) -> web.Response:
+    """404 for a path no endpoint serves, else 405 for a method other than POST."""
+    if request.path not in ENDPOINTS:
+        return _error(ApiError(404, "not_found", unserved_route_message(request.path)), env)
+    return _error(
+        ApiError(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed; use POST",
+            {"Allow": "POST"},
+        ),
+        env,
+    )
+
+
+async def _inject(fault: str, endpoint: Endpoint, faults: FaultInjector) -> None:
+    """A delay waits, then the request goes on; an error fault answers instead."""
+    if fault == "delay":
+        await asyncio.sleep(faults.spec.delay_ms / 1000)
+    elif fault in ("429", "503", "500"):
+        raise _fault_error(fault, endpoint, faults.spec.retry_after)
+
+
+def _rate_limit(
+    state: ServerState, endpoint: Endpoint, env: str, body: dict[str, Any] | ApiError
+) -> dict[str, str]:
+    """The rate-limit headers of the answer; ``RateLimited`` over a limit."""
+    customer_id = body.get("customer_id") if isinstance(body, dict) else None
+    return state.limiter.check(
+        endpoint.limits,
+        env,
+        customer_id if isinstance(customer_id, str) else None,
+        state.clock.now_ms(),
+    )
+
+
+async def _serve(
+    request: web.Request,
+    state: ServerState,
+    endpoint: Endpoint,
+    token: str | None,
+    env: str,
+    fault: str | None,
+    limit_headers: dict[str, str],
+) -> web.StreamResponse:
+    """The pipeline after routing; fills ``limit_headers`` once the rate limit passed."""
+    if fault == "reset":
+        return _drop_connection(request)
+    if fault is not None:
+        await _inject(fault, endpoint, state.faults)
+    state.keys.authenticate(token)
+    parse_api_version(request.headers.get("x-api-version"))
+    raw = await _read_body(request)
+    if raw is None:
+        return _drop_connection(request)
+    body = _parsed(raw)
+    limit_headers.update(_rate_limit(state, endpoint, env, body))
+    idem_key = idempotency_key(request.headers.get("Idempotency-Key"))
+    result = _run(state, endpoint, body, env, idem_key)
+    if fault == "lost-response":
+        return _drop_connection(request)
+    if isinstance(result, Reply):
+        return _json(result.status, result.body, limit_headers or None)
+    return _json(200, result, limit_headers or None)
+
+
 async def _handle(request: web.Request) -> web.StreamResponse:
     state: ServerState = request.app[STATE_KEY]
     endpoint = ENDPOINTS.get(request.path)
     token = bearer_token(request.headers.get("Authorization"))
     env = env_of(token)
-    if endpoint is None:
-        return _error(ApiError(404, "not_found", unserved_route_message(request.path)), env)
-    if request.method != "POST":
-        return _error(
-            ApiError(
-                405,
-                "method_not_allowed",
-                f"{request.method} is not allowed; use POST",
-                {"Allow": "POST"},
-            ),
-            env,
-        )
+    if endpoint is None or request.method != "POST":
+        return _route_refused(request, env)
     faults = state.faults
     fault = faults.draw() if faults.applies_to(endpoint.fault_group) else None
     limit_headers: dict[str, str] = {}
     try:
-        if fault == "reset":
-            return _drop_connection(request)
-        if fault == "delay":
-            await asyncio.sleep(faults.spec.delay_ms / 1000)
-        elif fault in ("429", "503", "500"):
-            raise _fault_error(fault, endpoint, faults.spec.retry_after)
-
-        state.keys.authenticate(token)
-        parse_api_version(request.headers.get("x-api-version"))
-        raw = await _read_body(request)
-        if raw is None:
-            return _drop_connection(request)
-        body = _parsed(raw)
-        customer_id = body.get("customer_id") if isinstance(body, dict) else None
-        limit_headers = state.limiter.check(
-            endpoint.limits,
-            env,
-            customer_id if isinstance(customer_id, str) else None,
-            state.clock.now_ms(),
-        )
-        idem_key = idempotency_key(request.headers.get("Idempotency-Key"))
-        result = _run(state, endpoint, body, env, idem_key)
-        if fault == "lost-response":
-            return _drop_connection(request)
-        if isinstance(result, Reply):
-            return _json(result.status, result.body, limit_headers or None)
-        return _json(200, result, limit_headers or None)
+        return await _serve(request, state, endpoint, token, env, fault, limit_headers)
     except RateLimited as exc:
         return _too_many_requests(exc, env)
     except ApiError as exc:

@@ -148,14 +148,81 @@ def _use_it(
     return True, shown, balances
 
 
-def check(store: Store, p: CheckParams, env: str, now_ms: int, *, fail_open: bool) -> Any:
-    """``balances.check``; ``fail_open``: the organisation is over its check cap."""
+def _refuse_before_lookup(p: CheckParams, now_ms: int) -> None:
+    """What Autumn refuses before it looks anything up."""
     expires_at = None if p.lock is None else p.lock.expires_at
     if expires_at is not None and expires_at > now_ms + _DAY_MS:
         raise invalid_request("Lock expires_at cannot be more than 1 day from now")
     if p.product_id is not None:
         # Autumn's legacy product check; this server has no plans, so no product exists.
         raise ApiError(404, "product_not_found", f"Product {p.product_id} not found")
+
+
+def _refuse_deduction(p: CheckParams, feature: FeatureRow, use: FeatureRow) -> None:
+    """What ``send_event`` / ``lock`` may not be used on."""
+    if p.lock is not None and use.type == "metered" and not use.consumable:
+        raise invalid_request("Lock is not supported for allocated features")
+    if feature.type == "boolean":
+        raise invalid_request(
+            "send_event cannot be used with boolean features,"
+            " which are flags rather than usage-tracked."
+        )
+
+
+def _in_credits(feature: FeatureRow, use: FeatureRow, required: Number) -> Number:
+    """The required amount in the unit of ``use``: credits when a credit system answers."""
+    if use.type == CREDIT_SYSTEM and use.id != feature.id:
+        return to_credits(feature.id, use, required)
+    return required
+
+
+# (balances, flags), as a customer or entity view shows them.
+_View = tuple[dict[str, Any], dict[str, Any]]
+
+
+def _judged_view(
+    p: CheckParams, subject: Subject, features: Mapping[str, FeatureRow], shown: _View, now_ms: int
+) -> _View:
+    """The balances and flags that decide ``allowed``: the subject's own level only.
+
+    A customer's view totals its entities' balances too; those do not allow anything.
+    """
+    if p.entity_id is None and any(b.entity_id for b in subject.balances):
+        return subject.view(features, now_ms, aggregate=False)
+    return shown
+
+
+def _allowed_by_view(judged: _View, use: FeatureRow, required: Number) -> bool:
+    balances, flags = judged
+    if flags.get(use.id) is not None:
+        return True
+    balance = balances.get(use.id)
+    return balance is not None and _allowed(balance, required)
+
+
+def _answer(
+    p: CheckParams,
+    allowed: bool,
+    required: Number,
+    use: FeatureRow,
+    shown: tuple[Any, Any],
+    related: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The answer's keys in Autumn's order; ``shown`` is (balance, flag)."""
+    balance, flag = shown
+    answer = _head(p, allowed, required)
+    answer["balance"] = balance
+    if related is not None:
+        answer["balances"] = related
+    answer["flag"] = flag
+    if p.with_preview:
+        answer["preview"] = None if allowed else _preview(use, balance)
+    return answer
+
+
+def check(store: Store, p: CheckParams, env: str, now_ms: int, *, fail_open: bool) -> Any:
+    """``balances.check``; ``fail_open``: the organisation is over its check cap."""
+    _refuse_before_lookup(p, now_ms)
     assert p.feature_id is not None
     required: Number = 1 if p.required_balance is None else p.required_balance
     if fail_open:
@@ -167,44 +234,20 @@ def check(store: Store, p: CheckParams, env: str, now_ms: int, *, fail_open: boo
     subject = load_subject(
         store, p.customer_id, p.entity_id, [feature.id, *(c.id for c in credit_systems)], now_ms
     )
-    balances, flags = subject.view(features, now_ms)
-    judged, judged_flags = balances, flags
-    if p.entity_id is None and any(b.entity_id for b in subject.balances):
-        judged, judged_flags = subject.view(features, now_ms, aggregate=False)
-    use = _feature_to_use(feature, credit_systems, judged, required)
+    balances, flags = shown = subject.view(features, now_ms)
+    judged = _judged_view(p, subject, features, shown, now_ms)
+    use = _feature_to_use(feature, credit_systems, judged[0], required)
     balance, flag = balances.get(use.id), flags.get(use.id)
     related: dict[str, Any] | None = None
+    in_credits = _in_credits(feature, use, required)
 
     if p.send_event or p.lock is not None:
-        if p.lock is not None and use.type == "metered" and not use.consumable:
-            raise invalid_request("Lock is not supported for allocated features")
-        if feature.type == "boolean":
-            raise invalid_request(
-                "send_event cannot be used with boolean features,"
-                " which are flags rather than usage-tracked."
-            )
-        if balance is None and required > 0:
-            allowed = False
-        else:
+        _refuse_deduction(p, feature, use)
+        allowed = False
+        if balance is not None or required <= 0:
             allowed, balance, related = _use_it(
                 store, p, env, now_ms, subject, feature, required, balance
             )
-        if use.type == CREDIT_SYSTEM and use.id != feature.id:
-            required = to_credits(feature.id, use, required)
     else:
-        if use.type == CREDIT_SYSTEM and use.id != feature.id:
-            required = to_credits(feature.id, use, required)
-        judged_balance = judged.get(use.id)
-        if judged_flags.get(use.id) is not None:
-            allowed = True
-        else:
-            allowed = judged_balance is not None and _allowed(judged_balance, required)
-
-    answer = _head(p, allowed, required)
-    answer["balance"] = balance
-    if related is not None:
-        answer["balances"] = related
-    answer["flag"] = flag
-    if p.with_preview:
-        answer["preview"] = None if allowed else _preview(use, balance)
-    return answer
+        allowed = _allowed_by_view(judged, use, in_credits)
+    return _answer(p, allowed, in_credits, use, (balance, flag), related)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from autumn_local.rules.credits import relevant_features
-from autumn_local.rules.errors import invalid_request
+from autumn_local.rules.errors import ApiError, invalid_request
 from autumn_local.rules.operations import require_owner, settled_balances
 from autumn_local.rules.subject import Subject
 from autumn_local.rules.usage_deduction import usage_order
@@ -40,39 +40,54 @@ def _candidates(store: Store, p: DeleteParams, now_ms: int) -> list[Balance]:
     return usage_order(balances, store.feature_map(), p.entity_id)
 
 
+def _selected(p: DeleteParams, b: Balance) -> bool:
+    """Whether ``interval`` and ``balance_id``, when given, pick ``b``."""
+    return (p.interval is None or b.interval == p.interval) and (
+        p.balance_id is None or b.api_id == p.balance_id
+    )
+
+
+def _not_found(p: DeleteParams) -> ApiError:
+    # Autumn writes the missing feature as JavaScript's "undefined".
+    feature = p.feature_id if p.feature_id is not None else "undefined"
+    return invalid_request(
+        f"Balance not found for feature {feature} and customer {p.customer_id}", 404
+    )
+
+
+def _keep_as_carrier(store: Store, carrier: Balance, usage: Number) -> None:
+    """An overage carrier: its own grant cancelled, the deleted usage kept."""
+    carrier.adjustment = -carrier.allowance
+    carrier.balance = -usage
+    carrier.next_reset_at = None
+    carrier.changed = True
+    store.save_balances([carrier])
+
+
+def _remove(
+    store: Store, p: DeleteParams, doomed: list[Balance], survivors: bool, now_ms: int
+) -> None:
+    """Delete ``doomed``; with ``recalculate_balances`` their usage stays counted."""
+    usage = sum(b.usage for b in doomed) if p.recalculate_balances else 0
+    if usage > 0 and not survivors:
+        _keep_as_carrier(store, doomed[0], usage)
+        store.delete_balances(doomed[1:])
+        return
+    store.delete_balances(doomed)
+    if usage != 0:
+        _reapply(store, p, usage, now_ms)
+
+
 def delete_balances(store: Store, p: DeleteParams, now_ms: int) -> dict[str, Any]:
     if p.recalculate_balances and p.feature_id is None:
         raise invalid_request("feature_id is required when recalculate_balances is true")
     require_owner(store, p.customer_id, p.entity_id)
     every = _candidates(store, p, now_ms)
     settled_balances(store, every, now_ms)
-    doomed = [
-        b
-        for b in every
-        if (p.interval is None or b.interval == p.interval)
-        and (p.balance_id is None or b.api_id == p.balance_id)
-    ]
+    doomed = [b for b in every if _selected(p, b)]
     if not doomed:
-        # Autumn writes the missing feature as JavaScript's "undefined".
-        feature = p.feature_id if p.feature_id is not None else "undefined"
-        raise invalid_request(
-            f"Balance not found for feature {feature} and customer {p.customer_id}", 404
-        )
-    usage = sum(b.usage for b in doomed) if p.recalculate_balances else 0
-    doomed_pks = {b.pk for b in doomed}
-    survivors = [b for b in every if b.pk not in doomed_pks]
-    carrier = doomed[0] if usage > 0 and not survivors else None
-    if carrier is not None:
-        # An overage carrier: its own grant cancelled, the deleted usage kept.
-        carrier.adjustment = -carrier.allowance
-        carrier.balance = -usage
-        carrier.next_reset_at = None
-        carrier.changed = True
-        store.save_balances([carrier])
-    store.delete_balances(b for b in doomed if b is not carrier)
-    if usage != 0 and carrier is None:
-        assert p.feature_id is not None
-        _reapply(store, p, usage, now_ms)
+        raise _not_found(p)
+    _remove(store, p, doomed, len(doomed) < len(every), now_ms)
     return {"success": True}
 
 

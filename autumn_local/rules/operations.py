@@ -92,27 +92,68 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _broken_boolean_rule(feature: FeatureRow, p: CreateBalanceParams) -> str | None:
+    if p.included_grant is not None or p.unlimited or p.reset is not None:
+        return f"boolean feature {feature.id!r} takes no included_grant, unlimited or reset"
+    return None
+
+
+def _broken_metered_rule(feature: FeatureRow, p: CreateBalanceParams) -> str | None:
+    if p.included_grant is None and not p.unlimited:
+        return (
+            f"metered feature {feature.id!r} needs included_grant or unlimited: true"
+            " (a field named 'included' is not read: send included_grant)"
+        )
+    if p.included_grant is not None and p.unlimited:
+        return "included_grant and unlimited cannot be combined"
+    if p.unlimited and p.reset is not None:
+        return "an unlimited balance cannot have reset.interval"
+    return None
+
+
 def _broken_create_rule(feature: FeatureRow, p: CreateBalanceParams) -> str | None:
     """The grant rules Autumn checks after the request counted as valid (hence its 500)."""
     if feature.type == "boolean":
-        if p.included_grant is not None or p.unlimited or p.reset is not None:
-            return f"boolean feature {feature.id!r} takes no included_grant, unlimited or reset"
-    elif feature.type == "metered":
-        if p.included_grant is None and not p.unlimited:
-            return (
-                f"metered feature {feature.id!r} needs included_grant or unlimited: true"
-                " (a field named 'included' is not read: send included_grant)"
-            )
-        if p.included_grant is not None and p.unlimited:
-            return "included_grant and unlimited cannot be combined"
-        if p.unlimited and p.reset is not None:
-            return "an unlimited balance cannot have reset.interval"
+        return _broken_boolean_rule(feature, p)
+    if feature.type == "metered":
+        return _broken_metered_rule(feature, p)
     return None
+
+
+def _check_rollover(feature: FeatureRow, p: CreateBalanceParams, now_ms: int) -> None:
+    if p.rollover is None:
+        return
+    if feature.type == "metered" and not feature.consumable:
+        raise invalid_request("Rollover is not supported for continuous use features")
+    if p.reset is None:
+        raise invalid_request("Rollover cannot be provided for one-time balances")
+    if p.expires_at and p.reset.interval != LIFETIME:
+        first_reset = add_interval(now_ms, p.reset.interval, p.reset.interval_count)
+        if first_reset > p.expires_at:
+            raise invalid_request(
+                f"expires_at ({_iso(p.expires_at)}) occurs before the next rollover"
+                f" event ({_iso(first_reset)})"
+            )
+
+
+def _check_next_reset_at(p: CreateBalanceParams, now_ms: int) -> None:
+    if p.next_reset_at is None:
+        return
+    if p.reset is None:
+        raise invalid_request("next_reset_at requires a reset interval to be provided")
+    if p.next_reset_at <= now_ms:
+        raise invalid_request("next_reset_at must be in the future")
+    if p.expires_at and p.next_reset_at >= p.expires_at:
+        raise invalid_request(
+            f"next_reset_at ({_iso(p.next_reset_at)}) must occur before"
+            f" expires_at ({_iso(p.expires_at)})"
+        )
 
 
 def _check_create_rules(
     store: Store, feature: FeatureRow, p: CreateBalanceParams, now_ms: int
 ) -> None:
+    """Autumn's rules for a new balance, in its order."""
     broken = _broken_create_rule(feature, p)
     if broken is not None:
         raise ApiError(500, "invalid_inputs", f"input: Invalid input ({broken})")
@@ -123,32 +164,26 @@ def _check_create_rules(
             f"A boolean entitlement {feature.id} already exists for customer {p.customer_id}",
             409,
         )
-    if p.rollover is not None:
-        if feature.type == "metered" and not feature.consumable:
-            raise invalid_request("Rollover is not supported for continuous use features")
-        if p.reset is None:
-            raise invalid_request("Rollover cannot be provided for one-time balances")
-        if p.expires_at and p.reset.interval != LIFETIME:
-            first_reset = add_interval(now_ms, p.reset.interval, p.reset.interval_count)
-            if first_reset > p.expires_at:
-                raise invalid_request(
-                    f"expires_at ({_iso(p.expires_at)}) occurs before the next rollover"
-                    f" event ({_iso(first_reset)})"
-                )
-    if p.next_reset_at is not None:
-        if p.reset is None:
-            raise invalid_request("next_reset_at requires a reset interval to be provided")
-        if p.next_reset_at <= now_ms:
-            raise invalid_request("next_reset_at must be in the future")
-        if p.expires_at and p.next_reset_at >= p.expires_at:
-            raise invalid_request(
-                f"next_reset_at ({_iso(p.next_reset_at)}) must occur before"
-                f" expires_at ({_iso(p.expires_at)})"
-            )
+    _check_rollover(feature, p, now_ms)
+    _check_next_reset_at(p, now_ms)
     if p.balance_id is not None and store.balance_id_taken(p.customer_id, p.balance_id):
         raise invalid_request(
             f"balance_id '{p.balance_id}' is already in use for this customer", 409
         )
+
+
+def _first_reset(
+    p: CreateBalanceParams, interval: str, count: int, unlimited: bool, now_ms: int
+) -> int | None:
+    """When a new balance first resets: as asked, else one interval from now.
+
+    Lifetime, unlimited and expiring balances do not reset by themselves.
+    """
+    if p.next_reset_at is not None:
+        return p.next_reset_at
+    if interval != LIFETIME and not unlimited and not p.expires_at:
+        return add_interval(now_ms, interval, count)
+    return None
 
 
 def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance:
@@ -161,11 +196,6 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
     count = 1 if p.reset is None else p.reset.interval_count
     unlimited = p.unlimited and feature.type != "boolean"
     allowance = 0 if unlimited or p.included_grant is None else p.included_grant
-    next_reset_at: int | None = None
-    if interval != LIFETIME and not unlimited and not p.expires_at:
-        next_reset_at = add_interval(now_ms, interval, count)
-    if p.next_reset_at is not None:
-        next_reset_at = p.next_reset_at
     balance = Balance(
         pk=0,
         id=new_balance_id(),
@@ -179,7 +209,7 @@ def create_balance(store: Store, p: CreateBalanceParams, now_ms: int) -> Balance
         unlimited=unlimited,
         interval=interval,
         interval_count=count,
-        next_reset_at=next_reset_at,
+        next_reset_at=_first_reset(p, interval, count, unlimited, now_ms),
         expires_at=p.expires_at,
         rollover=None if p.rollover is None else json.dumps(asdict(p.rollover)),
         created_at=now_ms,
@@ -204,34 +234,60 @@ def _first_by(balances: list[Balance], field: str) -> Balance:
     return min(balances, key=lambda b: getattr(b, field) or math.inf)
 
 
-def _apply_update(p: UpdateBalanceParams, matched: list[Balance], now_ms: int) -> None:
+def _update_remaining(p: UpdateBalanceParams, matched: list[Balance], now_ms: int) -> None:
+    """Steps 1 and 2: ``remaining`` or ``add_to_balance``, then ``usage``."""
     if p.remaining is not None:
         set_remaining(matched, p.remaining, now_ms)
     elif p.add_to_balance is not None:
         deduct(matched, -p.add_to_balance, now_ms)
     if p.usage is not None:
         set_remaining(matched, sum(b.grant for b in matched) - p.usage, now_ms)
-    where = f"feature {p.feature_id}, customer {p.customer_id}"
-    if p.included_grant is not None:
-        if not matched:
-            raise invalid_request(f"No balances to update for {where}", 404)
-        # The adjustment lands on the first balance and makes the matched
-        # balances' original grants add up to included_grant.
-        first = matched[0]
-        allowances = sum(0 if b.unlimited else b.allowance for b in matched)
-        first.adjustment, first.changed = p.included_grant - allowances, True
-    if p.next_reset_at is not None:
-        if not matched:
-            raise invalid_request(f"No balances found for {where}", 404)
-        target = _first_by(matched, "next_reset_at")
-        if target.interval == LIFETIME:
-            raise invalid_request(f"Cannot update next reset at for lifetime balance ({where})")
-        target.next_reset_at, target.changed = p.next_reset_at, True
-    if p.expires_at is not None:
-        if not matched:
-            raise invalid_request(f"No balances found for {where}", 404)
-        target = _first_by(matched, "expires_at")
-        target.expires_at, target.changed = p.expires_at, True
+
+
+def _require_matched(p: UpdateBalanceParams, matched: list[Balance], found: str) -> None:
+    if not matched:
+        where = f"feature {p.feature_id}, customer {p.customer_id}"
+        raise invalid_request(f"No balances {found} for {where}", 404)
+
+
+def _update_grant(p: UpdateBalanceParams, matched: list[Balance]) -> None:
+    """Step 3: ``included_grant``."""
+    if p.included_grant is None:
+        return
+    _require_matched(p, matched, "to update")
+    # The adjustment lands on the first balance and makes the matched
+    # balances' original grants add up to included_grant.
+    first = matched[0]
+    allowances = sum(0 if b.unlimited else b.allowance for b in matched)
+    first.adjustment, first.changed = p.included_grant - allowances, True
+
+
+def _update_next_reset(p: UpdateBalanceParams, matched: list[Balance]) -> None:
+    """Step 4: ``next_reset_at``."""
+    if p.next_reset_at is None:
+        return
+    _require_matched(p, matched, "found")
+    target = _first_by(matched, "next_reset_at")
+    if target.interval == LIFETIME:
+        where = f"feature {p.feature_id}, customer {p.customer_id}"
+        raise invalid_request(f"Cannot update next reset at for lifetime balance ({where})")
+    target.next_reset_at, target.changed = p.next_reset_at, True
+
+
+def _update_expiry(p: UpdateBalanceParams, matched: list[Balance]) -> None:
+    """Step 5: ``expires_at``."""
+    if p.expires_at is None:
+        return
+    _require_matched(p, matched, "found")
+    target = _first_by(matched, "expires_at")
+    target.expires_at, target.changed = p.expires_at, True
+
+
+def _apply_update(p: UpdateBalanceParams, matched: list[Balance], now_ms: int) -> None:
+    _update_remaining(p, matched, now_ms)
+    _update_grant(p, matched)
+    _update_next_reset(p, matched)
+    _update_expiry(p, matched)
 
 
 def update_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> None:

@@ -76,6 +76,37 @@ def set_remaining(balances: Sequence[Balance], target: Number, now_ms: int) -> N
         deduct(balances, sum(b.balance for b in balances) - target, now_ms)
 
 
+def _from_rollovers(balances: Sequence[Balance], amount: Number, now_ms: int) -> Number:
+    """Drain live rollovers first, the soonest to expire first; returns what is left."""
+    left = amount
+    for rollover in live_rollovers(balances, now_ms):
+        if left <= 0:
+            break
+        taken = min(rollover.balance, left)
+        if taken > 0:
+            rollover.balance -= taken
+            rollover.usage += taken
+            left -= taken
+    for b in balances:
+        if b.rollovers:
+            b.changed = True
+    return left
+
+
+def _down_to_zero(balances: Sequence[Balance], amount: Number) -> Number:
+    """Pass 1: deductions stop at 0, additions only fill up to 0; returns what is left."""
+    left = amount
+    for b in balances:
+        if left == 0:
+            break
+        change = max(0, min(left, b.balance)) if left > 0 else -min(-left, max(0, -b.balance))
+        if change:
+            b.balance -= change
+            b.changed = True
+            left -= change
+    return left
+
+
 def deduct(balances: Sequence[Balance], amount: Number, now_ms: int) -> None:
     """Take ``amount`` from the balances in order (a negative amount adds)."""
     if not balances or amount == 0:
@@ -84,28 +115,8 @@ def deduct(balances: Sequence[Balance], amount: Number, now_ms: int) -> None:
     if sink is not None:
         sink.balance, sink.changed = sink.balance - amount, True
         return
-    left = amount
-    if left > 0:
-        for rollover in live_rollovers(balances, now_ms):
-            if left <= 0:
-                break
-            taken = min(rollover.balance, left)
-            if taken > 0:
-                rollover.balance -= taken
-                rollover.usage += taken
-                left -= taken
-        for b in balances:
-            if b.rollovers:
-                b.changed = True
-    for b in balances:
-        if left == 0:
-            break
-        # Pass 1: deductions stop at 0, additions only fill up to 0.
-        change = max(0, min(left, b.balance)) if left > 0 else -min(-left, max(0, -b.balance))
-        if change:
-            b.balance -= change
-            b.changed = True
-            left -= change
+    left = _from_rollovers(balances, amount, now_ms) if amount > 0 else amount
+    left = _down_to_zero(balances, left)
     if left != 0:
         # Pass 2: overage is allowed, so the first balance takes the rest.
         first = balances[0]

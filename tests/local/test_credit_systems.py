@@ -111,6 +111,16 @@ async def test_check_uses_the_pool_that_allows_and_asks_for_credits(usage: Api) 
     assert (short["allowed"], short["required_balance"]) == (False, 500)
 
 
+async def test_check_judges_the_pool_in_credits_once_it_is_picked(usage: Api) -> None:
+    # The pool is picked with the amount in words (neither 3 words nor 4 credits
+    # cover 6), as getFeatureToUseForCheck does; it is then judged in credits:
+    # 6 words at 0.5 are 3 credits, which 4 credits cover.
+    await words_and_credits(usage, words=3, credits=4)
+    answer = (await usage.check(**WORDS, required_balance=6)).ok()
+    assert (answer["allowed"], answer["required_balance"]) == (True, 3)
+    assert answer["balance"]["feature_id"] == "credits"
+
+
 async def test_check_of_a_feature_nobody_holds_points_at_its_credit_system(usage: Api) -> None:
     answer = (await usage.check(**WORDS, required_balance=4)).ok()
     assert (answer["allowed"], answer["required_balance"], answer["balance"]) == (False, 2, None)

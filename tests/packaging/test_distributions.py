@@ -94,3 +94,15 @@ def test_the_wheel_describes_itself_with_the_readme(dist: Path) -> None:
     body = meta.get_payload()
     assert isinstance(body, str)
     assert body.strip() == (ROOT / "README.md").read_text().strip()
+
+
+def test_the_wheel_has_every_module_of_every_subpackage(dist: Path) -> None:
+    with _wheel(dist) as wheel:
+        names = set(wheel.namelist())
+    sources = {
+        path.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert any("/" in name.split("/", 1)[1] for name in sources)  # there are subpackages
+    assert sources - names == set()

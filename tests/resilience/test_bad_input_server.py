@@ -248,7 +248,11 @@ async def test_arbitrary_bodies_never_break_the_server(
     if status != 200:
         assert 400 <= status < 500
         assert isinstance(answer, dict) and answer.get("message"), answer
-        assert await raw.state() == before
+        # balances.update runs its steps one after another, as Autumn does: when a
+        # later one breaks a rule (invalid_request), the earlier ones stay applied.
+        # A body the schema refuses (invalid_inputs) changes nothing.
+        if not (path == UPDATE and answer.get("code") == "invalid_request"):
+            assert await raw.state() == before, (status, answer, body)
 
 
 async def test_a_client_that_leaves_mid_body_is_not_a_server_error(
