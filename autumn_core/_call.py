@@ -226,9 +226,6 @@ def _prepared_call(
             headers=headers,
             body=body,
             idempotency_key=key,
-            retry=context.retry,
-            attempt_timeout=context.timeout,
-            total_timeout=context.total_timeout,
         )
     return _with_options(context, operation, session, opts, headers, body, key)
 

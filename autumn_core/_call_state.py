@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 import aiohttp
-import attrs
 import yarl
 
 from autumn_core._call_context import CallContext
@@ -33,15 +32,17 @@ def attempt_timeout(seconds: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=seconds, sock_connect=seconds / 2)
 
 
-@attrs.define(kw_only=True, eq=False)
+_UNSET: Any = object()  # a bound not given: the core's
+
+
 class CallState(Generic[R]):
     """A call ready to be attempted: its request, built once, and its progress.
 
     The request: `url`, `headers` (sent by every attempt; hooks may change them,
     and retries carry `X-Retry-Count`), `body`, `idempotency_key` (`own_key`: the
-    caller's, not one the SDK drew). The bounds: `retry`, `attempt_timeout` and
-    `total_timeout` (seconds, None: no bound), which shortens `timeout`, the next
-    attempt's, when less is left (`cut_short`).
+    caller's, not one the SDK drew). The bounds, the core's unless given: `retry`,
+    `attempt_timeout` and `total_timeout` (seconds, None: no bound), which
+    shortens `timeout`, the next attempt's, when less is left (`cut_short`).
 
     The progress: `attempts` made so far; what they showed about the change (see
     autumn_core._applied): `in_doubt`, some attempt may have applied it without
@@ -49,27 +50,65 @@ class CallState(Generic[R]):
     `waiting`, the call is between attempts.
     """
 
-    context: CallContext = attrs.field(repr=False)
-    operation: Operation[Any, R]
-    session: aiohttp.ClientSession = attrs.field(repr=False)
-    url: yarl.URL
-    headers: dict[str, str] = attrs.field(repr=False)  # the Authorization header among them
-    body: bytes = attrs.field(repr=False)
-    idempotency_key: str | None
-    own_key: bool = False
-    retry: RetryConfig = attrs.field(repr=False)
-    attempt_timeout: aiohttp.ClientTimeout = attrs.field(repr=False)
-    total_timeout: float | None = None
-    attempts: int = attrs.field(default=0, init=False)
-    timeout: aiohttp.ClientTimeout = attrs.field(
-        default=attrs.Factory(lambda self: self.attempt_timeout, takes_self=True),
-        init=False,
-        repr=False,
+    # Slots and a plain keyword-only __init__, not attrs: every call builds one, and
+    # the bounds default to the core's, so the usual call passes seven keywords.
+    __slots__ = (
+        "attempt_timeout",
+        "attempts",
+        "body",
+        "context",
+        "cut_short",
+        "duplicate_seen",
+        "headers",
+        "idempotency_key",
+        "in_doubt",
+        "operation",
+        "own_key",
+        "retry",
+        "session",
+        "timeout",
+        "total_timeout",
+        "url",
+        "waiting",
     )
-    cut_short: bool = attrs.field(default=False, init=False)
-    in_doubt: bool = attrs.field(default=False, init=False)
-    duplicate_seen: bool = attrs.field(default=False, init=False)
-    waiting: bool = attrs.field(default=False, init=False)
+
+    def __init__(
+        self,
+        *,
+        context: CallContext,
+        operation: Operation[Any, R],
+        session: aiohttp.ClientSession,
+        url: yarl.URL,
+        headers: dict[str, str],
+        body: bytes,
+        idempotency_key: str | None,
+        own_key: bool = False,
+        retry: RetryConfig = _UNSET,
+        attempt_timeout: aiohttp.ClientTimeout = _UNSET,
+        total_timeout: float | None = _UNSET,
+    ) -> None:
+        self.context = context
+        self.operation = operation
+        self.session = session
+        self.url = url
+        self.headers = headers  # the Authorization header among them
+        self.body = body
+        self.idempotency_key = idempotency_key
+        self.own_key = own_key
+        self.retry = context.retry if retry is _UNSET else retry
+        self.attempt_timeout = self.timeout = (
+            context.timeout if attempt_timeout is _UNSET else attempt_timeout
+        )
+        self.total_timeout = context.total_timeout if total_timeout is _UNSET else total_timeout
+        self.attempts = 0
+        self.cut_short = self.in_doubt = self.duplicate_seen = self.waiting = False
+
+    def __repr__(self) -> str:
+        # Never the headers or the body: the secret key travels in the headers.
+        return (
+            f"CallState(operation_id={self.operation_id!r}, url={str(self.url)!r}, "
+            f"idempotency_key={self.idempotency_key!r}, attempts={self.attempts})"
+        )
 
     @property
     def operation_id(self) -> str:
