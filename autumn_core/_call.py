@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from os import urandom
 from typing import Any, TypeVar
 
@@ -62,35 +62,72 @@ def fresh_key() -> str:
     return urandom(16).hex()
 
 
-async def call_operation(
+def call_operation(
     context: CallContext,
     operation: Operation[P, R],
     params: P | Mapping[str, Any],
     options: RequestOptions | RequestOptionsDict | None,
-) -> Result[R, AutumnSDKError]:
+) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
+    """The call, checked and prepared here, as the coroutine that sends it. Called from
+    the coroutine of an operation function, in its event loop."""
+    # Not `async def`: the usual call returns _run's coroutine itself, so no frame of
+    # this function sits above the attempts, to be passed through on every suspension.
     checked = _checked(operation, params, options)
     if isinstance(checked, SDKValidationError):
-        return Err(checked)
+        return _returned(Err(checked))
     opts, body = checked
     if opts is None:  # the usual case: a fresh key for a write, none for a read
         key: str | None = fresh_key() if operation.writes else None
     else:
         chosen = _idempotency_key(operation, opts)
         if isinstance(chosen, SDKValidationError):
-            return Err(chosen)
+            return _returned(Err(chosen))
         key = chosen
     authorization = context.credentials.fixed_authorization
     if authorization is None:  # the key comes from a callable, asked on every call
+        return _authorized(context, operation, opts, body, key)
+    return _attempted(context, operation, opts, body, key, authorization)
+
+
+async def _authorized(
+    context: CallContext,
+    operation: Operation[Any, R],
+    opts: RequestOptions | None,
+    body: bytes,
+    key: str | None,
+    authorization: str | None = None,
+) -> Result[R, AutumnSDKError]:
+    """The call, once its Authorization is known (fetched here when not given)."""
+    if authorization is None:
         fetched = await _fetch_authorization(context, key)
         if isinstance(fetched, AutumnSDKError):
             return Err(fetched)
         authorization = fetched
+    return await _attempted(context, operation, opts, body, key, authorization)
+
+
+def _attempted(
+    context: CallContext,
+    operation: Operation[Any, R],
+    opts: RequestOptions | None,
+    body: bytes,
+    key: str | None,
+    authorization: str,
+) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # built outside the loop that will await it: prepared in it
+        return _authorized(context, operation, opts, body, key, authorization)
     call = _prepared_call(context, operation, opts, body, key, authorization)
     if isinstance(call, AutumnSDKError):
-        return Err(call)
+        return _returned(Err(call))
     if opts is None or opts.abort_signal is None:
-        return await _run(call)
-    return await _run_unless_aborted(call, opts.abort_signal)
+        return _run(call)
+    return _run_unless_aborted(call, opts.abort_signal)
+
+
+async def _returned(result: Result[R, AutumnSDKError]) -> Result[R, AutumnSDKError]:
+    return result
 
 
 async def _run(call: CallState[R]) -> Result[R, AutumnSDKError]:

@@ -7,6 +7,7 @@ track operations have. Each runs against a scripted server on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -305,3 +306,21 @@ async def test_a_new_operations_first_answer_empty_is_a_response_validation_erro
     res = await make_core().call(fresh, {"customer_id": "cus_1"})
     assert isinstance(res.error, ResponseValidationError), res
     assert "empty body" in res.error.message
+
+
+def test_a_call_built_outside_the_loop_that_awaits_it_is_prepared_there(
+    local_autumn_thread: Any,
+) -> None:
+    # core.call checks and prepares the call when it is called, inside a running loop;
+    # called before any loop runs, it leaves that to the loop that awaits it.
+    core = AutumnCore(local_autumn_thread.secret_key, server_url=local_autumn_thread.url)
+    pending = core.call(CREATE_BALANCE, {"customer_id": "cus_1", "feature_id": "api_calls"})
+
+    async def run() -> Any:
+        try:
+            return await pending
+        finally:
+            await core.aclose()
+
+    res = asyncio.run(run())
+    assert res.ok or isinstance(res.error, AutumnDefaultError), res
