@@ -27,14 +27,20 @@ class CustomerConfigParams:
 @attrs.frozen(kw_only=True)
 class GetOrCreateCustomerParams:
     """The body of customers.get_or_create. Only fields you set are sent, except
-    `customer_id`, which is required and may be None: Autumn then creates a new
-    customer without an id of yours on every call.
+    `customer_id`, which is required and may be None.
 
     >>> GetOrCreateCustomerParams(customer_id="cus_123", name="Ada", email="ada@example.com")
 
-    The other fields describe the customer to create (and are updated on an
-    existing one). `billing_controls` is sent as given, in Autumn's shape
-    (`{"spend_limits": [...], "usage_limits": [...], ...}`), and checked by Autumn.
+    `customer_id` (letters, digits, `_`, `-` and `:` only) finds the customer, or names
+    the one created. None needs an `email`: Autumn returns the customer created without
+    an id with that email (any case), or creates one whose `id` is None. A later call
+    with an id and that email gives that customer the id.
+
+    The other fields describe the customer to create. On an existing customer Autumn
+    only fills an empty `name` or `email` (never overwrites one) and sets
+    `send_email_receipts` when sent; the rest is not updated. `billing_controls` is
+    sent as given, in Autumn's shape (`{"spend_limits": [...], "usage_limits": [...],
+    ...}`), and checked by Autumn.
     """
 
     customer_id: str | None
@@ -89,11 +95,11 @@ class GetOrCreateCustomerFields(_GetOrCreateCustomerOptionalKeys, total=False):
     customer_id: str | None
 
 
-# With a customer_id the call is idempotent by that id: a repeat returns the
-# customer the first call created. It sends no Idempotency-Key then, so that a
+# The call is idempotent by its customer_id, or without one by its email (the
+# customer created without an id with that email is returned): a repeat returns
+# the customer the first call created. It sends no Idempotency-Key, so that a
 # retry after a lost answer gets the customer instead of Autumn's 409 for a
-# reused key. Without one, every call creates another customer: a write, with
-# one key on every attempt, so a retry never creates two.
+# reused key -- unless the caller gives one.
 GET_OR_CREATE_CUSTOMER = Operation(
     "getOrCreateCustomer",
     "/v1/customers.get_or_create",
@@ -120,12 +126,9 @@ async def customers_get_or_create(
 
     >>> res = await customers_get_or_create(core, {"customer_id": "cus_123", "name": "Ada"})
 
-    With a `customer_id` no Idempotency-Key is sent (the id makes repeats safe),
-    unless you give one in `options.idempotency_key`. Without one
-    (`"customer_id": None`), each call creates a customer and sends a key.
+    No Idempotency-Key is sent (the `customer_id`, or without one the `email`, makes
+    repeats safe), unless you give one in `options.idempotency_key`.
     """
-    creates = _field(params, "customer_id") is None or (
-        options is not None and _field(options, "idempotency_key") is not None
-    )
-    operation = GET_OR_CREATE_CUSTOMER_KEYED if creates else GET_OR_CREATE_CUSTOMER
+    keyed = options is not None and _field(options, "idempotency_key") is not None
+    operation = GET_OR_CREATE_CUSTOMER_KEYED if keyed else GET_OR_CREATE_CUSTOMER
     return await run_operation(core, operation, params, options)

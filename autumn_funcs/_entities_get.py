@@ -20,6 +20,10 @@ class GetEntityParams:
     """The body of entities.get. Only fields you set are sent.
 
     >>> GetEntityParams(customer_id="cus_123", entity_id="seat_1")
+    >>> GetEntityParams(entity_id="seat_1")
+
+    Without `customer_id` Autumn finds the customer from the entity; when two customers
+    have an entity with that id it answers 400 `entity_id_required`.
     """
 
     customer_id: str | None = None

@@ -1,4 +1,5 @@
-"""Import cost: ``python -X importtime`` of one statement in a fresh process."""
+"""Import cost: ``python -X importtime`` of one statement in a fresh process, and the
+cost as a user measures it: wall time around the statement, in process."""
 
 from __future__ import annotations
 
@@ -25,6 +26,39 @@ package = sys.modules.get("autumn_funcs")
 operations = [n for n in getattr(package, "__all__", ()) if n.islower()]
 print(" ".join(m for m in ("autumn_funcs._" + n for n in operations) if m in sys.modules))
 """
+
+
+# What a user times: `time.perf_counter()` around the statement in a fresh process, after
+# the imports the application has anyway (aiohttp, for a service on it). No -X importtime,
+# which slows every import it reports.
+# CPU time beside it: on a busy machine the wall time also counts waiting for a core,
+# and the CPU time is what an idle machine's wall time would be.
+WALL_PROBE = """\
+import time
+SETUP
+start, cpu = time.perf_counter(), time.process_time()
+STATEMENT
+print((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000)
+"""
+
+
+def in_process_ms(python: str, statement: str, setup: str = "") -> tuple[float, float]:
+    """Median (wall, CPU) milliseconds of `statement` after `setup`, in fresh processes
+    with warm bytecode caches."""
+    code = WALL_PROBE.replace("SETUP", setup).replace("STATEMENT", statement)
+
+    def once() -> tuple[float, float]:
+        done = subprocess.run(
+            [python, "-c", code], env=sdk_env(), cwd=REPO, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1])
+        wall, cpu = done.stdout.split()
+        return float(wall), float(cpu)
+
+    once()  # writes bytecode caches
+    runs = [once() for _ in range(RUNS)]
+    return median([wall for wall, _ in runs]), median([cpu for _, cpu in runs])
 
 
 @dataclass(frozen=True)
@@ -99,6 +133,18 @@ def run(sdk_error: str | None) -> Section:
 
     func = results["from autumn_funcs import balances_create"]
     added = func.ms - results["import aiohttp"].ms
+    log("import: in process, after import aiohttp")
+    user_added = in_process_ms(
+        SDK_PYTHON, "from autumn_funcs import balances_create", "import aiohttp"
+    )
+    facade_added = in_process_ms(SDK_PYTHON, "from autumn_funcs import Autumn", "import aiohttp")
+    section.notes.append(
+        "As a user measures it (`time.perf_counter()` around the statement, after `import "
+        f"aiohttp` in the same fresh process, no -X importtime, median of {RUNS}; CPU time "
+        "in brackets): `from autumn_funcs import balances_create` "
+        f"{user_added[0]:.1f} ms ({user_added[1]:.1f} ms CPU), `from autumn_funcs import "
+        f"Autumn` {facade_added[0]:.1f} ms ({facade_added[1]:.1f} ms CPU)."
+    )
     update_loaded = UPDATE_MODULE in func.own_modules
     section.notes.append(
         f"SDK modules loaded by the function import: {', '.join(func.own_modules)}"
@@ -106,6 +152,12 @@ def run(sdk_error: str | None) -> Section:
     section.targets += [
         Target(
             "function import over `import aiohttp`", f"+{added:.1f} ms", "≤ +25 ms", added <= 25
+        ),
+        Target(
+            "function import after `import aiohttp`, in process (CPU; wall in brackets)",
+            f"+{user_added[1]:.1f} ms (+{user_added[0]:.1f} ms)",
+            "≤ +25 ms",
+            user_added[1] <= 25,
         ),
         Target(
             "function import loads no other operation",

@@ -5,6 +5,9 @@ cleanup), so every request reuses its connection pool.
 
 POST /customers/{customer_id}/credits {"amount": 100, "order_id": "ord_1"}
 
+The grant is a balance of its own (balances_create, which always adds one; an
+update that matches no balance of the customer answers 200 and grants nothing).
+
 - The input is checked first: a missing or malformed order_id or amount, or a
   body that is not JSON, is a 400 that says what is wrong.
 - The Idempotency-Key is built from what identifies the grant (the customer
@@ -40,7 +43,7 @@ from autumn_core import (
     Result,
     SDKValidationError,
 )
-from autumn_funcs import UpdateBalanceResponse, balances_update
+from autumn_funcs import CreateBalanceResponse, balances_create
 
 CORE = web.AppKey("autumn_core", AutumnCore)
 # Ids go into the Idempotency-Key: printable ASCII, bounded.
@@ -64,15 +67,15 @@ def create_app(core: AutumnCore | None = None) -> web.Application:
 
 
 async def grant_credits(request: web.Request) -> web.Response:
-    """Add `amount` API calls to the customer, once per order."""
+    """Grant `amount` API calls to the customer, once per order."""
     customer_id = request.match_info["customer_id"]
     order = await _order(request, customer_id)
     if isinstance(order, web.Response):
         return order
     amount, order_id = order
-    res = await balances_update(
+    res = await balances_create(
         request.app[CORE],
-        {"customer_id": customer_id, "feature_id": "api_calls", "add_to_balance": amount},
+        {"customer_id": customer_id, "feature_id": "api_calls", "included_grant": amount},
         # What identifies this grant, and nothing else: the same order, the same key.
         {"idempotency_key": f"credits-{customer_id}-{order_id}"},
     )
@@ -99,7 +102,7 @@ async def _order(request: web.Request, customer_id: str) -> tuple[int, str] | we
 
 
 def _answer(
-    res: Result[UpdateBalanceResponse, AutumnSDKError], amount: int, order_id: str
+    res: Result[CreateBalanceResponse, AutumnSDKError], amount: int, order_id: str
 ) -> web.Response:
     granted = {"granted": amount, "order_id": order_id}
     if isinstance(res, Ok):

@@ -80,7 +80,7 @@ def start_trial(customer_id: str) -> Reply:
 
 
 def grant_credits(customer_id: str, payload: Mapping[str, Any]) -> Reply:
-    """{"amount": 100, "order_id": "ord_1"}: add `amount` API calls, once per order."""
+    """{"amount": 100, "order_id": "ord_1"}: grant `amount` API calls, once per order."""
     amount, order_id = payload.get("amount"), payload.get("order_id")
     if not (isinstance(order_id, str) and ID.fullmatch(order_id)):
         return 400, {"error": "order_id: required, 1 to 100 letters, digits or _.:-"}
@@ -89,10 +89,12 @@ def grant_credits(customer_id: str, payload: Mapping[str, Any]) -> Reply:
     if not ID.fullmatch(customer_id):
         return 400, {"error": "customer_id: 1 to 100 letters, digits or _.:-"}
     try:
-        autumn().balances.update(
+        # A balance of its own: a create always grants, where an update that matches
+        # no balance of the customer answers 200 and changes nothing.
+        autumn().balances.create(
             customer_id=customer_id,
             feature_id="api_calls",
-            add_to_balance=amount,
+            included_grant=amount,
             # The customer and the order identify the grant: a browser or a queue that
             # sends the same order twice is granted once.
             options={"idempotency_key": f"credits-{customer_id}-{order_id}"},

@@ -5,7 +5,10 @@ app's event loop and closes it on shutdown, so every request reuses its
 connection pool.
 
 POST /customers/{customer_id}/credits {"amount": 100, "order_id": "ord_1"}
-    Adds `amount` API calls, once per order. The Idempotency-Key is built from
+    Grants `amount` API calls, once per order, as a balance of their own
+    (balances_create: it always adds one; balances_update would answer 200
+    and grant nothing to a customer without an api_calls balance). The
+    customer must exist (an unknown one is a 404). The Idempotency-Key is built from
     what identifies the grant (the customer and the order), never from a
     default: a client that sends the same order twice, or retries after a
     timeout, is granted once.
@@ -51,7 +54,7 @@ from autumn_core import (
     Ok,
     SDKValidationError,
 )
-from autumn_funcs import balances_check, balances_track, balances_update
+from autumn_funcs import balances_check, balances_create, balances_track
 
 # Ids go into idempotency keys: printable ASCII, bounded.
 ID = r"^[A-Za-z0-9_.:-]{1,100}$"
@@ -98,10 +101,12 @@ Core = Annotated[AutumnCore, Depends(autumn)]
 
 
 async def grant_credits(customer_id: CustomerId, order: CreditOrder, core: Core) -> JSONResponse:
-    """Add `amount` API calls to the customer, once per order."""
-    res = await balances_update(
+    """Grant `amount` API calls to the customer, once per order."""
+    res = await balances_create(
         core,
-        {"customer_id": customer_id, "feature_id": "api_calls", "add_to_balance": order.amount},
+        # A one-off balance of its own: a create always grants, where an update that
+        # matches no balance of the customer answers 200 and changes nothing.
+        {"customer_id": customer_id, "feature_id": "api_calls", "included_grant": order.amount},
         # What identifies this grant, and nothing else: the same order, the same key.
         {"idempotency_key": f"credits-{customer_id}-{order.order_id}"},
     )

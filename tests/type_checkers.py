@@ -71,8 +71,9 @@ def require_pyright() -> None:
         pytest.skip("pyright needs node, which is not on PATH")
 
 
-def run_mypy(directory: Path, files: list[str]) -> list[Diagnostic]:
-    """`mypy --strict` on the files, with the repository's packages importable."""
+def run_mypy(directory: Path, files: list[str], *options: str) -> list[Diagnostic]:
+    """`mypy --strict` on the files, with the repository's packages importable; `options`
+    are more of mypy's flags."""
     require_mypy()
     done = subprocess.run(
         [
@@ -87,6 +88,7 @@ def run_mypy(directory: Path, files: list[str]) -> list[Diagnostic]:
             "--no-pretty",
             "--cache-dir",
             str(directory / ".mypy_cache"),
+            *options,
             *files,
         ],
         cwd=directory,
@@ -112,10 +114,15 @@ def run_mypy(directory: Path, files: list[str]) -> list[Diagnostic]:
     return found
 
 
-def run_pyright(directory: Path) -> list[Diagnostic]:
-    """`pyright` in strict mode on every .py file of the directory (Python 3.10 rules)."""
+def run_pyright(directory: Path, python_version: str = "3.10") -> list[Diagnostic]:
+    """`pyright` in strict mode on every .py file of the directory (Python 3.10 rules
+    unless told), with this test's own interpreter and its packages."""
     require_pyright()
-    config = {"typeCheckingMode": "strict", "pythonVersion": "3.10", "extraPaths": [str(ROOT)]}
+    config = {
+        "typeCheckingMode": "strict",
+        "pythonVersion": python_version,
+        "extraPaths": [str(ROOT)],
+    }
     (directory / "pyrightconfig.json").write_text(json.dumps(config))
     done = subprocess.run(
         [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable],

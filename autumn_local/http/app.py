@@ -16,16 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from autumn_local.http.auth import bearer_token, env_of
-from autumn_local.http.body import MAX_BODY_BYTES, parse_json_object
+from autumn_local.http.body import MAX_BODY_BYTES
 from autumn_local.http.idempotency_key import idempotency_key
 from autumn_local.http.ratelimits import TOO_MANY_REQUESTS, RateLimited
 from autumn_local.http.routes import ENDPOINTS, Endpoint, ServerState
-from autumn_local.http.unserved import unserved_route_message
 from autumn_local.http.versions import parse_api_version
 from autumn_local.rules.errors import ApiError, StepsApplied
 from autumn_local.rules.replies import Reply
@@ -91,7 +91,7 @@ def _fault_error(kind: str, endpoint: Endpoint, retry_after: int) -> ApiError | 
 def _run(
     state: ServerState,
     endpoint: Endpoint,
-    body: dict[str, Any] | ApiError,
+    body: Any,
     env: str,
     idem_key: str | None,
 ) -> bytes | dict[str, Any] | Reply:
@@ -153,10 +153,10 @@ async def _read_body(request: web.Request) -> bytes | None:
         return None
 
 
-def _parsed(raw: bytes) -> dict[str, Any] | ApiError:
+def _parsed(raw: bytes, read_body: Callable[[bytes], Any]) -> Any:
     """The body, or the error to answer once the idempotency key was checked."""
     try:
-        return parse_json_object(raw)
+        return read_body(raw)
     except ApiError as exc:
         if exc.status == 413:
             raise
@@ -166,7 +166,7 @@ def _parsed(raw: bytes) -> dict[str, Any] | ApiError:
 def _route_refused(request: web.Request, env: str) -> web.Response:
     """404 for a path no endpoint serves, else 405 for a method other than POST."""
     if request.path not in ENDPOINTS:
-        return _error(ApiError(404, "not_found", unserved_route_message(request.path)), env)
+        return _error(ApiError(404, "not_found", f"no such endpoint: {request.path[:200]}"), env)
     return _error(
         ApiError(
             405,
@@ -186,9 +186,7 @@ async def _inject(fault: str, endpoint: Endpoint, faults: FaultInjector) -> None
         raise _fault_error(fault, endpoint, faults.spec.retry_after)
 
 
-def _rate_limit(
-    state: ServerState, endpoint: Endpoint, env: str, body: dict[str, Any] | ApiError
-) -> dict[str, str]:
+def _rate_limit(state: ServerState, endpoint: Endpoint, env: str, body: Any) -> dict[str, str]:
     """The rate-limit headers of the answer; ``RateLimited`` over a limit."""
     customer_id = body.get("customer_id") if isinstance(body, dict) else None
     return state.limiter.check(
@@ -218,7 +216,7 @@ async def _serve(
     raw = await _read_body(request)
     if raw is None:
         return _drop_connection(request)
-    body = _parsed(raw)
+    body = _parsed(raw, endpoint.read_body)
     limit_headers.update(_rate_limit(state, endpoint, env, body))
     idem_key = idempotency_key(request.headers.get("Idempotency-Key"))
     result = _run(state, endpoint, body, env, idem_key)

@@ -13,7 +13,7 @@ from typing import Any
 
 from autumn_local.rules.errors import ApiError, invalid_inputs
 
-__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "parse_json_object"]
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "parse_json", "parse_json_object"]
 
 MAX_BODY_BYTES = 1024 * 1024
 # The deepest legitimate body (create's ``rollover``) is two levels; unknown
@@ -65,6 +65,18 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     An empty body counts as ``{}`` so that the schema, not the parser, reports
     the missing required fields by name.
     """
+    value = parse_json(raw)
+    if not isinstance(value, dict):
+        raise invalid_inputs(f"body must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode ``raw`` as UTF-8 JSON, any value at the top (an empty body is ``{}``).
+
+    For the routes whose body is an array (``balances.batch_track``); their
+    schema says what the top must be.
+    """
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(413, "payload_too_large", f"body is larger than {MAX_BODY_BYTES} bytes")
     try:
@@ -80,7 +92,5 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except ValueError as exc:
         # JSONDecodeError, our own refusals, and ints beyond Python's digit limit.
         raise invalid_inputs(f"body is not valid JSON: {str(exc)[:200]}") from None
-    if not isinstance(value, dict):
-        raise invalid_inputs(f"body must be a JSON object, got {type(value).__name__}")
     _check_values(value, "", 1)
     return value

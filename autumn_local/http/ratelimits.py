@@ -15,6 +15,8 @@ organisation), some per customer too, counted before the body is validated:
   10,000 per second per customer, inside an organisation cap of 120,000
   per minute.
 - ``balances.delete``: the general 25 per second.
+- ``balances.batch_track`` and ``batch_track_tokens``: 10 requests per
+  second for the organisation, both routes counted together.
 
 Every response after the check carries ``RateLimit-Policy``,
 ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``. Over a
@@ -81,6 +83,7 @@ _ENTITIES_GET_ORG = Limit("entities_get_org", 90_000, 60_000, per_customer=False
 # The same windows as _CHECK_ORG: balances.check fails open where the customers routes refuse.
 CHECK_ORG_FAIL_OPEN = Limit("check_org", 240_000, 60_000, per_customer=False, degrade=True)
 TRACK_ORG = Limit("track_org", 120_000, 60_000, per_customer=False, degrade=True)
+_BATCH_TRACK = Limit("batch_track", 10, 1000, per_customer=False)
 
 # Outer (organisation-wide) limit first, as Autumn nests them.
 ROUTE_LIMITS: Mapping[str, tuple[Limit, ...]] = {
@@ -90,6 +93,9 @@ ROUTE_LIMITS: Mapping[str, tuple[Limit, ...]] = {
     "/v1/balances.track": (TRACK_ORG, _TRACK),
     "/v1/balances.finalize": (TRACK_ORG, _TRACK),
     "/v1/balances.delete": (_GENERAL,),
+    "/v1/balances.batch_track": (_BATCH_TRACK,),
+    "/v1/balances.batch_track_tokens": (_BATCH_TRACK,),
+    "/v1/balances.track_tokens": (TRACK_ORG, _TRACK),
     "/v1/customers.get": (_CHECK_ORG, _CHECK),
     "/v1/customers.get_or_create": (_CHECK_ORG, _CHECK),
     "/v1/entities.get": (_ENTITIES_GET_ORG, _ENTITIES_GET),

@@ -20,9 +20,11 @@ As Autumn's ``handleCheck`` / ``runCheckV2`` / ``getCheckResponseV2`` /
 - ``send_event`` (or ``lock``) deducts the amount as a track with
   ``overage_behavior: "reject"``: all of it or nothing (``allowed: false``);
   ``balance`` is then the balance after the deduction and ``balances`` the
-  related ones. Not for a boolean feature, nor ``lock`` on a continuous-use
-  one (400 ``invalid_request``). A lock's ``expires_at`` may be at most a
-  day ahead.
+  related ones. Without a balance to draw on (and an amount above 0) the
+  answer is ``allowed: false`` at once, its ``required_balance`` still in
+  the feature's units, and a lock keeps no receipt. Not for a boolean
+  feature, nor ``lock`` on a continuous-use one (400 ``invalid_request``).
+  A lock's ``expires_at`` may be at most a day ahead.
 - ``with_preview`` adds ``preview`` (null when allowed). Without plans there
   is nothing to offer: ``products`` is empty and the title is
   ``Feature Unavailable``.
@@ -127,7 +129,7 @@ def _use_it(
     ok, made = subject.deduct(features, feature.id, required, "reject", now_ms)
     if not ok:
         return False, balance, None
-    if p.lock is not None:
+    if p.lock is not None and subject.draws_on(features, feature.id):
         locks.save_receipt(
             store,
             env,
@@ -243,11 +245,12 @@ def check(store: Store, p: CheckParams, env: str, now_ms: int, *, fail_open: boo
 
     if p.send_event or p.lock is not None:
         _refuse_deduction(p, feature, use)
-        allowed = False
-        if balance is not None or required <= 0:
-            allowed, balance, related = _use_it(
-                store, p, env, now_ms, subject, feature, required, balance
-            )
+        if balance is None and required > 0:
+            # Autumn answers before its credit conversion: required stays in feature units.
+            return _answer(p, False, required, use, (balance, flag), None)
+        allowed, balance, related = _use_it(
+            store, p, env, now_ms, subject, feature, required, balance
+        )
     else:
         allowed = _allowed_by_view(judged, use, in_credits)
     return _answer(p, allowed, in_credits, use, (balance, flag), related)

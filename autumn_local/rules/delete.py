@@ -7,24 +7,29 @@ standalone balances:
   (of every feature when it is left out), at every level without
   ``entity_id`` (entities' included), or the entity's and the
   customer-level ones with it; ``interval`` and ``balance_id`` narrow them.
-  Every candidate is deleted; none: 404 ``invalid_request``.
+  Every candidate is deleted; none: 404 ``invalid_request``. An
+  ``entity_id`` the customer has no entity of is not refused: Autumn's
+  query finds no entity and goes on as if none was given, so the feature's
+  balances at every level are deleted.
 - ``recalculate_balances`` needs ``feature_id`` (400 otherwise, checked
   before anything else). The deleted balances' usage (grant - remaining) is
   then deducted from the feature's surviving balances with overage allowed
-  (so credit systems drawing on the feature are used too); when none
-  survives, the first deleted balance stays as an overage carrier instead:
-  grant 0, remaining ``-usage``, no more resets.
+  (so credit systems drawing on the feature are used too), at every level
+  when no ``entity_id`` is given (an entity's balance takes the usage of a
+  deleted customer-level one); when none survives, the first deleted
+  balance stays as an overage carrier instead: grant 0, remaining
+  ``-usage``, no more resets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from autumn_local.rules.credits import relevant_features
 from autumn_local.rules.errors import ApiError, invalid_request
 from autumn_local.rules.operations import require_owner, settled_balances
-from autumn_local.rules.subject import Subject
-from autumn_local.rules.usage_deduction import usage_order
+from autumn_local.rules.usage_deduction import deduct_usage, prepare_entries, usage_order
 from autumn_local.schemas.usage import DeleteParams
 from autumn_local.store.database import Balance, Number, Store
 
@@ -81,7 +86,10 @@ def _remove(
 def delete_balances(store: Store, p: DeleteParams, now_ms: int) -> dict[str, Any]:
     if p.recalculate_balances and p.feature_id is None:
         raise invalid_request("feature_id is required when recalculate_balances is true")
-    require_owner(store, p.customer_id, p.entity_id)
+    require_owner(store, p.customer_id, None)
+    if p.entity_id is not None and store.entity(p.customer_id, p.entity_id) is None:
+        # Autumn's getFullCusQuery finds no entity row and goes on without one.
+        p = dataclasses.replace(p, entity_id=None)
     every = _candidates(store, p, now_ms)
     settled_balances(store, every, now_ms)
     doomed = [b for b in every if _selected(p, b)]
@@ -97,6 +105,8 @@ def _reapply(store: Store, p: DeleteParams, usage: Number, now_ms: int) -> None:
     features = store.feature_map()
     ids = [f.id for f in relevant_features(features, p.feature_id)]
     balances = store.features_balances(p.customer_id, ids, p.entity_id, now_ms)
-    subject = Subject(p.customer_id, p.entity_id, balances)
-    subject.deduct(features, p.feature_id, usage, "allow", now_ms)
+    # Without entity_id every level takes part, entities' balances included: the
+    # whole customer is loaded and no entity narrows its balances.
+    entries = prepare_entries(balances, features, p.feature_id, p.entity_id, "allow")
+    deduct_usage(entries, usage, "allow", now_ms)
     store.save_balances(balances)

@@ -7,7 +7,9 @@ As Autumn's ``lockReceiptV2.lua`` / ``unwindLockV2.lua`` and
 - The receipt is the list of changes the deduction made (balance or
   rollover, credits moved, units of the tracked feature), keyed by
   ``lock_id`` per environment. A second lock with a live receipt's id is
-  ``409 lock_already_exists`` and changes nothing.
+  ``409 lock_already_exists`` and changes nothing. A lock whose customer
+  has no balance to draw on keeps no receipt (the deduction script returns
+  first), so finalizing it is ``400`` and its ``lock_id`` stays free.
 - ``finalize`` with ``release`` gives everything back; ``confirm`` keeps it,
   or with ``override_value`` moves to that value: less undoes the newest
   changes first, more deducts the difference (capped at what remains). A

@@ -35,7 +35,6 @@ from autumn_local.rules.update_spread import deduct, deduction_order, set_remain
 from autumn_local.schemas.balances import (
     CreateBalanceParams,
     CreateFeatureParams,
-    CustomerParams,
     UpdateBalanceParams,
 )
 from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Store
@@ -44,7 +43,6 @@ from autumn_local.store.ids import new_balance_id
 __all__ = [
     "create_balance",
     "create_feature",
-    "get_or_create_customer",
     "require_feature",
     "require_owner",
     "settled_balances",
@@ -55,7 +53,7 @@ __all__ = [
 def require_feature(store: Store, feature_id: str) -> FeatureRow:
     feature = store.feature(feature_id)
     if feature is None:
-        raise ApiError(404, "feature_not_found", f"feature {feature_id!r} not found")
+        raise ApiError(404, "feature_not_found", f"Feature {feature_id} not found")
     return feature
 
 
@@ -65,16 +63,12 @@ def require_owner(
     """The customer, and the entity when one is named; neither is ever created here."""
     customer = store.customer(customer_id)
     if customer is None:
-        raise ApiError(404, "customer_not_found", f"customer {customer_id!r} not found")
+        raise ApiError(404, "customer_not_found", f"Customer {customer_id} not found")
     if entity_id is None:
         return customer, None
     entity = store.entity(customer_id, entity_id)
     if entity is None:
-        raise ApiError(
-            404,
-            "entity_not_found",
-            f"entity {entity_id!r} not found for customer {customer_id!r}",
-        )
+        raise ApiError(404, "entity_not_found", f"Entity {entity_id} not found")
     return customer, entity
 
 
@@ -309,15 +303,6 @@ def update_balance(store: Store, p: UpdateBalanceParams, now_ms: int) -> None:
     store.save_balances(balances)
 
 
-def get_or_create_customer(store: Store, p: CustomerParams, now_ms: int) -> CustomerRow:
-    """Return the customer, creating it (with ``name`` / ``email``) if it does not exist."""
-    customer = store.customer(p.customer_id)
-    if customer is None:
-        customer = CustomerRow(id=p.customer_id, name=p.name, email=p.email, created_at=now_ms)
-        store.insert_customer(customer)
-    return customer
-
-
 def _check_credit_schema(store: Store, p: CreateFeatureParams) -> None:
     """Autumn's ``validateCreditSystem`` and ``validateCreditSystemSchemaReferences``."""
 
@@ -360,6 +345,7 @@ def create_feature(store: Store, p: CreateFeatureParams, now_ms: int) -> Feature
         event_names=tuple(p.event_names),
         archived=False,
         credit_schema=p.credit_schema,
+        ai_markups=p.ai_markups,
     )
     store.insert_feature(feature, now_ms)
     return feature

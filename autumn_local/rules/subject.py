@@ -58,6 +58,14 @@ class Subject:
             features, self.balances, self.entity_id, now_ms, aggregate=aggregate
         )
 
+    def draws_on(self, features: Mapping[str, FeatureRow], feature_id: str) -> bool:
+        """Whether a deduction of ``feature_id`` has a balance to use.
+
+        Without one Autumn's deduction script returns before it looks at a
+        lock: no receipt is kept and a taken ``lock_id`` is not refused.
+        """
+        return bool(prepare_entries(self.own(), features, feature_id, self.entity_id, "cap"))
+
     def deduct(
         self,
         features: Mapping[str, FeatureRow],

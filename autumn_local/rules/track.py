@@ -14,7 +14,8 @@ As Autumn's ``handleTrack`` / ``runTrackV3`` / ``deductionToTrackResponseV2``
    cap (120,000 a minute), Autumn queues every track the same way.
 3. The body-level ``idempotency_key`` is claimed as ``track:<key>`` in the
    same store as ``Idempotency-Key`` headers: a repeat is 409
-   ``duplicate_idempotency_key``; a failed track releases it.
+   ``duplicate_idempotency_key``; a failed track releases it, except a 409
+   (``lock_already_exists``), after which the key stays claimed.
 4. Each feature's value is deducted in turn (``usage_deduction.py``);
    ``overage_behavior`` is ``cap`` by default, ``overflow`` lets the first
    balance go negative, ``reject`` (Autumn accepts it, undocumented) refuses
@@ -39,7 +40,7 @@ from typing import Any
 
 from autumn_local.rules import locks
 from autumn_local.rules.credits import CREDIT_SYSTEM, relevant_features
-from autumn_local.rules.errors import ApiError, invalid_request
+from autumn_local.rules.errors import ApiError, StepsApplied, invalid_request
 from autumn_local.rules.operations import require_feature
 from autumn_local.rules.replies import Reply
 from autumn_local.rules.subject import (
@@ -55,9 +56,14 @@ from autumn_local.store.database import FeatureRow, Number, Store
 
 __all__ = [
     "answer_balances",
+    "apply_track",
+    "check_overage_behavior",
     "claim_track_key",
+    "deduct_from",
     "deducted_by_feature",
     "deducted_per_balance",
+    "feature_deductions",
+    "subject_feature_ids",
     "track",
 ]
 
@@ -72,7 +78,7 @@ class _FeatureDeduction:
     lock: LockParams | None
 
 
-def _feature_deductions(store: Store, p: TrackParams) -> list[_FeatureDeduction]:
+def feature_deductions(store: Store, p: TrackParams) -> list[_FeatureDeduction]:
     """``getTrackFeatureDeductionsForBody``."""
     value = 1 if p.value is None else p.value
     if p.feature_id is not None:
@@ -138,29 +144,43 @@ def deducted_per_balance(mutations: Sequence[Mutation]) -> dict[int, tuple[str, 
     return found
 
 
-def apply_track(
-    store: Store,
-    p: TrackParams,
-    deductions: Sequence[_FeatureDeduction],
-    env: str,
-    now_ms: int,
-) -> dict[str, Any]:
-    """Deduct and answer (``runTrackV3``)."""
+def check_overage_behavior(p: TrackParams) -> None:
+    """Refuse ``overage_behavior: "reject"`` with ``event_name``, as Autumn does."""
     if p.event_name is not None and p.overage_behavior == "reject":
         raise invalid_request(
             'overage_behavior "reject" is not supported with event_name.'
             ' Use feature_id or set overage_behavior to "cap".'
         )
+
+
+def subject_feature_ids(
+    features: Mapping[str, FeatureRow], deductions: Sequence[_FeatureDeduction]
+) -> list[str]:
+    """The features whose balances a track of ``deductions`` involves."""
+    return [f.id for d in deductions for f in relevant_features(features, d.feature.id)]
+
+
+def deduct_from(
+    store: Store,
+    subject: Subject,
+    p: TrackParams,
+    deductions: Sequence[_FeatureDeduction],
+    env: str,
+    now_ms: int,
+) -> tuple[list[Mutation], dict[str, Number]]:
+    """Deduct from ``subject``'s balances in memory: (mutations, credits deducted by feature).
+
+    Saving the balances is the caller's; a lock receipt is written here.
+    Refused (400 ``insufficient_balance``), the subject is left as it was.
+    """
     features = store.feature_map()
-    ids = [f.id for d in deductions for f in relevant_features(features, d.feature.id)]
-    subject = load_subject(store, p.customer_id, p.entity_id, ids, now_ms)
     mutations: list[Mutation] = []
     per_balance: dict[int, tuple[str, Number]] = {}
     for d in deductions:
         ok, made = subject.deduct(features, d.feature.id, d.value, p.overage_behavior, now_ms)
         if not ok:
             raise insufficient_balance(d.value, p.feature_id, p.event_name)
-        if d.lock is not None:
+        if d.lock is not None and subject.draws_on(features, d.feature.id):
             locks.save_receipt(
                 store,
                 env,
@@ -177,7 +197,22 @@ def apply_track(
         # A later feature's result replaces an earlier one's per balance, as
         # Autumn merges them, so a balance two features drew from counts once.
         per_balance.update(deducted_per_balance(made))
-    deducted = deducted_by_feature(per_balance)
+    return mutations, deducted_by_feature(per_balance)
+
+
+def apply_track(
+    store: Store,
+    p: TrackParams,
+    deductions: Sequence[_FeatureDeduction],
+    env: str,
+    now_ms: int,
+) -> dict[str, Any]:
+    """Deduct and answer (``runTrackV3``)."""
+    check_overage_behavior(p)
+    features = store.feature_map()
+    ids = subject_feature_ids(features, deductions)
+    subject = load_subject(store, p.customer_id, p.entity_id, ids, now_ms)
+    mutations, deducted = deduct_from(store, subject, p, deductions, env, now_ms)
     store.save_balances(subject.balances)
     balance, balances = answer_balances(
         features, subject, [d.feature for d in deductions], deducted, now_ms
@@ -223,11 +258,18 @@ def _head(p: TrackParams) -> dict[str, Any]:
 
 def track(store: Store, p: TrackParams, env: str, now_ms: int, *, queued: bool) -> Reply:
     """``balances.track``; ``queued``: the organisation is over its track cap."""
-    deductions = _feature_deductions(store, p)
+    deductions = feature_deductions(store, p)
     claim_track_key(store, env, p.idempotency_key, now_ms)
     if p.run_async or queued:
         # Autumn's queue worker fails where nobody sees it; the key stays claimed.
         with contextlib.suppress(ApiError):
             apply_track(store, p, deductions, env, now_ms)
         return Reply(202, {**_head(p), "balance": None})
-    return Reply(200, apply_track(store, p, deductions, env, now_ms))
+    try:
+        return Reply(200, apply_track(store, p, deductions, env, now_ms))
+    except ApiError as exc:
+        if exc.status == 409 and p.idempotency_key is not None:
+            # Autumn's withIdempotencyKey never releases a key on a 409 (a taken
+            # lock_id): commit the claim, and nothing else was changed.
+            raise StepsApplied(exc) from None
+        raise

@@ -18,10 +18,12 @@ validate answers (Autumn's TypeScript and Python SDKs do) parse them:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from autumn_local.rules.update_spread import deduction_order, live_rollovers
+from autumn_local.schemas.ai_markups import AI_CREDIT_SYSTEM
 from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Number
 
 __all__ = ["balance_reset", "customer_view", "entity_view", "feature_view", "subject_balances"]
@@ -40,6 +42,10 @@ def feature_view(f: FeatureRow) -> dict[str, Any]:
             {"metered_feature_id": item.metered_feature_id, "credit_cost": item.credit_cost}
             for item in f.credit_schema
         ]
+    elif f.type == AI_CREDIT_SYSTEM:
+        # No schema: its markups (default, provider, model) price tokens instead.
+        view["credit_schema"] = []
+        view.update(f.ai_markups or {})
     view["event_names"] = list(f.event_names)
     view["archived"] = f.archived
     return view
@@ -232,33 +238,86 @@ def subject_balances(
     return _balances_and_flags(features, own, [], entity_id, now_ms)
 
 
+def _with_features(
+    entries: Mapping[str, dict[str, Any]], features: Mapping[str, FeatureRow], last: bool
+) -> dict[str, Any]:
+    """Expanded ``balances.feature`` / ``flags.feature``: the feature object in each entry,
+    after ``feature_id`` in a balance (Autumn's ``getApiBalanceV2``), last in a flag."""
+    out: dict[str, Any] = {}
+    for feature_id, entry in entries.items():
+        shown = feature_view(features[feature_id])
+        if last:
+            out[feature_id] = {**entry, "feature": shown}
+            continue
+        head = {"feature_id": entry["feature_id"], "feature": shown}
+        out[feature_id] = head | {k: v for k, v in entry.items() if k != "feature_id"}
+    return out
+
+
+def _entity_entry(e: EntityRow, env: str) -> dict[str, Any]:
+    """One of expand ``entities`` (``ApiBaseEntitySchema``)."""
+    return {
+        "id": e.id,
+        "name": e.name or None,
+        "customer_id": e.customer_id,
+        "feature_id": None,
+        "created_at": e.created_at,
+        "env": env,
+    }
+
+
+def _expanded(expand: Sequence[str], entities: Sequence[EntityRow], env: str) -> dict[str, Any]:
+    """The fields ``expand`` adds (``getApiCustomerExpandV2``) for a customer without
+    plans or a payment processor: ``rewards`` and ``invoice_previews`` stay absent."""
+    extra: dict[str, Any] = {}
+    if "invoices" in expand:
+        extra["invoices"] = []
+    if "entities" in expand:
+        extra["entities"] = [_entity_entry(e, env) for e in entities]
+    if "trials_used" in expand:
+        extra["trials_used"] = []
+    if "referrals" in expand:
+        extra["referrals"] = []
+    if "payment_method" in expand:
+        extra["payment_method"] = None
+    return extra
+
+
 def customer_view(
     c: CustomerRow,
     balances: Sequence[Balance],
     features: Mapping[str, FeatureRow],
     env: str,
     now_ms: int,
+    expand: Sequence[str] = (),
+    entities: Sequence[EntityRow] = (),
 ) -> dict[str, Any]:
-    """``customers.get``: ``balances`` are every unexpired balance of the customer."""
+    """``customers.get``: ``balances`` are every unexpired balance of the customer;
+    ``entities`` its entities, shown with expand ``entities``."""
     own = [b for b in balances if b.entity_id == ""]
-    entities = [b for b in balances if b.entity_id != ""]
-    balance_map, flags = _balances_and_flags(features, own, entities, None, now_ms)
+    others = [b for b in balances if b.entity_id != ""]
+    balance_map, flags = _balances_and_flags(features, own, others, None, now_ms)
+    if "balances.feature" in expand:
+        balance_map = _with_features(balance_map, features, last=False)
+    if "flags.feature" in expand:
+        flags = _with_features(flags, features, last=True)
     return {
-        "id": c.id,
+        "id": c.id if c.has_id else None,
         "name": c.name or None,
         "email": c.email or None,
         "created_at": c.created_at,
-        "fingerprint": None,
+        "fingerprint": c.fingerprint or None,
         "stripe_id": None,
         "env": env,
-        "metadata": {},
-        "send_email_receipts": False,
+        "metadata": json.loads(c.metadata),
+        "send_email_receipts": bool(c.send_email_receipts),
         "billing_controls": {},
         "subscriptions": [],
         "purchases": [],
         "licenses": [],
         "balances": balance_map,
         "flags": flags,
+        **_expanded(expand, entities, env),
     }
 
 

@@ -33,10 +33,11 @@ missing; balances only when the database is new (with --db, its first start).
   seed_defaults = true                # false: start without api_calls, seats,
                                       # premium and cus_123
   secret_keys = ["am_sk_test_other"]  # accepted besides --secret-key
+  batch_apply_delay = 0               # seconds; as --batch-apply-delay
 
   [[features]]
   id = "credits"
-  type = "metered"                    # boolean | metered | credit_system
+  type = "metered"                    # boolean | metered | credit_system | ai_credit_system
   name = "Credits"
   consumable = true
 
@@ -55,6 +56,11 @@ missing; balances only when the database is new (with --db, its first start).
   feature_id = "credits"
   included_grant = 500
   reset = { interval = "month" }
+
+  [[models]]                          # token prices for track_tokens, $ per million,
+  id = "openai/gpt-4o"                # over the built-in table (autumn_local.rules.model_prices)
+  input = 2.5
+  output = 10
 
 The same as JSON: {"features": [{"id": "credits", "type": "metered"}], ...}
 """
@@ -77,6 +83,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _delay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} must be from 0 to 86400 seconds")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -85,6 +101,20 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
+
+
+def _db_path(text: str) -> Path:
+    # A typo in the folder would otherwise become a new folder and an empty database,
+    # with the data the user meant to keep elsewhere: refuse, and say what to do.
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory: name the database file in it")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the directory {path.parent} does not exist: create it first (mkdir -p "
+            f"{path.parent}), or leave out --db for an in-memory database"
+        )
+    return path
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -96,7 +126,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="A local Autumn-compatible Balances API server, for demos and tests.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    version = f"{prog} {_version()}"
+    parser.add_argument("--version", action="version", version=version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,demo}")
 
     serve = sub.add_parser(
@@ -107,6 +138,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
         epilog=_CONFIG_FORMAT,
     )
+    serve.add_argument("--version", action="version", version=version)
     serve.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)"
     )
@@ -116,11 +148,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     where = serve.add_mutually_exclusive_group()
     where.add_argument(
         "--db",
-        type=Path,
+        type=_db_path,
         default=None,
         metavar="PATH",
-        help="keep the data in this SQLite file across restarts "
-        "(default: in memory, fresh on every start)",
+        help="keep the data in this SQLite file across restarts; its directory must "
+        "exist (default: in memory, fresh on every start)",
     )
     where.add_argument(
         "--memory", action="store_true", help="in-memory database, lost on exit (the default)"
@@ -156,6 +188,15 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         action="store_false",
         help="do not apply Autumn's rate limits, e.g. 25 balances.create per second "
         "(default: applied)",
+    )
+    serve.add_argument(
+        "--batch-apply-delay",
+        type=_delay,
+        default=None,
+        metavar="S",
+        help="apply each balances.batch_track S seconds after answering it, as Autumn's "
+        "queue worker applies it later (default: the config's batch_apply_delay, else 0: "
+        "applied before the answer)",
     )
     serve.add_argument("--access-log", action="store_true", help="log every request (default: off)")
     limits = ConnectionLimits()
@@ -216,6 +257,8 @@ def _banner(server: LocalAutumn, args: argparse.Namespace) -> str:
     ]
     if not args.rate_limits:
         lines.append("  rate limits: off")
+    if server.batches.delay_s:
+        lines.append(f"  batch_track: applied {server.batches.delay_s:g} s after the answer")
     if server.faults.spec.rates:
         lines.append(f"  faults:      {server.faults.spec}")
     lines += [
@@ -242,6 +285,7 @@ async def _serve(args: argparse.Namespace) -> int:
         body_timeout=args.body_timeout,
         keepalive_timeout=args.keepalive_timeout,
         max_connections=args.max_connections,
+        batch_apply_delay=args.batch_apply_delay,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -37,6 +37,21 @@ A config file (or dict) adds to that::
     feature_id = "credits"
     included_grant = 500
 
+    [[features]]                      # an AI credit system, for track_tokens
+    id = "ai_credits"
+    type = "ai_credit_system"
+    default_markup = 20               # optional: percent on every model's price
+    provider_markups = { openai = { markup = 10 } }
+    model_markups = { "custom/mine" = { input_cost = 1, output_cost = 2 } }
+
+    batch_apply_delay = 2             # apply each batch_track 2 s after its answer
+                                      # (default 0: before answering)
+
+    [[models]]                        # model prices over the built-in table
+    id = "openai/gpt-4o"              # (see autumn_local.rules.model_prices)
+    input = 2.5
+    output = 10
+
 Features, customers and entities are added on every start if missing (so a
 config can grow); balances only when the database is new, since adding them
 again would duplicate them.
@@ -51,19 +66,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autumn_local.rules.customers import get_or_create
 from autumn_local.rules.errors import ApiError
-from autumn_local.rules.operations import create_balance, create_feature, get_or_create_customer
-from autumn_local.schemas.balances import (
-    parse_create_balance,
-    parse_create_feature,
-    parse_customer,
-)
+from autumn_local.rules.model_prices import ModelPriceError, ModelPrices
+from autumn_local.rules.operations import create_balance, create_feature
+from autumn_local.schemas.balances import parse_create_balance, parse_create_feature
+from autumn_local.schemas.customers import parse_get_or_create
 from autumn_local.store.database import EntityRow, Store
 
 __all__ = ["DEFAULT_SEED", "ConfigError", "ServerConfig", "apply_config", "load_config"]
 
 
-_TOP_LEVEL = ("seed_defaults", "secret_keys", "features", "customers", "entities", "balances")
+_TOP_LEVEL = (
+    "seed_defaults",
+    "secret_keys",
+    "features",
+    "customers",
+    "entities",
+    "balances",
+    "models",
+    "batch_apply_delay",
+)
 
 
 class ConfigError(ValueError):
@@ -78,6 +101,10 @@ class ServerConfig:
     customers: tuple[Mapping[str, Any], ...] = ()
     entities: tuple[Mapping[str, Any], ...] = ()
     balances: tuple[Mapping[str, Any], ...] = field(default=())
+    # Model prices for balances.track_tokens, over the built-in table (rules/model_prices.py).
+    models: tuple[Mapping[str, Any], ...] = ()
+    # Seconds after its answer that a batch_track is applied (rules/batch_queue.py).
+    batch_apply_delay: float = 0.0
 
 
 DEFAULT_SEED = ServerConfig(
@@ -164,7 +191,25 @@ def load_config(source: str | Path | Mapping[str, Any] | None) -> ServerConfig:
         customers=_table_list(raw, "customers", where),
         entities=_table_list(raw, "entities", where),
         balances=_table_list(raw, "balances", where),
+        models=_models(raw, where),
+        batch_apply_delay=_batch_apply_delay(raw, where),
     )
+
+
+def _batch_apply_delay(raw: Mapping[str, Any], where: str) -> float:
+    value = raw.get("batch_apply_delay", 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 86400:
+        raise ConfigError(f"{where}: batch_apply_delay must be a number of seconds from 0 to 86400")
+    return float(value)
+
+
+def _models(raw: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
+    models = _table_list(raw, "models", where)
+    try:
+        ModelPrices(models)
+    except ModelPriceError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return models
 
 
 def _customer_body(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,7 +238,7 @@ def apply_config(store: Store, config: ServerConfig, now_ms: int) -> None:
                         create_feature(store, p, now_ms)
                 for i, entry in enumerate(src.customers):
                     where = f"customers[{i}]"
-                    get_or_create_customer(store, parse_customer(_customer_body(entry)), now_ms)
+                    get_or_create(store, parse_get_or_create(_customer_body(entry)), now_ms)
                 for i, entry in enumerate(src.entities):
                     where = f"entities[{i}]"
                     _add_entity(store, entry, now_ms)

@@ -1,4 +1,4 @@
-"""``python -m autumn_local demo``: the SDK, as the README shows it, against a local server.
+"""``python -m autumn_local demo``: the SDK, as the docs show it, against a local server.
 
 This is the one module of ``autumn_local`` that uses the SDK; it is a client,
 and imports the SDK inside the function so the server never depends on it.

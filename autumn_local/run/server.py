@@ -23,7 +23,9 @@ from autumn_local.http.connection_limits import (
 )
 from autumn_local.http.ratelimits import RateLimiter
 from autumn_local.http.routes import ServerState
+from autumn_local.rules.batch_queue import BatchQueue
 from autumn_local.rules.errors import ApiError
+from autumn_local.rules.model_prices import ModelPrices
 from autumn_local.run.clock import Clock
 from autumn_local.run.config import apply_config, load_config
 from autumn_local.run.faults import FaultInjector, FaultSpec
@@ -72,6 +74,10 @@ class LocalAutumn:
             process's open-file limit. At the cap a new connection displaces
             the one that has waited longest for a request (see
             ``autumn_local.http.connection_limits``).
+        batch_apply_delay: seconds after its answer that a ``batch_track``
+            is applied, as Autumn's queue worker applies it later; 0 applies
+            it before answering; None (the default) takes the config's
+            ``batch_apply_delay``, 0 unless set (``autumn_local.rules.batch_queue``).
     """
 
     def __init__(
@@ -91,6 +97,7 @@ class LocalAutumn:
         body_timeout: float = ConnectionLimits.body_timeout,
         keepalive_timeout: float = ConnectionLimits.keepalive_timeout,
         max_connections: int = ConnectionLimits.max_connections,
+        batch_apply_delay: float | None = None,
     ) -> None:
         self.connection_limits = ConnectionLimits(
             header_timeout=header_timeout,
@@ -108,6 +115,9 @@ class LocalAutumn:
         self._keys = KeyRing([secret_key, *self._config.secret_keys])
         self.faults = FaultInjector(_fault_spec(faults))
         self.rate_limiter = RateLimiter(enabled=rate_limits)
+        self.batches = BatchQueue(
+            self._config.batch_apply_delay if batch_apply_delay is None else batch_apply_delay
+        )
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -142,6 +152,14 @@ class LocalAutumn:
             self.faults.configure(spec)
         else:
             self._on_loop(self.faults.configure, spec)
+
+    def apply_pending_batches(self) -> int:
+        """Apply now the ``batch_track`` batches a ``batch_apply_delay`` holds; how many.
+
+        For a test that has seen its code cope with the lag and wants the
+        effect now. Safe from any thread, like ``customer``.
+        """
+        return self._on_loop(self.batches.drain)
 
     @property
     def connection_stats(self) -> dict[str, int]:
@@ -239,6 +257,8 @@ class LocalAutumn:
                 faults=self.faults,
                 limiter=self.rate_limiter,
                 strict=self.strict,
+                batches=self.batches,
+                models=ModelPrices(self._config.models),
             )
             app = build_app(state)
             limits = self.connection_limits
@@ -295,6 +315,8 @@ class LocalAutumn:
             self._guard.close_all()
         if listener is not None:
             await listener.wait_closed()
+        # Accepted batches are applied, never dropped, by stopping.
+        self.batches.drain()
         if store is not None:
             store.close()
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autumn_local.rules.errors import invalid_inputs
+from autumn_local.schemas.ai_markups import parse_ai_markups
 from autumn_local.store.database import CreditCost
 
 __all__ = [
@@ -35,8 +36,6 @@ __all__ = [
     "MAX_TIMESTAMP_MS",
     "CreateBalanceParams",
     "CreateFeatureParams",
-    "CustomerParams",
-    "EntityParams",
     "Number",
     "ResetParams",
     "RolloverParams",
@@ -44,8 +43,6 @@ __all__ = [
     "json_type_name",
     "parse_create_balance",
     "parse_create_feature",
-    "parse_customer",
-    "parse_entity",
     "parse_update_balance",
 ]
 
@@ -71,7 +68,7 @@ INTERVALS = (
     "year",
 )
 
-FEATURE_TYPES = ("boolean", "metered", "credit_system")
+FEATURE_TYPES = ("boolean", "metered", "credit_system", "ai_credit_system")
 ROLLOVER_DURATIONS = ("month", "forever")
 # Fields a client may send meaning another one; strict mode names the real field.
 RENAMED = {"included": "included_grant"}
@@ -317,19 +314,6 @@ class UpdateBalanceParams:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerParams:
-    customer_id: str
-    name: str | None
-    email: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EntityParams:
-    customer_id: str
-    entity_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class CreateFeatureParams:
     id: str
     name: str
@@ -337,6 +321,8 @@ class CreateFeatureParams:
     consumable: bool
     event_names: list[str]
     credit_schema: tuple[CreditCost, ...] = ()
+    # An ai_credit_system's default_markup, provider_markups and model_markups.
+    ai_markups: dict[str, Any] | None = None
 
 
 def _required_id(fields: _Fields, key: str) -> str:
@@ -416,29 +402,6 @@ def parse_update_balance(body: dict[str, Any], *, strict: bool = False) -> Updat
     return params
 
 
-def parse_customer(body: dict[str, Any], *, strict: bool = False) -> CustomerParams:
-    """``customers.get`` / ``customers.get_or_create``: ``{customer_id, name?, email?}``."""
-    fields = _Fields(body, strict=strict)
-    params = CustomerParams(
-        customer_id=_required_id(fields, "customer_id"),
-        name=fields.string("name", max_length=MAX_TEXT_LENGTH, nullable=True),
-        email=fields.string("email", max_length=MAX_TEXT_LENGTH, nullable=True),
-    )
-    fields.finish()
-    return params
-
-
-def parse_entity(body: dict[str, Any], *, strict: bool = False) -> EntityParams:
-    """``entities.get``: ``{customer_id, entity_id}``."""
-    fields = _Fields(body, strict=strict)
-    params = EntityParams(
-        customer_id=_required_id(fields, "customer_id"),
-        entity_id=_required_id(fields, "entity_id"),
-    )
-    fields.finish()
-    return params
-
-
 def _credit_schema(fields: _Fields) -> tuple[CreditCost, ...]:
     """``[{metered_feature_id, credit_cost}]``: credits per unit of each metered feature."""
     value = fields.array("credit_schema")
@@ -471,10 +434,13 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
     consumable = fields.boolean("consumable")
     event_names = fields.string_list("event_names") or []
     credit_schema = _credit_schema(fields)
+    for key in ("default_markup", "provider_markups", "model_markups"):
+        fields.skip(key)
     fields.finish()
+    ai_markups = parse_ai_markups(body, feature_type)
     if feature_type == "boolean" and consumable:
         raise invalid_inputs("consumable cannot be true for a boolean feature")
-    if feature_type == "credit_system" and consumable is False:
+    if feature_type in ("credit_system", "ai_credit_system") and consumable is False:
         raise invalid_inputs("consumable: credit system features must be consumable")
     if credit_schema and feature_type != "credit_system":
         raise invalid_inputs("credit_schema is only for features of type credit_system")
@@ -488,6 +454,7 @@ def parse_create_feature(body: dict[str, Any], *, strict: bool = False) -> Creat
         consumable=consumable,
         event_names=event_names,
         credit_schema=credit_schema,
+        ai_markups=ai_markups,
     )
 
 

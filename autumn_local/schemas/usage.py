@@ -26,6 +26,7 @@ __all__ = [
     "parse_check",
     "parse_delete",
     "parse_finalize",
+    "parse_timestamp",
     "parse_track",
 ]
 
@@ -147,7 +148,7 @@ def parse_check(body: dict[str, Any], *, strict: bool = False) -> CheckParams:
     return params
 
 
-def _timestamp(fields: Fields, now_ms: int) -> int | None:
+def parse_timestamp(fields: Fields, now_ms: int) -> int | None:
     value = fields.number("timestamp")
     if value is None:
         return None
@@ -176,7 +177,7 @@ def parse_track(body: dict[str, Any], now_ms: int, *, strict: bool = False) -> T
         value=fields.number("value"),
         properties=_properties(fields, body),
         idempotency_key=fields.string("idempotency_key", empty_is_absent=True),
-        timestamp=_timestamp(fields, now_ms),
+        timestamp=parse_timestamp(fields, now_ms),
         overage_behavior=fields.choice("overage_behavior", OVERAGE_BEHAVIORS) or "cap",
         run_async=bool(fields.boolean("async")),
         lock=_lock(fields),

@@ -62,11 +62,17 @@ CREATE TABLE IF NOT EXISTS features (
     created_at INTEGER NOT NULL,
     credit_schema TEXT NOT NULL DEFAULT '[]'
 );
+-- has_id is 0 for a customer created without an id: id is then a key of
+-- ours that is never shown, and the customer is found by its email.
 CREATE TABLE IF NOT EXISTS customers (
     id TEXT PRIMARY KEY,
     name TEXT,
     email TEXT,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    fingerprint TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    send_email_receipts INTEGER NOT NULL DEFAULT 0,
+    has_id INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS entities (
     customer_id TEXT NOT NULL REFERENCES customers(id),
@@ -117,6 +123,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
 );
+-- The sweep of expired claims reads by age: without this index it scans every
+-- claim, which batches of keyed events make millions.
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);
 -- Lock receipts of check / track with lock (see locks.py), by env and lock_id.
 CREATE TABLE IF NOT EXISTS lock_receipts (
     env TEXT NOT NULL,
@@ -134,6 +143,12 @@ CREATE INDEX IF NOT EXISTS lock_receipts_by_customer ON lock_receipts (customer_
 _ADDED_COLUMNS = (
     ("features", "credit_schema", "TEXT NOT NULL DEFAULT '[]'"),
     ("rollovers", "id", "TEXT"),
+    ("customers", "fingerprint", "TEXT"),
+    ("customers", "metadata", "TEXT NOT NULL DEFAULT '{}'"),
+    ("customers", "send_email_receipts", "INTEGER NOT NULL DEFAULT 0"),
+    ("customers", "has_id", "INTEGER NOT NULL DEFAULT 1"),
+    # An AI credit system's markups: {default_markup, provider_markups, model_markups}.
+    ("features", "ai_markups", "TEXT"),
 )
 
 
@@ -155,14 +170,22 @@ class FeatureRow:
     archived: bool
     # Only a credit_system feature has one.
     credit_schema: tuple[CreditCost, ...] = ()
+    # Only an ai_credit_system feature has them (see ai_credits.py).
+    ai_markups: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerRow:
+    """A customer. ``id`` is the caller's when ``has_id``, else a key nobody sees."""
+
     id: str
     name: str | None
     email: str | None
     created_at: int
+    fingerprint: str | None
+    metadata: str  # a JSON object
+    send_email_receipts: bool
+    has_id: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +298,21 @@ _balance_row = _row_factory(Balance)
 _customer_row = _row_factory(CustomerRow)
 _entity_row = _row_factory(EntityRow)
 _CUSTOMER_BY_ID = _select(CustomerRow, "customers", "id = ?")
+# Autumn's partial unique index: one id-less customer per email, case-insensitively.
+# SQLite's own lower() folds ASCII only; Postgres' (Autumn's) folds every letter.
+_CUSTOMER_WITHOUT_ID = _select(
+    CustomerRow,
+    "customers",
+    "has_id = 0 AND unicode_lower(email) = unicode_lower(?) ORDER BY created_at LIMIT 1",
+)
+
+
+def _unicode_lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
+
+
+_ENTITIES_BY_ID = _select(EntityRow, "entities", "id = ? ORDER BY created_at, customer_id")
+_ENTITIES_OF = _select(EntityRow, "entities", "customer_id = ? ORDER BY created_at, id")
 _ENTITY_BY_ID = _select(EntityRow, "entities", "customer_id = ? AND id = ?")
 _SAVED_COLUMNS = ("adjustment", "balance", "next_reset_at", "expires_at")
 _SAVE_BALANCE = (
@@ -337,6 +375,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
         # None until the schema exists; then the data_version last seen (files only).
         self._data_version: int | None = None
         self._features: dict[str, FeatureRow] = {}
@@ -445,6 +484,23 @@ class Store:
         else:
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the open transaction that can fail alone (one item of a batch).
+
+        On an exception what it wrote is undone and the exception propagates;
+        the transaction around it goes on.
+        """
+        self._db.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO part")
+            self._db.execute("RELEASE part")
+            raise
+        else:
+            self._db.execute("RELEASE part")
+
     def _reload_if_changed_elsewhere(self) -> None:
         # Another process serving the same file may have committed since our
         # last transaction (data_version changes only for others' commits);
@@ -458,8 +514,8 @@ class Store:
 
     def _load_features(self) -> None:
         cursor = self._db.execute(
-            "SELECT id, name, type, consumable, event_names, archived, credit_schema"
-            " FROM features ORDER BY rowid"
+            "SELECT id, name, type, consumable, event_names, archived, credit_schema,"
+            " ai_markups FROM features ORDER BY rowid"
         )
         cursor.row_factory = sqlite3.Row
         self._features = {
@@ -474,6 +530,7 @@ class Store:
                     CreditCost(item["metered_feature_id"], item["credit_cost"])
                     for item in json.loads(r["credit_schema"])
                 ),
+                ai_markups=None if r["ai_markups"] is None else json.loads(r["ai_markups"]),
             )
             for r in cursor
         }
@@ -490,7 +547,7 @@ class Store:
     def insert_feature(self, feature: FeatureRow, now_ms: int) -> None:
         self._db.execute(
             "INSERT INTO features (id, name, type, consumable, event_names, archived, created_at,"
-            " credit_schema) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " credit_schema, ai_markups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 feature.id,
                 feature.name,
@@ -500,6 +557,7 @@ class Store:
                 int(feature.archived),
                 now_ms,
                 json.dumps([dataclasses.asdict(item) for item in feature.credit_schema]),
+                None if feature.ai_markups is None else json.dumps(feature.ai_markups),
             ),
         )
         self._features[feature.id] = feature
@@ -514,10 +572,51 @@ class Store:
 
     def insert_customer(self, customer: CustomerRow) -> None:
         self._db.execute(
-            "INSERT INTO customers (id, name, email, created_at)"
-            " VALUES (:id, :name, :email, :created_at)",
+            "INSERT INTO customers (id, name, email, created_at, fingerprint, metadata,"
+            " send_email_receipts, has_id) VALUES (:id, :name, :email, :created_at,"
+            " :fingerprint, :metadata, :send_email_receipts, :has_id)",
             dataclasses.asdict(customer),
         )
+
+    def customer_without_id(self, email: str) -> CustomerRow | None:
+        """The customer created without an id and with ``email`` (any case), if any."""
+        cursor = self._db.execute(_CUSTOMER_WITHOUT_ID, (email,))
+        cursor.row_factory = _customer_row
+        found: CustomerRow | None = cursor.fetchone()
+        return found
+
+    def update_customer(self, customer: CustomerRow) -> None:
+        """Write back the fields a later call may change (and the id a claim gives)."""
+        self._db.execute(
+            "UPDATE customers SET name = :name, email = :email,"
+            " send_email_receipts = :send_email_receipts WHERE id = :id",
+            dataclasses.asdict(customer),
+        )
+
+    def give_customer_id(self, key: str, customer_id: str) -> None:
+        """Give the id-less customer stored under ``key`` the id ``customer_id``.
+
+        Such a customer has no balances or entities (nothing can name it), so
+        no row refers to its key.
+        """
+        self._db.execute(
+            "UPDATE customers SET id = ?, has_id = 1 WHERE id = ? AND has_id = 0",
+            (customer_id, key),
+        )
+
+    def entities_named(self, entity_id: str) -> list[EntityRow]:
+        """Every customer's entity with id ``entity_id``."""
+        cursor = self._db.execute(_ENTITIES_BY_ID, (entity_id,))
+        cursor.row_factory = _entity_row
+        found: list[EntityRow] = cursor.fetchall()
+        return found
+
+    def entities_of(self, customer_id: str) -> list[EntityRow]:
+        """The customer's entities, oldest first."""
+        cursor = self._db.execute(_ENTITIES_OF, (customer_id,))
+        cursor.row_factory = _entity_row
+        found: list[EntityRow] = cursor.fetchall()
+        return found
 
     def entity(self, customer_id: str, entity_id: str) -> EntityRow | None:
         cursor = self._db.execute(_ENTITY_BY_ID, (customer_id, entity_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 
-__all__ = ["new_balance_id", "new_rollover_id"]
+__all__ = ["new_balance_id", "new_customer_key", "new_rollover_id"]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 _ID_LENGTH = 27
@@ -34,3 +34,11 @@ def new_balance_id() -> str:
 def new_rollover_id() -> str:
     """A fresh rollover id (``roll_`` + 27 base62 characters)."""
     return "roll_" + _random_suffix()
+
+
+def new_customer_key() -> str:
+    """The row key of a customer created without an id (Autumn's internal ``cus_`` id).
+
+    Never shown: such a customer's ``id`` is null and it is found by its email.
+    """
+    return "cus_" + _random_suffix()

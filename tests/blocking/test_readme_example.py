@@ -1,4 +1,4 @@
-"""The README's blocking client example runs as written, against the local server."""
+"""The blocking client's example (docs/blocking.md) runs as written, against the local server."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def readme_example() -> str:
-    section = (ROOT / "README.md").read_text().split("## Blocking client", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    page = (ROOT / "docs" / "blocking.md").read_text()
+    match = re.search(r"```python\n(.*?)```", page, re.DOTALL)
     assert match is not None
     return match.group(1)
 

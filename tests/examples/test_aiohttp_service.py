@@ -80,6 +80,19 @@ async def service() -> AsyncIterator[Service]:
             await runner.cleanup()
 
 
+async def test_a_customer_without_a_balance_is_granted_too(service: Service) -> None:
+    # An update would answer 200 here and grant nothing: the example creates a balance.
+    async with service.http.post(
+        f"{service.autumn.url}/v1/customers.get_or_create",
+        json={"customer_id": "cus_new"},
+        headers={"Authorization": f"Bearer {service.autumn.secret_key}"},
+    ) as response:
+        assert response.status == 200
+    status, reply, _ = await service.post("cus_new", {"amount": 40, "order_id": "ord_new"})
+    assert (status, reply["deduplicated"]) == (200, False)
+    assert service.autumn.customer("cus_new")["balances"]["api_calls"]["remaining"] == 40
+
+
 async def test_an_order_is_granted_once_and_a_repeat_says_so(service: Service) -> None:
     before = await service.remaining()
     order = {"amount": 100, "order_id": "ord_1"}

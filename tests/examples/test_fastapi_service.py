@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from autumn_core import AutumnCore, BackoffStrategy, RetryConfig
 from autumn_local import LocalAutumn
+from tests.blocking.server_thread import post
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fastapi_service.py"
 FAST = RetryConfig(
@@ -91,6 +92,14 @@ def test_an_order_is_granted_once_and_a_repeat_says_so(service: Service) -> None
         {"granted": 100, "order_id": "ord_1", "deduplicated": True},
     )
     assert service.remaining() == 110
+
+
+def test_a_customer_without_a_balance_is_granted_too(service: Service) -> None:
+    # An update would answer 200 here and grant nothing: the example creates a balance.
+    post(service.server, "/v1/customers.get_or_create", {"customer_id": "cus_new"})
+    status, reply, _ = service.credits({"amount": 40, "order_id": "ord_new"}, "cus_new")
+    assert (status, reply["deduplicated"]) == (200, False)
+    assert service.server.customer("cus_new")["balances"]["api_calls"]["remaining"] == 40
 
 
 @pytest.mark.parametrize(

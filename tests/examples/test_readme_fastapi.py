@@ -1,5 +1,5 @@
-"""The README's FastAPI snippet: complete (every name it uses is imported), and, where
-FastAPI is installed, run with FastAPI's TestClient against the local server."""
+"""The FastAPI snippet of docs/web-services.md: complete (every name it uses is imported),
+and, where FastAPI is installed, run with FastAPI's TestClient against the local server."""
 
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ import pytest
 
 from autumn_local import LocalAutumn
 from tests.blocking.server_thread import ServerThread
+from tests.blocking.server_thread import post as autumn_post
+from tests.type_checkers import errors, run_mypy, run_pyright
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def snippet() -> str:
-    section = (ROOT / "README.md").read_text().split("## In a web service", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    page = (ROOT / "docs" / "web-services.md").read_text()
+    match = re.search(r"```python\n(.*?)```", page, re.DOTALL)
     assert match is not None
     return match.group(1)
 
@@ -108,10 +110,28 @@ def test_the_snippet_answers_each_outcome(tmp_path: Path, monkeypatch: pytest.Mo
                 post("cus_123", {"amount": 3, "order_id": "o3"})
                 server.faults.inject_next("503", "503", "503")
                 post("cus_123", {"amount": 3, "order_id": "o4"})
+                # A customer without a balance: granted all the same (an update would not).
+                autumn_post(server, "/v1/customers.get_or_create", {"customer_id": "cus_new"})
+                post("cus_new", {"amount": 4, "order_id": "o5"})
+            remaining = {
+                customer: server.customer(customer)["balances"]["api_calls"]["remaining"]
+                for customer in ("cus_123", "cus_new")
+            }
         finally:
             servers.run(server.stop())
     statuses = [status for status, _ in replies]
-    assert statuses == [200, 200, 422, 404, 503, 200, 503]
+    assert statuses == [200, 200, 422, 404, 503, 200, 503, 200]
     assert replies[0][1]["deduplicated"] is False and replies[1][1]["deduplicated"] is True
     assert replies[4][1]["error"] == "outcome_unknown" and replies[5][1]["deduplicated"] is True
     assert replies[6][1] == {"error": "billing_unavailable"}
+    assert remaining == {"cus_123": 10 + 5 + 3, "cus_new": 4}
+
+
+def test_the_snippet_type_checks_with_mypy_strict(tmp_path: Path) -> None:
+    (tmp_path / "readme_fastapi.py").write_text(snippet())
+    assert errors(run_mypy(tmp_path, ["readme_fastapi.py"])) == []
+
+
+def test_the_snippet_type_checks_with_pyright_strict(tmp_path: Path) -> None:
+    (tmp_path / "readme_fastapi.py").write_text(snippet())
+    assert errors(run_pyright(tmp_path)) == []

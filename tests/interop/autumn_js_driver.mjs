@@ -27,6 +27,7 @@ import { parseArgs } from "node:util";
 const CUSTOMER = "cus_123";
 const FEATURE = "api_calls";
 const WORDS = "words"; // metered, sent by the "generation" event; credits draw on it
+const AI_CREDITS = "ai_credits"; // an AI credit system with a 20 % default markup
 const API_VERSION = "2.1";
 
 const { values: opts, positionals: requested } = parseArgs({
@@ -666,6 +667,72 @@ const FLOWS = {
     await expectTotals(rec, autumn, "after an async track", [10, 7, 3]);
   },
 
+  async batch_track(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 10);
+    await grant(rec, autumn, WORDS, 10);
+    // autumn-js's item schema has no idempotency_key: it cannot send one.
+    const answer = await expectOk(rec, "batchTrack of 3 items", () =>
+      autumn.batchTrack([
+        { customerId: CUSTOMER, featureId: FEATURE, value: 2 },
+        { customerId: CUSTOMER, eventName: "generation", value: 3 },
+        { customerId: CUSTOMER, featureId: FEATURE },
+      ]),
+    );
+    rec.equal("batchTrack answer", field(answer.value, "success"), true, rawNote(answer));
+    await expectTotals(rec, autumn, "after the batch", [10, 7, 3]);
+    const words = await readBalance(rec, autumn, "words after the batch", WORDS);
+    rec.equal("words usage after the batch", field(words.balance, "usage"), 3, words.note);
+    await expectError(rec, "batchTrack with an unknown feature in item 1", 404, "feature_not_found", () =>
+      autumn.batchTrack([
+        { customerId: CUSTOMER, featureId: FEATURE, value: 1 },
+        { customerId: CUSTOMER, featureId: "nope", value: 1 },
+      ]),
+    );
+    await expectTotals(rec, autumn, "after the refused batch", [10, 7, 3]);
+  },
+
+  async track_tokens(rec) {
+    const autumn = client();
+    await grant(rec, autumn, AI_CREDITS, 100);
+    // openai/gpt-4o: $2.50 / $10 per million input / output tokens, 20 % markup.
+    const answer = await expectOk(rec, "trackTokens openai/gpt-4o 1000 in 500 out", () =>
+      autumn.trackTokens({
+        customerId: CUSTOMER,
+        modelId: "openai/gpt-4o",
+        inputTokens: 1000,
+        outputTokens: 500,
+      }),
+    );
+    rec.equal(
+      "trackTokens: value (the cost), balance feature and remaining",
+      [
+        field(answer.value, "value"),
+        field(field(answer.value, "balance"), "feature_id"),
+        field(field(answer.value, "balance"), "remaining"),
+      ],
+      [0.009, AI_CREDITS, 99.991],
+      rawNote(answer),
+    );
+    await expectError(rec, "trackTokens of a model without a price", 400, "invalid_request", () =>
+      autumn.trackTokens({
+        customerId: CUSTOMER,
+        modelId: "openai/no-such-model",
+        inputTokens: 1,
+        outputTokens: 1,
+      }),
+    );
+    await expectError(rec, "trackTokens on a feature that is not an AI credit system", 400, "invalid_request", () =>
+      autumn.trackTokens({
+        customerId: CUSTOMER,
+        featureId: FEATURE,
+        modelId: "openai/gpt-4o",
+        inputTokens: 1,
+        outputTokens: 1,
+      }),
+    );
+  },
+
   async balances_delete(rec) {
     const autumn = client();
     await grant(rec, autumn, FEATURE, 100, { balanceId: "a" });
@@ -733,6 +800,241 @@ const FLOWS = {
     await expectError(rec, "track for an unknown entity", 404, "entity_not_found", () =>
       autumn.track({ customerId: CUSTOMER, featureId: FEATURE, entityId: "seat_nobody" }),
     );
+  },
+
+  async customers_data(rec) {
+    const autumn = client();
+    const sent = {
+      customerId: "cus_interop_data",
+      name: "Ada",
+      email: "ada@example.com",
+      fingerprint: "device-42",
+      metadata: { plan: "team" },
+      sendEmailReceipts: true,
+    };
+    const created = await expectOk(
+      rec,
+      "customers.getOrCreate with metadata, fingerprint, receipts",
+      () => autumn.customers.getOrCreate(sent),
+    );
+    rec.equal(
+      "new: fingerprint, metadata, send_email_receipts kept",
+      ["fingerprint", "metadata", "send_email_receipts"].map((k) => field(created.value, k)),
+      ["device-42", { plan: "team" }, true],
+      rawNote(created),
+    );
+    const again = await expectOk(
+      rec,
+      "customers.getOrCreate existing, other name, receipts off",
+      () =>
+        autumn.customers.getOrCreate({
+          customerId: "cus_interop_data",
+          name: "Other",
+          sendEmailReceipts: false,
+        }),
+    );
+    rec.equal(
+      "existing: name kept, send_email_receipts updated",
+      [field(again.value, "name"), field(again.value, "send_email_receipts")],
+      ["Ada", false],
+      rawNote(again),
+    );
+    const first = await expectOk(rec, "customers.getOrCreate customerId null with an email", () =>
+      autumn.customers.getOrCreate({
+        customerId: null,
+        email: "null-id@example.com",
+        name: "Null",
+      }),
+    );
+    const repeat = await expectOk(
+      rec,
+      "customers.getOrCreate customerId null, same email in capitals",
+      () =>
+        autumn.customers.getOrCreate({
+          customerId: null,
+          email: "NULL-ID@example.com",
+          name: "Other",
+        }),
+    );
+    rec.equal(
+      "null id: id null, and the repeat is the same customer (its name)",
+      [field(first.value, "id"), field(repeat.value, "id"), field(repeat.value, "name")],
+      [null, null, "Null"],
+      rawNote(first) + rawNote(repeat),
+    );
+    await expectError(
+      rec,
+      "customers.getOrCreate customerId null without an email",
+      400,
+      "invalid_request",
+      () => autumn.customers.getOrCreate({ customerId: null, name: "Nobody" }),
+    );
+    await expectError(rec, "customers.getOrCreate id with a period", 400, "invalid_inputs", () =>
+      autumn.customers.getOrCreate({ customerId: "a.b" }),
+    );
+    await expectError(rec, "customers.get id with an @", 400, "invalid_inputs", () =>
+      autumn.customers.get({ customerId: "ada@example.com" }),
+    );
+    await expectError(rec, "customers.getOrCreate invalid email", 400, "invalid_inputs", () =>
+      clientSending(
+        JSON.stringify({ customer_id: "cus_bad_email", email: "not-an-email" }),
+      ).customers.getOrCreate({ customerId: "cus_bad_email" }),
+    );
+  },
+
+  async customers_expand(rec) {
+    const autumn = client();
+    await grant(rec, autumn, FEATURE, 10);
+    await expectOk(rec, "balances.create premium", () =>
+      autumn.balances.create({ customerId: CUSTOMER, featureId: "premium" }),
+    );
+    const expand = [
+      "invoices",
+      "entities",
+      "trials_used",
+      "referrals",
+      "payment_method",
+      "balances.feature",
+      "flags.feature",
+    ];
+    const view = await expectOk(rec, "customers.get with expand", () =>
+      autumn.customers.get({ customerId: CUSTOMER, expand }),
+    );
+    const note = rawNote(view);
+    const entities = field(view.value, "entities") ?? [];
+    rec.equal(
+      "expanded: invoices, entity ids, trials_used, referrals",
+      [
+        field(view.value, "invoices"),
+        entities.map((e) => field(e, "id")),
+        field(view.value, "trials_used"),
+        field(view.value, "referrals"),
+      ],
+      [[], ["seat_1"], [], []],
+      note,
+    );
+    rec.equal(
+      "expanded: balances.feature and flags.feature",
+      [
+        field(field(field(field(view.value, "balances"), FEATURE), "feature"), "id"),
+        field(field(field(field(view.value, "flags"), "premium"), "feature"), "id"),
+      ],
+      [FEATURE, "premium"],
+      note,
+    );
+    const created = await expectOk(rec, "customers.getOrCreate with expand entities", () =>
+      autumn.customers.getOrCreate({ customerId: "cus_interop_expand", expand: ["entities"] }),
+    );
+    rec.equal("getOrCreate expanded entities", field(created.value, "entities"), []);
+  },
+
+  async entities_by_entity_id(rec) {
+    const autumn = client();
+    await expectOk(rec, "balances.create seats 5 for entity seat_1", () =>
+      autumn.balances.create({
+        customerId: CUSTOMER,
+        featureId: "seats",
+        entityId: "seat_1",
+        includedGrant: 5,
+      }),
+    );
+    const answer = await expectOk(rec, "entities.get without customerId", () =>
+      autumn.entities.get({ entityId: "seat_1" }),
+    );
+    rec.equal(
+      "found from the entity: id, customer_id, seats",
+      [
+        field(answer.value, "id"),
+        field(answer.value, "customer_id"),
+        totals(field(field(answer.value, "balances"), "seats")),
+      ],
+      ["seat_1", CUSTOMER, [5, 5, 0]],
+      rawNote(answer),
+    );
+    await expectError(rec, "entities.get for an unknown customer", 404, "entity_not_found", () =>
+      autumn.entities.get({ customerId: "cus_nobody", entityId: "seat_1" }),
+    );
+  },
+
+  async usage_fidelity(rec) {
+    const autumn = client();
+    const early = await expectOk(
+      rec,
+      "check sendEvent words 10 without a balance (credits draw on words)",
+      () =>
+        autumn.check({
+          customerId: CUSTOMER,
+          featureId: WORDS,
+          requiredBalance: 10,
+          sendEvent: true,
+        }),
+    );
+    rec.equal(
+      "early answer: allowed, required_balance in words",
+      [field(early.value, "allowed"), field(early.value, "required_balance")],
+      [false, 10],
+      rawNote(early),
+    );
+    const zero = await expectOk(rec, "check words 0 with a lock, without a balance", () =>
+      autumn.check({
+        customerId: CUSTOMER,
+        featureId: WORDS,
+        requiredBalance: 0,
+        lock: { lockId: "lock_none", enabled: true },
+      }),
+    );
+    rec.equal("no-balance lock: allowed", field(zero.value, "allowed"), true, rawNote(zero));
+    await expectError(
+      rec,
+      "balances.finalize of a lock that kept no receipt",
+      400,
+      "invalid_request",
+      () => autumn.balances.finalize({ lockId: "lock_none", action: "confirm" }),
+    );
+    const tracked = await expectOk(rec, "track words 3 with a lock, without a balance", () =>
+      autumn.track({
+        customerId: CUSTOMER,
+        featureId: WORDS,
+        value: 3,
+        lock: { lockId: "lock_track", enabled: true },
+      }),
+    );
+    rec.equal("track answer: value", field(tracked.value, "value"), 3, rawNote(tracked));
+    await expectOk(rec, "the same lockId again: nothing holds it", () =>
+      autumn.track({
+        customerId: CUSTOMER,
+        featureId: WORDS,
+        value: 3,
+        lock: { lockId: "lock_track", enabled: true },
+      }),
+    );
+    await grant(rec, autumn, FEATURE, 10, { balanceId: "top" });
+    await grant(rec, autumn, FEATURE, 20, { balanceId: "seat", entityId: "seat_1" });
+    await expectOk(rec, "track 6 at customer level", () =>
+      autumn.track({ customerId: CUSTOMER, featureId: FEATURE, value: 6 }),
+    );
+    await expectOk(rec, "balances.delete top with recalculateBalances", () =>
+      autumn.balances.delete({
+        customerId: CUSTOMER,
+        featureId: FEATURE,
+        balanceId: "top",
+        recalculateBalances: true,
+      }),
+    );
+    const seat = await expectOk(rec, "entities.get seat_1 after the delete", () =>
+      autumn.entities.get({ customerId: CUSTOMER, entityId: "seat_1" }),
+    );
+    rec.equal(
+      "the entity's balance took the usage",
+      totals(field(field(seat.value, "balances"), FEATURE)),
+      [20, 14, 6],
+      rawNote(seat),
+    );
+    await expectOk(rec, "balances.delete with an unknown entityId", () =>
+      autumn.balances.delete({ customerId: CUSTOMER, featureId: FEATURE, entityId: "seat_9" }),
+    );
+    const after = await readBalance(rec, autumn, "after deleting at every level");
+    rec.equal("no api_calls balance left at any level", after.balance ?? null, null, after.note);
   },
 
   async seed_create_example(rec) {

@@ -830,6 +830,94 @@ async def track_async_flag(rec: Recorder, s: Settings) -> None:
         await expect_totals(rec, autumn, "after an async track", [10, 7, 3])
 
 
+async def batch_track(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 10)
+        await grant(rec, autumn, WORDS, 10)
+        batch: list[Any] = [
+            {"customer_id": CUSTOMER, "feature_id": FEATURE, "value": 2, "idempotency_key": "e1"},
+            {"customer_id": CUSTOMER, "event_name": "generation", "value": 3},
+            {"customer_id": CUSTOMER, "feature_id": FEATURE},
+        ]
+        answer = await expect_ok(
+            rec, "batch_track of 3 items", lambda: autumn.batch_track_async(request=batch)
+        )
+        rec.equal("batch_track answer", field(answer.value, "success"), True, answer.note)
+        await expect_totals(rec, autumn, "after the batch", [10, 7, 3])
+        words, words_answer = await read_balance(rec, autumn, "words after the batch", WORDS)
+        rec.equal("words usage after the batch", field(words, "usage"), 3, words_answer.note)
+        await expect_ok(
+            rec, "the same batch again", lambda: autumn.batch_track_async(request=batch)
+        )
+        # The keyed item is applied once; the unkeyed ones again.
+        await expect_totals(rec, autumn, "after the batch sent twice", [10, 6, 4])
+        await expect_error(
+            rec,
+            "batch_track with an unknown feature in item 1",
+            404,
+            "feature_not_found",
+            lambda: autumn.batch_track_async(
+                request=[
+                    {"customer_id": CUSTOMER, "feature_id": FEATURE, "value": 1},
+                    {"customer_id": CUSTOMER, "feature_id": "nope", "value": 1},
+                ]
+            ),
+        )
+        await expect_totals(rec, autumn, "after the refused batch", [10, 6, 4])
+
+
+AI_CREDITS = "ai_credits"  # an AI credit system with a 20 % default markup
+
+
+async def track_tokens(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, AI_CREDITS, 100)
+        # openai/gpt-4o: $2.50 / $10 per million input / output tokens, 20 % markup.
+        answer = await expect_ok(
+            rec,
+            "track_tokens openai/gpt-4o 1000 in 500 out",
+            lambda: autumn.track_tokens_async(
+                customer_id=CUSTOMER, model_id="openai/gpt-4o", input_tokens=1000, output_tokens=500
+            ),
+        )
+        balance = field(answer.value, "balance")
+        rec.equal(
+            "track_tokens: value (the cost), balance feature and remaining",
+            [
+                field(answer.value, "value"),
+                field(balance, "feature_id"),
+                field(balance, "remaining"),
+            ],
+            [0.009, AI_CREDITS, 99.991],
+            answer.note,
+        )
+        await expect_error(
+            rec,
+            "track_tokens of a model without a price",
+            400,
+            "invalid_request",
+            lambda: autumn.track_tokens_async(
+                customer_id=CUSTOMER,
+                model_id="openai/no-such-model",
+                input_tokens=1,
+                output_tokens=1,
+            ),
+        )
+        await expect_error(
+            rec,
+            "track_tokens on a feature that is not an AI credit system",
+            400,
+            "invalid_request",
+            lambda: autumn.track_tokens_async(
+                customer_id=CUSTOMER,
+                feature_id=FEATURE,
+                model_id="openai/gpt-4o",
+                input_tokens=1,
+                output_tokens=1,
+            ),
+        )
+
+
 async def balances_delete(rec: Recorder, s: Settings) -> None:
     async with client(s) as autumn:
         await grant(rec, autumn, FEATURE, 100, balance_id="a")
@@ -924,6 +1012,253 @@ async def usage_errors(rec: Recorder, s: Settings) -> None:
         )
 
 
+# ---- customers and entities as Autumn keeps them ------------------------------
+
+
+async def customers_data(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        sent = {
+            "customer_id": "cus_interop_data",
+            "name": "Ada",
+            "email": "ada@example.com",
+            "fingerprint": "device-42",
+            "metadata": {"plan": "team"},
+            "send_email_receipts": True,
+        }
+        created = await expect_ok(
+            rec,
+            "customers.get_or_create with metadata, fingerprint, receipts",
+            lambda: autumn.customers.get_or_create_async(**sent),
+        )
+        rec.equal(
+            "new: fingerprint, metadata, send_email_receipts kept",
+            [field(created.value, k) for k in ("fingerprint", "metadata", "send_email_receipts")],
+            ["device-42", {"plan": "team"}, True],
+            created.note,
+        )
+        again = await expect_ok(
+            rec,
+            "customers.get_or_create existing, other name, receipts off",
+            lambda: autumn.customers.get_or_create_async(
+                customer_id="cus_interop_data", name="Other", send_email_receipts=False
+            ),
+        )
+        rec.equal(
+            "existing: name kept, send_email_receipts updated",
+            [field(again.value, "name"), field(again.value, "send_email_receipts")],
+            ["Ada", False],
+            again.note,
+        )
+        first = await expect_ok(
+            rec,
+            "customers.get_or_create customer_id null with an email",
+            lambda: autumn.customers.get_or_create_async(
+                customer_id=None, email="null-id@example.com", name="Null"
+            ),
+        )
+        repeat = await expect_ok(
+            rec,
+            "customers.get_or_create customer_id null, same email in capitals",
+            lambda: autumn.customers.get_or_create_async(
+                customer_id=None, email="NULL-ID@example.com", name="Other"
+            ),
+        )
+        rec.equal(
+            "null id: id null, and the repeat is the same customer (its name)",
+            [field(first.value, "id"), field(repeat.value, "id"), field(repeat.value, "name")],
+            [None, None, "Null"],
+            first.note + repeat.note,
+        )
+        await expect_error(
+            rec,
+            "customers.get_or_create customer_id null without an email",
+            400,
+            "invalid_request",
+            lambda: autumn.customers.get_or_create_async(customer_id=None, name="Nobody"),
+        )
+        await expect_error(
+            rec,
+            "customers.get_or_create id with a period",
+            400,
+            "invalid_inputs",
+            lambda: autumn.customers.get_or_create_async(customer_id="a.b"),
+        )
+        await expect_error(
+            rec,
+            "customers.get id with an @",
+            400,
+            "invalid_inputs",
+            lambda: autumn.customers.get_async(customer_id="ada@example.com"),
+        )
+        await expect_error(
+            rec,
+            "customers.get_or_create invalid email",
+            400,
+            "invalid_inputs",
+            lambda: autumn.customers.get_or_create_async(
+                customer_id="cus_bad_email", email="not-an-email"
+            ),
+        )
+
+
+async def customers_expand(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await grant(rec, autumn, FEATURE, 10)
+        await expect_ok(
+            rec,
+            "balances.create premium",
+            lambda: autumn.balances.create_async(customer_id=CUSTOMER, feature_id="premium"),
+        )
+        expand: Any = [
+            "invoices",
+            "entities",
+            "trials_used",
+            "referrals",
+            "payment_method",
+            "balances.feature",
+            "flags.feature",
+        ]
+        view = await expect_ok(
+            rec,
+            "customers.get with expand",
+            lambda: autumn.customers.get_async(customer_id=CUSTOMER, expand=expand),
+        )
+        entities = field(view.value, "entities") or []
+        rec.equal(
+            "expanded: invoices, entity ids, trials_used, referrals",
+            [
+                field(view.value, "invoices"),
+                [field(e, "id") for e in entities],
+                field(view.value, "trials_used"),
+                field(view.value, "referrals"),
+            ],
+            [[], ["seat_1"], [], []],
+            view.note,
+        )
+        rec.equal(
+            "expanded: balances.feature and flags.feature",
+            [
+                field(field(field(field(view.value, "balances"), FEATURE), "feature"), "id"),
+                field(field(field(field(view.value, "flags"), "premium"), "feature"), "id"),
+            ],
+            [FEATURE, "premium"],
+            view.note,
+        )
+        created = await expect_ok(
+            rec,
+            "customers.get_or_create with expand entities",
+            lambda: autumn.customers.get_or_create_async(
+                customer_id="cus_interop_expand", expand=["entities"]
+            ),
+        )
+        rec.equal("get_or_create expanded entities", field(created.value, "entities"), [])
+
+
+async def entities_by_entity_id(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        await expect_ok(
+            rec,
+            "balances.create seats 5 for entity seat_1",
+            lambda: autumn.balances.create_async(
+                customer_id=CUSTOMER, feature_id="seats", entity_id="seat_1", included_grant=5
+            ),
+        )
+        answer = await expect_ok(
+            rec,
+            "entities.get without customer_id",
+            lambda: autumn.entities.get_async(entity_id="seat_1"),
+        )
+        rec.equal(
+            "found from the entity: id, customer_id, seats",
+            [
+                field(answer.value, "id"),
+                field(answer.value, "customer_id"),
+                totals(field(field(answer.value, "balances"), "seats")),
+            ],
+            ["seat_1", CUSTOMER, [5, 5, 0]],
+            answer.note,
+        )
+        await expect_error(
+            rec,
+            "entities.get for an unknown customer",
+            404,
+            "entity_not_found",
+            lambda: autumn.entities.get_async(customer_id="cus_nobody", entity_id="seat_1"),
+        )
+
+
+async def usage_fidelity(rec: Recorder, s: Settings) -> None:
+    async with client(s) as autumn:
+        early = await expect_ok(
+            rec,
+            "check send_event words 10 without a balance (credits draw on words)",
+            lambda: autumn.check_async(
+                customer_id=CUSTOMER, feature_id=WORDS, required_balance=10, send_event=True
+            ),
+        )
+        rec.equal(
+            "early answer: allowed, required_balance in words",
+            [field(early.value, "allowed"), field(early.value, "required_balance")],
+            [False, 10],
+            early.note,
+        )
+        zero = await expect_ok(
+            rec,
+            "check words 0 with a lock, without a balance",
+            lambda: autumn.check_async(
+                customer_id=CUSTOMER,
+                feature_id=WORDS,
+                required_balance=0,
+                lock={"lock_id": "lock_none", "enabled": True},
+            ),
+        )
+        rec.equal("no-balance lock: allowed", field(zero.value, "allowed"), True, zero.note)
+        await expect_error(
+            rec,
+            "balances.finalize of a lock that kept no receipt",
+            400,
+            "invalid_request",
+            lambda: autumn.balances.finalize_async(lock_id="lock_none", action="confirm"),
+        )
+        await grant(rec, autumn, FEATURE, 10, balance_id="top")
+        await grant(rec, autumn, FEATURE, 20, balance_id="seat", entity_id="seat_1")
+        await expect_ok(
+            rec,
+            "track 6 at customer level",
+            lambda: autumn.track_async(customer_id=CUSTOMER, feature_id=FEATURE, value=6),
+        )
+        await expect_ok(
+            rec,
+            "balances.delete top with recalculate_balances",
+            lambda: autumn.balances.delete_async(
+                customer_id=CUSTOMER,
+                feature_id=FEATURE,
+                balance_id="top",
+                recalculate_balances=True,
+            ),
+        )
+        seat = await expect_ok(
+            rec,
+            "entities.get seat_1 after the delete",
+            lambda: autumn.entities.get_async(customer_id=CUSTOMER, entity_id="seat_1"),
+        )
+        rec.equal(
+            "the entity's balance took the usage",
+            totals(field(field(seat.value, "balances"), FEATURE)),
+            [20, 14, 6],
+            seat.note,
+        )
+        await expect_ok(
+            rec,
+            "balances.delete with an unknown entity_id",
+            lambda: autumn.balances.delete_async(
+                customer_id=CUSTOMER, feature_id=FEATURE, entity_id="seat_9"
+            ),
+        )
+        balance, view = await read_balance(rec, autumn, "after deleting at every level")
+        rec.equal("no api_calls balance left at any level", balance, None, view.note)
+
+
 async def seed_create_example(rec: Recorder, s: Settings) -> None:
     # The seed's example with the real field name; for the capture server.
     async with client(s) as autumn:
@@ -963,9 +1298,15 @@ FLOWS: dict[str, Callable[[Recorder, Settings], Awaitable[None]]] = {
         track_value,
         track_event_credits,
         track_async_flag,
+        batch_track,
+        track_tokens,
         balances_delete,
         check_lock_finalize,
         usage_errors,
+        customers_data,
+        customers_expand,
+        entities_by_entity_id,
+        usage_fidelity,
         seed_create_example,
     )
 }

@@ -116,7 +116,8 @@ async def test_nothing_to_delete_is_404(api: Api) -> None:
     )
     (await api.delete(**KEY)).error(404, "invalid_request", mentions="feature api_calls")
     (await api.delete(customer_id="nobody")).error(404, "customer_not_found")
-    (await api.delete(customer_id="cus_123", entity_id="seat_9")).error(404, "entity_not_found")
+    # An unknown entity is no refusal: nothing to delete at any level (see test_fidelity_delete).
+    (await api.delete(customer_id="cus_123", entity_id="seat_9")).error(404, "invalid_request")
     (await api.delete(customer_id="cus_123", interval="fortnight")).error(
         400, "invalid_inputs", mentions="interval"
     )

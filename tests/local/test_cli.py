@@ -108,7 +108,7 @@ async def test_serve_keeps_nothing_by_default(tmp_path: Path) -> None:
 
 
 async def test_serve_with_db_keeps_the_data_and_says_so(tmp_path: Path) -> None:
-    db = tmp_path / "nested" / "autumn.db"
+    db = tmp_path / "autumn.db"
     for granted_before in (None, 5):
         async with serve("--port", "0", "--db", str(db)) as server:
             assert f"{db} (kept across restarts)" in server.banner
@@ -129,6 +129,9 @@ async def test_serve_with_db_keeps_the_data_and_says_so(tmp_path: Path) -> None:
         (["--keepalive-timeout", "soon"], "--keepalive-timeout"),
         (["--max-connections", "0"], "--max-connections"),
         (["--db", "x.db", "--memory"], "not allowed with"),
+        (["--db", "/no/such/dir/x.db"], "the directory /no/such/dir does not exist"),
+        (["--db", "/tmp"], "/tmp is a directory"),
+        (["--batch-apply-delay", "-1"], "--batch-apply-delay"),
     ],
 )
 def test_serve_refuses_bad_options(args: list[str], mentions: str) -> None:
@@ -160,9 +163,16 @@ async def test_serve_without_rate_limits() -> None:
                     assert resp.status == 200
 
 
+async def test_serve_with_a_batch_apply_delay_says_so() -> None:
+    async with serve("--port", "0", "--batch-apply-delay", "2.5") as served:
+        assert "batch_track: applied 2.5 s after the answer" in served.banner
+
+
 def test_help_shows_every_options_default() -> None:
     serve_parser = _parser("autumn-local")._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
-    options = [a for a in serve_parser._actions if a.option_strings and a.dest != "help"]
+    options = [
+        a for a in serve_parser._actions if a.option_strings and a.dest not in ("help", "version")
+    ]
     assert len(options) >= 14
     for action in options:
         assert action.help is not None and "default" in action.help, action.option_strings
@@ -192,8 +202,9 @@ def test_version() -> None:
         version = metadata.version("autumn-balances")
     except metadata.PackageNotFoundError:
         version = "unknown (not installed)"
-    done = run_cli("--version")
-    assert (done.returncode, done.stdout) == (0, f"python -m autumn_local {version}\n")
+    for args in (["--version"], ["serve", "--version"]):
+        done = run_cli(*args)
+        assert (done.returncode, done.stdout) == (0, f"python -m autumn_local {version}\n"), args
 
 
 def test_autumn_local_console_command() -> None:

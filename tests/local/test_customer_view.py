@@ -267,8 +267,9 @@ async def test_entities_get_shows_the_entity_and_the_customer_level_balances(ent
     (await api.post("/v1/entities.get", {"customer_id": "cus_123", "entity_id": "nope"})).error(
         404, "entity_not_found"
     )
+    # Autumn looks the entity up with its customer in one go (getOrSetCachedFullSubject).
     (await api.post("/v1/entities.get", {"customer_id": "nobody", "entity_id": "seat_1"})).error(
-        404, "customer_not_found"
+        404, "entity_not_found"
     )
 
 

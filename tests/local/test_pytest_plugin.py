@@ -1,6 +1,6 @@
-"""The pytest plugin: its fixtures, its import cost, and the README's testing recipes.
+"""The pytest plugin: its fixtures, its import cost, and the testing recipes of the docs.
 
-Each recipe is read from the README and run in a pytest process of its own,
+Each recipe is read from docs/testing.md and run in a pytest process of its own,
 with the configuration its mode needs, so the documentation cannot drift
 from what works.
 """
@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from autumn_core import AutumnCore
+from autumn_funcs import customers_get
 from autumn_local import LocalAutumn
+from autumn_local.pytest_plugin import TEST_TIMEOUT_MS, TEST_TOTAL_TIMEOUT_MS
 from tests.local.processes import ROOT, server_env
+from tests.type_checkers import errors, run_mypy, run_pyright
 
-README = ROOT / "README.md"
+TESTING = ROOT / "docs" / "testing.md"
 
 # The configuration each recipe says it needs (pytest-asyncio's default is strict),
 # plus the loop scope pytest-asyncio asks every project to set.
@@ -27,16 +31,22 @@ LOOP_SCOPE = '[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "f
 RECIPES = {
     "pytest-asyncio-auto": LOOP_SCOPE + 'asyncio_mode = "auto"\n',
     "pytest-asyncio-strict": LOOP_SCOPE + 'asyncio_mode = "strict"\n',
-    "anyio": "[tool.pytest.ini_options]\n",
-    "fastapi-testclient": "[tool.pytest.ini_options]\n",
+    # pytest-asyncio's strict mode leaves anyio's tests alone; its loop scope set all the same.
+    "anyio": LOOP_SCOPE,
+    "fastapi-async": LOOP_SCOPE + 'asyncio_mode = "auto"\n',
+    # Python 3.10's Starlette warns that its TestClient runs on httpx: the page says to
+    # ignore that one warning there.
+    "fastapi-testclient": LOOP_SCOPE
+    + 'asyncio_mode = "auto"\n'
+    + 'filterwarnings = ["ignore:Using `httpx` with `starlette.testclient` is deprecated"]\n',
 }
 
 
 def recipe(name: str) -> str:
     found = re.search(
-        rf"<!-- recipe: {re.escape(name)} -->\n```python\n(.*?)```", README.read_text(), re.S
+        rf"<!-- recipe: {re.escape(name)} -->\n```python\n(.*?)```", TESTING.read_text(), re.S
     )
-    assert found is not None, f"no recipe {name!r} in the README"
+    assert found is not None, f"no recipe {name!r} in docs/testing.md"
     return found.group(1)
 
 
@@ -89,10 +99,53 @@ def test_readme_recipe_passes_in_its_mode(
     returncode, output = recipe_runs[name]
     assert returncode == 0, output[-4000:]
     assert re.search(r"\b1 passed\b", output), output
+    # With the settings the page gives, not one warning (pytest-asyncio's loop scope,
+    # Starlette's httpx notice, an unclosed session).
+    assert "warning" not in output.lower(), output
+
+
+def test_the_recipes_type_check_as_user_code(tmp_path: Path) -> None:
+    """`local_autumn: LocalAutumn` and the rest, as the recipes write them: mypy --strict
+    and pyright strict find nothing to say."""
+    for name in RECIPES:
+        (tmp_path / f"test_{name.replace('-', '_')}.py").write_text(recipe(name))
+    files = sorted(path.name for path in tmp_path.glob("test_*.py"))
+    assert errors(run_mypy(tmp_path, files)) == []
+    # Under the rules of the Python running the tests: Starlette's TestClient imports
+    # typing.Self, which pyright's 3.10 rules do not know, whatever the code using it.
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert errors(run_pyright(tmp_path, python_version=running)) == []
+
+
+def test_a_synchronous_test_asking_for_local_autumn_fails_at_once(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(RECIPES["pytest-asyncio-auto"])
+    (tmp_path / "test_sync.py").write_text(
+        "import urllib.request\n\n\n"
+        "def test_sync(local_autumn):\n"
+        "    urllib.request.urlopen(local_autumn.url + '/v1/customers.get', timeout=30)\n"
+    )
+    done = run_pytest(tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert "1 error" in done.stdout, done.stdout
+    assert "test_sync is a synchronous test" in done.stdout
+    assert "Ask for local_autumn_thread" in done.stdout
+
+
+async def test_local_autumn_core_is_pointed_at_local_autumn_with_test_sized_timeouts(
+    local_autumn: LocalAutumn, local_autumn_core: AutumnCore
+) -> None:
+    config = local_autumn_core.config
+    assert (config.server_url, config.timeout_ms, config.total_timeout_ms) == (
+        local_autumn.url,
+        TEST_TIMEOUT_MS,
+        TEST_TOTAL_TIMEOUT_MS,
+    )
+    res = await customers_get(local_autumn_core, {"customer_id": "cus_123"})
+    assert res.ok
 
 
 def test_the_plain_async_test_needs_auto_mode(tmp_path: Path) -> None:
-    """As the README says: in strict mode the unmarked test is not run by pytest-asyncio."""
+    """As the docs say: in strict mode the unmarked test is not run by pytest-asyncio."""
     (tmp_path / "pyproject.toml").write_text(RECIPES["pytest-asyncio-strict"])
     (tmp_path / "test_recipe.py").write_text(recipe("pytest-asyncio-auto"))
     done = run_pytest(tmp_path)

@@ -64,7 +64,7 @@ async def test_entities_get_allows_50_per_second_per_customer(http) -> None:  # 
         assert refused.headers["RateLimit-Policy"] == "50;w=1"
         # Another customer has its own window.
         other = await api.post("/v1/entities.get", {"customer_id": "cus_x", "entity_id": "e"})
-        other.error(404, "customer_not_found")
+        other.error(404, "entity_not_found")
 
 
 async def test_the_customers_organisation_cap_answers_json(api: Api) -> None:

@@ -41,6 +41,21 @@ ENDPOINTS = {
     "/v1/balances.track": {"customer_id": "cus_123", "feature_id": "api_calls", "value": 5},
     "/v1/balances.delete": {"customer_id": "cus_123"},
     "/v1/balances.finalize": {"lock_id": "l1", "action": "release"},
+    "/v1/balances.batch_track": [{"customer_id": "cus_123", "feature_id": "api_calls"}],
+    "/v1/balances.track_tokens": {
+        "customer_id": "cus_123",
+        "model_id": "openai/gpt-4o",
+        "input_tokens": 1,
+        "output_tokens": 1,
+    },
+    "/v1/balances.batch_track_tokens": [
+        {
+            "customer_id": "cus_123",
+            "model_id": "openai/gpt-4o",
+            "input_tokens": 1,
+            "output_tokens": 1,
+        }
+    ],
 }
 # (Authorization header or None, expected code)
 REFUSED: list[tuple[str | None, str]] = [

@@ -101,6 +101,11 @@ ONE_OF: dict[str, dict[str, Any]] = {
     "balances_track": {"feature_id": "contract_feature_id"},
 }
 
+# Fields that make the server answer made-up params with a 4xx: without customer_id,
+# Autumn answers entities.get of an unknown entity with a 500 (findCustomerForEntity's
+# InternalError), which is retried and says nothing of where the call went.
+ANSWERED_4XX: dict[str, dict[str, Any]] = {"entities_get": {"customer_id": "contract_customer_id"}}
+
 
 def valid_params(name: str) -> dict[str, Any]:
     return valid_dict(params_model(OPERATIONS[name])) | ONE_OF.get(name, {})
@@ -202,7 +207,8 @@ async def test_options_reach_the_server_the_call_is_sent_to(
     # own error for params made up here: either way, an answer from the server).
     options = {"server_url": local_autumn.url, "timeout_ms": 10_000, "headers": {"x-trace": "1"}}
     async with AutumnCore(local_autumn.secret_key, server_url=refused_url) as core:
-        res = await OPERATIONS[name](core, valid_params(name), options)
+        params = valid_params(name) | ANSWERED_4XX.get(name, {})
+        res = await OPERATIONS[name](core, params, options)
     assert res.ok or isinstance(res.error, AutumnError), f"{name}: {res!r}"
     if not res.ok:
         assert res.error.status_code in (400, 404), f"{name}: {res.error!r}"

@@ -1,4 +1,5 @@
-"""The README's usage loop runs as written, as a script, against a fresh local server."""
+"""The usage loop of the docs (docs/usage-loop.md) runs as written, as a script, against a
+fresh local server."""
 
 from __future__ import annotations
 
@@ -10,17 +11,16 @@ from pathlib import Path
 
 from autumn_local import LocalAutumn
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "usage-loop.md"
 
 
 def usage_loop_block() -> str:
-    section = README.read_text().split("## The usage loop", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    match = re.search(r"```python\n(.*?)```", PAGE.read_text(), re.DOTALL)
     assert match is not None
     return match.group(1)
 
 
-async def test_the_usage_loop_runs_and_prints_what_the_readme_says(
+async def test_the_usage_loop_runs_and_prints_what_the_page_says(
     local_autumn: LocalAutumn,
 ) -> None:
     process = await asyncio.create_subprocess_exec(
@@ -47,3 +47,5 @@ async def test_the_usage_loop_runs_and_prints_what_the_readme_says(
     (balance,) = lines[4:]  # one balance: its id, remaining and reset
     assert balance.startswith("cus_ent_")
     assert " 1099 BalanceReset(interval='month'" in balance
+    # Its own customer, not the seeded cus_123: the loop created it first.
+    assert local_autumn.customer("user_42")["name"] == "Ada"
