@@ -97,7 +97,10 @@ async def test_extra_body_may_not_override_a_modelled_field(
         balances_create(core, CREATE_EXAMPLE, {"extra_body": {field: "x"}}), scripted
     )
     assert error.field == f"options.extra_body.{field}"
-    assert "CreateBalanceParams" in error.message and "set it in params" in error.message
+    assert error.message == (
+        f"invalid options.extra_body.{field}: {field} is a field of CreateBalanceParams; "
+        "set it in params (extra_body is for fields this SDK does not know)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ clock, so a confirmation's delay is read from `fake_time.sleeps`, not waited.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -343,8 +345,14 @@ async def test_aborted_mid_attempt_the_change_is_unknown(
 async def test_aborted_before_sending_applied_nothing(core: AutumnCore) -> None:
     signal = asyncio.Event()
     signal.set()
-    res = await balances_create(core, CREATE_EXAMPLE, {"abort_signal": signal})
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        res = await balances_create(core, CREATE_EXAMPLE, {"abort_signal": signal})
+        gc.collect()
+    # The call's coroutine is closed, not dropped unawaited.
+    assert [w for w in warned if issubclass(w.category, RuntimeWarning)] == []
     assert isinstance(res.error, RequestAbortedError)
+    assert res.error.message == "aborted by the caller's abort_signal"
     assert res.error.applied is Applied.NO
 
 

@@ -71,3 +71,10 @@ def test_a_deduplicated_ok_is_not_equal_to_a_plain_one() -> None:
     assert Ok(1, deduplicated=True) != Ok(1)
     assert Ok(1) != Ok(1, deduplicated=True)
     assert Ok(1, deduplicated=True) == Ok(1, deduplicated=True)
+
+
+def test_an_err_is_equal_only_to_an_err_of_the_same_error() -> None:
+    error = ValueError("x")
+    assert Err(error) != Ok(error)
+    assert Err(error) != error
+    assert Err(error) != Err(ValueError("x"))
