@@ -426,3 +426,48 @@ async def test_a_bad_total_timeout_is_refused_by_name(
     res = await balances_create(core, CREATE_EXAMPLE, {"total_timeout_ms": value})
     assert isinstance(res.error, SDKValidationError)
     assert res.error.field == "options.total_timeout_ms"
+
+
+@pytest.mark.parametrize(
+    ("first", "applied"),
+    [(autumn_error(503, "unavailable"), Applied.NO), (drop_connection(), Applied.UNKNOWN)],
+    ids=["refused", "lost"],
+)
+async def test_a_total_timeout_run_out_during_a_wait_ends_the_call_before_the_next_attempt(
+    make_core: MakeCore,
+    scripted: ScriptedServer,
+    fake_time: FakeTime,
+    first: Reply,
+    applied: Applied,
+) -> None:
+    # The wait fit in what was left, but took longer than asked (a busy loop): when it
+    # ends, nothing is left for another attempt, and none is sent.
+    async def oversleep(seconds: float) -> None:
+        fake_time.now += seconds + 5.0
+        await asyncio.sleep(0)
+
+    scripted.then(first)
+    retry = RetryConfig(sleep=oversleep, clock=fake_time.clock, random=lambda: 0.5)
+    core = make_core(total_timeout_ms=2_000, retry_config=retry)
+    res = await balances_create(core, CREATE_EXAMPLE, {"idempotency_key": "grant-50"})
+    assert isinstance(res.error, RequestTimeoutError), res
+    assert res.error.message == "the call's total_timeout_ms of 2000 ms ran out before attempt 2"
+    assert (res.error.attempts, res.error.idempotency_key) == (1, "grant-50")
+    assert res.error.applied is applied
+    assert len(scripted.requests) == 1
+
+
+async def test_aborted_while_waiting_to_retry_a_refused_write_applied_nothing(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    signal = asyncio.Event()
+
+    async def sleep(_seconds: float) -> None:
+        signal.set()  # the caller gives up while the call waits to retry
+        await asyncio.sleep(3600)
+
+    scripted.then(autumn_error(503, "unavailable"))
+    core = make_core(retry_config=RetryConfig(sleep=sleep))
+    res = await balances_create(core, CREATE_EXAMPLE, {"abort_signal": signal})
+    assert isinstance(res.error, RequestAbortedError)
+    assert res.error.applied is Applied.NO  # no attempt was in flight, none in doubt
