@@ -28,9 +28,10 @@ import aiohttp
 import attrs
 import yarl
 
-from autumn_core._applied import is_duplicate, leaves_doubt
+from autumn_core._applied import is_duplicate, leaves_doubt, may_have_run
 from autumn_core._attempt import send_attempt
 from autumn_core._call_context import CallContext
+from autumn_core._call_mark import note_write_sent
 from autumn_core._call_state import CallState, attempt_timeout
 from autumn_core._errors import (
     Applied,
@@ -133,18 +134,37 @@ async def _returned(result: Result[R, AutumnSDKError]) -> Result[R, AutumnSDKErr
 async def _run(call: CallState[R]) -> Result[R, AutumnSDKError]:
     retry = call.retry
     started = retry.clock()
+    if call.operation.writes:
+        note_write_sent(call.operation.atomic)
     while True:
         if call.total_timeout is not None and not call.fit_to_total_timeout(started):
-            return _out_of_time(call)
+            return _ended(call, _out_of_time(call))
         outcome = await send_attempt(call, call.begin_attempt())
         if outcome.result.ok:  # a success ends the call; the policy judges failures
-            return outcome.result
+            return _ended(call, outcome.result)
         step = _after_failure(call, outcome, started)
         if isinstance(step, (Ok, Err)):
-            return step
+            return _ended(call, step)
         if logger.isEnabledFor(logging.INFO):
             _log_retry(call, outcome, step)
         await call.pause(step)
+
+
+def _ended(call: CallState[R], result: Result[R, AutumnSDKError]) -> Result[R, AutumnSDKError]:
+    """The call's result, once what it showed of its key is kept (see _remember)."""
+    key = call.idempotency_key
+    if key is not None:
+        _remember(call.context, key, result)
+    return result
+
+
+def _remember(context: CallContext, key: str, result: Result[Any, AutumnSDKError]) -> None:
+    """Keep what the core knows of the key across the calls that share it."""
+    doubts = context.keys_in_doubt
+    if isinstance(result, Err):
+        doubts.after_error(key, result.error)
+    elif doubts:
+        doubts.settled(key)
 
 
 def _after_failure(
@@ -156,6 +176,10 @@ def _after_failure(
             return _on_duplicate(call, outcome, started)
         if leaves_doubt(outcome):
             call.note_doubt()
+        if not call.operation.atomic and may_have_run(outcome):
+            # A step may be applied and the key freed: a resend could apply it again.
+            call.note_doubt()
+            return _concluded(call, outcome)
     retry = call.retry
     now = retry.clock()
     wait = next_wait(outcome, call.attempts, now - started, retry, call.remaining(started, now))
@@ -199,8 +223,15 @@ def _concluded(call: CallState[R], outcome: Outcome[R]) -> Result[R, AutumnSDKEr
         if is_duplicate(outcome) and call.attempts == 1:
             result.error.applied = Applied.ALREADY  # a key used before this call
         elif call.in_doubt:
-            result.error.applied = Applied.UNKNOWN
+            _maybe_applied(call, result.error)
     return result
+
+
+def _maybe_applied(call: CallState[Any], error: AutumnSDKError) -> None:
+    """Mark `error`: the call's change may have been applied (partly, for an
+    operation the server runs in steps, whose key then no longer guards a resend)."""
+    error.applied = Applied.UNKNOWN
+    error.may_be_partial = not call.operation.atomic
 
 
 def _out_of_time(call: CallState[R]) -> Result[R, AutumnSDKError]:
@@ -211,7 +242,7 @@ def _out_of_time(call: CallState[R]) -> Result[R, AutumnSDKError]:
         attempts=call.attempts,
     )
     if call.operation.writes and call.in_doubt:
-        error.applied = Applied.UNKNOWN
+        _maybe_applied(call, error)
     return Err(error)
 
 
@@ -392,9 +423,9 @@ async def _run_unless_aborted(
         # Stopped mid-attempt, the request may have reached the server.
         in_flight = call.attempts > 0 and not call.waiting
         if call.operation.writes and (call.in_doubt or in_flight):
-            aborted.applied = Applied.UNKNOWN
-        return Err(aborted)
-    return result
+            _maybe_applied(call, aborted)
+        return _ended(call, Err(aborted))
+    return result  # _run kept what it showed of the key
 
 
 async def _unless_aborted(work: Awaitable[T], signal: asyncio.Event) -> T | None:

@@ -14,6 +14,7 @@ import yarl
 
 from autumn_core._credentials import Credentials
 from autumn_core._hooks import Hooks
+from autumn_core._keys_in_doubt import KeysInDoubt
 from autumn_core._retries import RetryConfig
 
 
@@ -40,7 +41,8 @@ class CallContext:
     `session()` gives the core's pooled session, created on first use inside the
     running loop, or why no call can use it (the core is closed, or was first
     used in another event loop). `timeout` bounds each attempt; `total_timeout`
-    (seconds, or None) the whole call.
+    (seconds, or None) the whole call. `keys_in_doubt`: keys the core's calls
+    left with `applied` "unknown", carried into resends that settle nothing.
     """
 
     credentials: Credentials
@@ -51,3 +53,4 @@ class CallContext:
     timeout: aiohttp.ClientTimeout
     retry: RetryConfig
     total_timeout: float | None = None
+    keys_in_doubt: KeysInDoubt = attrs.field(factory=KeysInDoubt)

@@ -17,6 +17,22 @@ from autumn_core._field_checks import is_header_token
 SecretKey = str | Callable[[], Awaitable[str]]
 
 
+class AuthorizationValue(str):
+    """The Authorization header's value, a `str` whose repr hides it.
+
+    It travels as the value itself into aiohttp (which writes `str(value)` on the
+    wire, unchanged), through the request's headers and the locals of every frame
+    between: a traceback rendered with its frames' locals
+    (`traceback.TracebackException(..., capture_locals=True)`, as Sentry and
+    structlog do) shows the repr, and so never the key.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'Bearer [redacted]'"
+
+
 def check_secret(key: object) -> str:
     # Never echo the key itself in the message: it may be a real one, mistyped.
     if not isinstance(key, str) or not key:
@@ -43,7 +59,7 @@ class Credentials:
 
     def __init__(self, key: str) -> None:
         self._secret = check_secret(key)
-        self._header = "Bearer " + self._secret
+        self._header = AuthorizationValue("Bearer " + self._secret)
         self.fixed_authorization = self._header
 
     @property
@@ -81,7 +97,7 @@ class CredentialsFromCallable(Credentials):
             )
         key = check_secret(await pending)
         self._secret = key
-        return "Bearer " + key
+        return AuthorizationValue("Bearer " + key)
 
 
 def credentials(key: SecretKey | None) -> Credentials:

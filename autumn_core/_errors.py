@@ -24,6 +24,12 @@ have been applied (an `Applied`):
   attempt settled it. Resend the call with
   `options={"idempotency_key": error.idempotency_key}`: the server can never
   apply one key twice, so the answer tells you which it was.
+  An update the server runs as several steps (`balances.update` with more
+  than one of add_to_balance/remaining, usage, included_grant, next_reset_at,
+  expires_at) is the exception: Autumn keeps the steps it applied when a
+  later one fails and frees the key, so a resend with it could apply them
+  again. Such an error has `may_be_partial` True, and its advice is to read
+  the balance and send only what is missing, with a new key.
 - `Applied.ALREADY`: the server already accepted a request with this
   idempotency key (`409 duplicate_idempotency_key`), and this call applied
   nothing more. With the SDK's own key that request was an earlier attempt of
@@ -71,6 +77,9 @@ class AutumnSDKError(Exception):
     idempotency_key: str | None
     attempts: int
     applied: Applied
+    # True when `applied` is UNKNOWN for an update the server runs in steps: some
+    # steps may be applied, and the key no longer guards a resend.
+    may_be_partial: bool = False
 
     def __init__(
         self,
@@ -100,6 +109,15 @@ class AutumnSDKError(Exception):
     def _applied_note(self) -> str:
         """What the caller must know about `applied`, in words."""
         key = self.idempotency_key
+        if self.applied is Applied.UNKNOWN and self.may_be_partial:
+            return (
+                "Some of the update's steps may have been applied: the server applies them one "
+                "by one, keeps those applied when a later one fails, and then frees the "
+                "idempotency key, so resending this call, even with its key, could apply a step "
+                "twice. Read the balance (customers.get) to see what took effect, then send only "
+                "what is missing, with a new key; to make each step retry-safe, update one field "
+                "per call"
+            )
         if self.applied is Applied.UNKNOWN and key is not None:
             return (
                 "The change may have been applied: no attempt got a definite answer. To settle "

@@ -4,22 +4,46 @@ A blocking client sends every call, from whichever thread makes it, to this one
 loop, so one `AutumnCore` and its connection pool serve them all. The callers'
 threads, and any event loop of theirs, are never touched: the loop is created
 here, runs only in the thread started here, and is closed by it.
+
+Two process events reach every LoopThread:
+
+- a fork: the child gets fresh locks (a lock another thread held at the fork
+  would be held forever there), so its first call raises InvalidRequestError
+  and its exit does not wait;
+- interpreter exit: once the main thread returns, before Python waits for
+  non-daemon threads, calls still in flight get `EXIT_GRACE_S` to end, then
+  are cancelled (RequestAbortedError) and the loop is closed; a call made
+  after raises InvalidRequestError. So a thread blocked in a call against a
+  server that stopped answering holds the process up `EXIT_GRACE_S` at most,
+  plus the close's own bound.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import os
 import threading
+import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+from autumn_core._call_mark import CURRENT_MARK, CallMark
 from autumn_core._errors import Applied, InvalidRequestError, RequestAbortedError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# How long calls in flight at interpreter exit may take to end before they are
+# cancelled, and how long the close then waits for the loop's thread.
+EXIT_GRACE_S = 5.0
+
+# Every LoopThread of the process, for the fork and exit handlers (weak: a client
+# nobody holds is collected as before).
+_RUNNERS: weakref.WeakSet[LoopThread] = weakref.WeakSet()
 
 
 class LoopThread:
@@ -32,12 +56,14 @@ class LoopThread:
     """
 
     __slots__ = (
+        "__weakref__",
         "_async_hint",
         "_cleanup",
         "_closed",
         "_lock",
         "_loop",
         "_owner",
+        "_pending",
         "_pid",
         "_thread",
     )
@@ -53,6 +79,11 @@ class LoopThread:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._closed = False
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        _RUNNERS.add(self)
+        # Here, in the constructor's thread, not on the first call: a call made from a
+        # thread that outlives the main one may start after shutdown refuses hooks.
+        _watch_exit()
 
     @property
     def closed(self) -> bool:
@@ -67,8 +98,10 @@ class LoopThread:
         the loop before it propagates."""
         self._refuse_inside_event_loop()
         future: concurrent.futures.Future[R] = concurrent.futures.Future()
+        mark = CallMark()
         # Everything after the future exists is inside try: an interrupt arriving at any
         # point, even between the submission and the wait, still cancels the call.
+        self._pending.add(future)
         try:
             with self._lock:  # so that close() cannot slip between the check and the submission
                 if self._closed:
@@ -84,20 +117,41 @@ class LoopThread:
                         f"the parent process; create the {self._owner} in the child process "
                         "(a client that has made no call yet may be shared across a fork)"
                     )
-                loop.call_soon_threadsafe(_start_call, loop, future, function, args, kwargs)
+                loop.call_soon_threadsafe(_start_call, loop, future, mark, function, args, kwargs)
             return future.result()
         except concurrent.futures.CancelledError:
             if self._closed:
-                raise RequestAbortedError(
-                    f"this {self._owner} was closed while the call was in flight, so the call "
-                    "was cancelled; it may or may not have been applied (repeat it with the "
-                    "same idempotency_key to be sure it is applied once)",
-                    applied=Applied.UNKNOWN,
-                ) from None
+                raise self._closed_mid_call(mark) from None
             raise
         finally:
+            self._pending.discard(future)
             if not future.done():  # left early, by KeyboardInterrupt: stop the call too
                 future.cancel()
+
+    def _closed_mid_call(self, mark: CallMark) -> RequestAbortedError:
+        closed = f"this {self._owner} was closed while the call was in flight, so the call was "
+        if not mark.write_sent:  # a read, or a write not sent yet: nothing applied
+            return RequestAbortedError(closed + "cancelled; it changed nothing")
+        error = RequestAbortedError(
+            closed + "cancelled; it may or may not have been applied",
+            applied=Applied.UNKNOWN,
+        )
+        # The advice (str(error)) depends on whether a resend with the key is safe.
+        error.may_be_partial = mark.partial
+        return error
+
+    def close_at_exit(self, deadline: float) -> None:
+        """At interpreter exit: let calls in flight end until `deadline` (monotonic),
+        then close, waiting for the thread until the deadline too."""
+        if self._pid not in (0, os.getpid()):
+            return  # the thread belongs to the parent of a fork
+        concurrent.futures.wait(set(self._pending), timeout=max(0.0, deadline - time.monotonic()))
+        self.close(max(0.0, deadline - time.monotonic()) + EXIT_GRACE_S)
+
+    def _after_fork_in_child(self) -> None:
+        # The lock may have been held by a thread the child does not have.
+        self._lock = threading.Lock()
+        self._pending = set()
 
     def close(self, timeout: float | None = None) -> None:
         """Cancel running calls, run `cleanup()`, close the loop and join the thread.
@@ -161,6 +215,7 @@ class LoopThread:
 def _start_call(
     loop: asyncio.AbstractEventLoop,
     future: concurrent.futures.Future[R],
+    mark: CallMark,
     function: Callable[..., Coroutine[Any, Any, R]],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
@@ -170,11 +225,12 @@ def _start_call(
     if future.cancelled():
         return
     try:
-        task = loop.create_task(function(*args, **kwargs))
+        coroutine = function(*args, **kwargs)
     except BaseException as exc:  # wrong arguments (TypeError), as the async call would raise
         if future.set_running_or_notify_cancel():
             future.set_exception(exc)
         return
+    task = loop.create_task(_marked(mark, coroutine))
 
     def cancel_task(done: concurrent.futures.Future[R]) -> None:
         if done.cancelled() and not loop.is_closed():
@@ -195,3 +251,44 @@ def _settle(future: concurrent.futures.Future[R], task: asyncio.Task[R]) -> None
         future.set_result(task.result())
     else:
         future.set_exception(error)
+
+
+async def _marked(mark: CallMark, coroutine: Coroutine[Any, Any, R]) -> R:
+    # Set inside the task, so in the task's own copy of the context only.
+    CURRENT_MARK.set(mark)
+    return await coroutine
+
+
+def _after_fork_in_child() -> None:
+    for runner in list(_RUNNERS):
+        runner._after_fork_in_child()  # pyright: ignore[reportPrivateUsage]
+
+
+def _close_all_at_exit() -> None:
+    deadline = time.monotonic() + EXIT_GRACE_S
+    for runner in list(_RUNNERS):
+        runner.close_at_exit(deadline)
+
+
+_exit_watched = False
+
+
+def _watch_exit() -> None:
+    """Close every LoopThread when the main thread returns, before Python joins the
+    non-daemon threads (atexit runs only after that, too late for a thread blocked in
+    a call). threading._register_atexit is what concurrent.futures uses for the
+    same reason; where it is missing, clients are closed at atexit as before."""
+    global _exit_watched
+    if _exit_watched:
+        return
+    _exit_watched = True
+    register: Callable[[Callable[[], None]], None] | None = getattr(
+        threading, "_register_atexit", None
+    )
+    if register is not None:
+        with contextlib.suppress(RuntimeError):  # the interpreter is shutting down already
+            register(_close_all_at_exit)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -35,6 +35,13 @@ class Operation(Generic[P, R]):
       carries nothing else (`{"success": true}` for balances.create and
       balances.update). A retry that the server refuses as a duplicate of an
       accepted earlier attempt can then be reported with this answer.
+    - `atomic`: the server applies the call's change whole or not at all, so a
+      failed attempt frees the key with nothing applied and a retry is safe.
+      False for a request the server runs as steps it does not undo
+      (balances.update with several fields): once an attempt may have reached
+      the handler, a later step's failure frees the key with earlier steps
+      applied, so the pipeline sends it no more and reports the change as maybe
+      partly applied (`error.may_be_partial`).
     - `no_content`: the server may answer 204 with no body (balances.track with
       `async`); the call then returns `Ok(None)`. Type such an operation
       `Operation[Params, Response | None]`.
@@ -52,6 +59,7 @@ class Operation(Generic[P, R]):
     writes: bool = attrs.field(default=True, kw_only=True)
     fixed_response: R | None = attrs.field(default=None, kw_only=True)
     no_content: bool = attrs.field(default=False, kw_only=True)
+    atomic: bool = attrs.field(default=True, kw_only=True)
     # The converter's generated functions, looked up once so that no call pays for
     # dispatch, and built on the operation's first call: generating them takes
     # milliseconds per operation (25 ms for the customer view), which an import of

@@ -74,7 +74,11 @@ class AutumnSync(_Operations):
     RuntimeError: await `Autumn` there instead. A per-call timeout is
     `options={"timeout_ms": ...}`; Ctrl-C while a call waits cancels it.
     `close()` (or leaving `with`) closes the pool and stops the thread; a client
-    never closed is closed when collected or at interpreter exit.
+    never closed is closed when collected or at interpreter exit. At exit (the
+    main thread returned), calls still in flight in other threads get 5 s to end,
+    then raise RequestAbortedError, so a call against a server that stopped
+    answering never holds the process up longer. In a child of `os.fork()`, a
+    client the parent used raises InvalidRequestError and never blocks.
     """
 
     __slots__ = ("__weakref__", "_autumn", "_closer")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Mapping
+from typing import TypedDict, cast
 
 import attrs
 
@@ -88,6 +89,32 @@ UPDATE_BALANCE = Operation(
     UpdateBalanceResponse,
     fixed_response=UpdateBalanceResponse(success=True),
 )
+# Autumn runs an update's steps one by one and keeps those applied when a later one
+# fails (server/src/internal/balances/updateBalance/v2/updateBalanceV2.ts): with more
+# than one step, a failed attempt may leave some applied and the key freed.
+UPDATE_BALANCE_IN_STEPS = attrs.evolve(UPDATE_BALANCE, atomic=False)
+# The fields of each step, in the order Autumn runs them.
+_STEPS = (
+    ("add_to_balance", "remaining", "current_balance"),
+    ("usage",),
+    ("included_grant",),
+    ("next_reset_at",),
+    ("expires_at",),
+)
+
+
+def _steps(params: object) -> int:
+    """How many of Autumn's update steps the params ask for."""
+    if isinstance(params, Mapping):
+        fields = cast("Mapping[str, object]", params)
+        present = {name for name, value in fields.items() if value is not None}
+    elif isinstance(params, UpdateBalanceParams):
+        present = {
+            a.name for a in attrs.fields(UpdateBalanceParams) if getattr(params, a.name) is not None
+        }
+    else:
+        return 0  # not params at all: refused by name when structured
+    return sum(1 for step in _STEPS if present.intersection(step))
 
 
 async def balances_update(
@@ -98,7 +125,13 @@ async def balances_update(
     """Update a customer balance. Returns `Ok(UpdateBalanceResponse)` or `Err(error)`;
     never raises for a failure.
 
+    One field is one step, applied once whatever the retries. Several fields are
+    several steps to the server, not one transaction: an error after which some
+    may be applied says so (`applied` "unknown", `may_be_partial`), and the call
+    is not resent (see docs/update-steps.md).
+
     >>> res = await balances_update(core, {"customer_id": "cus_123", "feature_id": "api_calls",
     ...                                    "add_to_balance": 100})
     """
-    return await run_operation(core, UPDATE_BALANCE, params, options)
+    operation = UPDATE_BALANCE_IN_STEPS if _steps(params) > 1 else UPDATE_BALANCE
+    return await run_operation(core, operation, params, options)

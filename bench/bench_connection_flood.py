@@ -1,13 +1,14 @@
 """A connection flood against ``autumn-local serve`` with a 1,024 open-file limit.
 
 Hostile clients hold 2,000 idle connections and 1,000 slowloris ones (a head
-byte every second) and reconnect whenever the server closes one, for the
-whole run; meanwhile a well-behaved client opens a new connection every 100 ms
-and makes one call. Reports the good client's latencies and failures, how
-many connections the server held at most, how it closed the others, and how
-much it logged.
+byte every second), and with ``--slow-bodies N`` N connections that send a
+whole head promising a body and then one body byte a second; they reconnect
+whenever the server closes one, for the whole run; meanwhile a well-behaved
+client opens a new connection every 100 ms and makes one call. Reports the
+good client's latencies and failures, how many connections the server held at
+most, how it closed the others, and how much it logged.
 
-    python bench/bench_connection_flood.py [--seconds 35] [-- extra serve flags]
+    python bench/bench_connection_flood.py [--seconds 35] [--slow-bodies 0] [-- extra serve flags]
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ class Hostile:
         self.until = until
         self.reconnects = 0
 
-    async def hold(self, drip: bool) -> None:
-        """One hostile client: connect, idle or drip, reconnect when closed."""
+    async def hold(self, drip: bool, body: bool = False) -> None:
+        """One hostile client: connect, idle or drip (the head, or with ``body`` a body
+        after a whole head), reconnect when closed."""
         while time.monotonic() < self.until:
             try:
                 reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -56,8 +58,12 @@ class Hostile:
                 continue
             try:
                 i = 0
+                if body:
+                    writer.write(HEAD + b"Content-Length: 100000\r\n\r\n")
                 while time.monotonic() < self.until:
-                    if drip:
+                    if body:
+                        writer.write(b" ")
+                    elif drip:
                         writer.write(HEAD[i % len(HEAD) : i % len(HEAD) + 1])
                         i += 1
                     with contextlib.suppress(asyncio.TimeoutError):
@@ -112,7 +118,7 @@ async def good_client(url: str, seconds: float) -> tuple[list[float], list[str]]
     return latencies, failures
 
 
-async def run(seconds: float, idle: int, slow: int, extra: list[str]) -> None:
+async def run(seconds: float, idle: int, slow: int, bodies: int, extra: list[str]) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(8192, hard), hard))
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,6 +150,7 @@ async def run(seconds: float, idle: int, slow: int, extra: list[str]) -> None:
         hostile = Hostile(port, until)
         tasks = [asyncio.create_task(hostile.hold(drip=False)) for _ in range(idle)]
         tasks += [asyncio.create_task(hostile.hold(drip=True)) for _ in range(slow)]
+        tasks += [asyncio.create_task(hostile.hold(drip=True, body=True)) for _ in range(bodies)]
         await asyncio.sleep(2)  # the flood reaches the cap first
         latencies, failures = await good_client(url, until - time.monotonic())
         await asyncio.gather(*tasks)
@@ -155,7 +162,8 @@ async def run(seconds: float, idle: int, slow: int, extra: list[str]) -> None:
         log_lines = log_path.read_text(errors="replace").splitlines()
 
     print(
-        f"flood: {idle:,} idle + {slow:,} slowloris clients for {seconds:g} s, "
+        f"flood: {idle:,} idle + {slow:,} slowloris + {bodies:,} slow-body clients "
+        f"for {seconds:g} s, "
         f"server open-file limit 1,024 ({cap})"
     )
     print(f"hostile reconnects after a close: {hostile.reconnects:,}")
@@ -180,9 +188,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=35)
     parser.add_argument("--idle", type=int, default=2000)
     parser.add_argument("--slow", type=int, default=1000)
+    parser.add_argument("--slow-bodies", type=int, default=0)
     parser.add_argument("extra", nargs="*", help="extra serve flags, after --")
     args = parser.parse_args()
-    asyncio.run(run(args.seconds, args.idle, args.slow, args.extra))
+    asyncio.run(run(args.seconds, args.idle, args.slow, args.slow_bodies, args.extra))
 
 
 if __name__ == "__main__":

@@ -12,9 +12,13 @@ connection a deadline for what it owes:
 
 A connection past its deadline is closed. At ``max_connections`` (lowered to
 fit the process's open-file limit) a new connection displaces the one that
-has waited longest for a request; a connection that sent a whole request
-head, or has a request in progress, is never displaced, and a new connection
-is refused only when every one is such.
+has waited longest for a request; failing that, the one whose request body is
+still owed and that sent nothing for the longest (a slow body is the client
+lagging, as an idle connection is; without this, slow bodies up to the cap
+starve every other client until body_timeout). A connection that sent a whole
+request head and waits for its handler, or whose whole request is being
+handled, is never displaced, and a new connection is refused only when every
+one is such.
 Such closes are logged once, then summed up at most once a minute, never per
 connection. Ordinary keep-alive expiry is counted, not logged.
 """
@@ -27,13 +31,14 @@ import math
 import os
 import socket
 import sys
-import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from autumn_local.http.flood_log import FloodLog
 
 __all__ = [
     "BACKLOG",
@@ -59,7 +64,6 @@ LISTEN_QUEUE = 4096
 # the database and its WAL, log files, the event loop's own, a subprocess pipe.
 _SPARE_FDS = 32
 _MIN_CONNECTIONS = 16
-_SUMMARY_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -128,27 +132,6 @@ def deepen_listen_queue(server: asyncio.Server) -> None:
             pass
 
 
-class _FloodLog:
-    """One WARNING the first time something happens, then a sum at most once a minute."""
-
-    def __init__(self) -> None:
-        self._pending: Counter[str] = Counter()
-        self._last: dict[str, float] = {}
-
-    def record(self, kind: str, first: str, summary: str) -> None:
-        now = time.monotonic()
-        last = self._last.get(kind)
-        self._pending[kind] += 1
-        if last is None:
-            log.warning("%s (logged once; later ones are summed up at most once a minute)", first)
-        elif now - last >= _SUMMARY_EVERY_S:
-            log.warning(summary, self._pending[kind])
-        else:
-            return
-        self._last[kind] = now
-        self._pending[kind] = 0
-
-
 # IDLE: nothing of a request yet; HEAD: part of a head; READY: a whole head,
 # the handler not yet started; BUSY: a request in progress.
 _IDLE, _HEAD, _READY, _BUSY = 0, 1, 2, 3
@@ -163,7 +146,16 @@ class _Connection(asyncio.Protocol):
     fires early: about once per ``header_timeout`` on a busy connection.
     """
 
-    __slots__ = ("_due", "_guard", "_inner", "_request", "_state", "_timer", "transport")
+    __slots__ = (
+        "_due",
+        "_guard",
+        "_inner",
+        "_quiet_since",
+        "_request",
+        "_state",
+        "_timer",
+        "transport",
+    )
 
     def __init__(self, guard: ConnectionGuard) -> None:
         self._guard = guard
@@ -172,6 +164,9 @@ class _Connection(asyncio.Protocol):
         self._due = math.inf
         self._timer: asyncio.TimerHandle | None = None
         self._request: web.BaseRequest | None = None
+        # When it last did its part (queued to wait, or sent body bytes): at the cap,
+        # the connection quiet the longest is displaced.
+        self._quiet_since = 0.0
         self.transport: asyncio.Transport | None = None
 
     # -- asyncio.Protocol, forwarded to aiohttp's protocol --
@@ -194,6 +189,11 @@ class _Connection(asyncio.Protocol):
             # The first byte of a request head: from now on the head is due.
             self._state = state = _HEAD
             self._due_in(self._guard.limits.header_timeout)
+        elif state == _BUSY and self._request is not None:
+            owing = self._guard._owing
+            if self in owing:
+                owing.move_to_end(self)  # it sent something: the last to displace
+                self._quiet_since = self._guard._loop.time()
         if state == _HEAD and b"\r\n\r\n" in data:
             # A whole head arrived: a client doing its part, never displaced.
             # The handler starts a loop iteration or two later; the header
@@ -230,10 +230,17 @@ class _Connection(asyncio.Protocol):
             self._due = math.inf  # a handler may take its time; the client owes nothing
         else:
             self._request = request
+            self._guard._owing[self] = None
+            self._quiet_since = self._guard._loop.time()
             self._due_in(self._guard.limits.body_timeout)
+
+    def owes_body(self) -> bool:
+        request = self._request
+        return request is not None and not request.content.is_eof()
 
     def request_finished(self) -> None:
         self._request = None
+        self._guard._owing.pop(self, None)
         if self.transport is not None and not self.transport.is_closing():
             self._wait()
 
@@ -244,6 +251,7 @@ class _Connection(asyncio.Protocol):
         waiting = self._guard._waiting
         waiting[self] = None
         waiting.move_to_end(self)  # (re)queued last: it has waited least
+        self._quiet_since = self._guard._loop.time()
         self._due_in(self._guard.limits.keepalive_timeout)
 
     def _due_in(self, timeout: float) -> None:
@@ -312,8 +320,10 @@ class ConnectionGuard:
         self._open: dict[asyncio.BaseTransport, _Connection] = {}
         # Connections with no request in progress, the longest-waiting first.
         self._waiting: OrderedDict[_Connection, None] = OrderedDict()
+        # Connections whose request body may still be owed, the longest-silent first.
+        self._owing: OrderedDict[_Connection, None] = OrderedDict()
         self._counts: Counter[str] = Counter()
-        self._flood = _FloodLog()
+        self._flood = FloodLog(log)
         self.peak_connections = 0
 
     def protocol_factory(self) -> _Connection:
@@ -372,9 +382,28 @@ class ConnectionGuard:
 
     # -- bookkeeping for _Connection --
 
+    def _displaceable(self) -> _Connection | None:
+        """The connection to close for a new one: of the longest idle and the slow body
+        that sent nothing for the longest, the one quiet longer (a client that just
+        connected and has yet to send its head is not taken before a stalled body)."""
+        idle = next(iter(self._waiting), None)
+        body = self._slowest_body()
+        if idle is None or body is None:
+            return idle or body
+        return idle if idle._quiet_since <= body._quiet_since else body
+
+    def _slowest_body(self) -> _Connection | None:
+        owing = self._owing
+        while owing:
+            candidate = next(iter(owing))
+            if candidate.owes_body():
+                return candidate
+            del owing[candidate]  # its body arrived: its request is the server's to finish
+        return None
+
     def _admit(self, conn: _Connection) -> bool:
         if len(self._open) >= self.max_connections:
-            oldest = next(iter(self._waiting), None)
+            oldest = self._displaceable()
             if oldest is None:
                 self._counts["refused"] += 1
                 self._flood.record(
@@ -388,7 +417,7 @@ class ConnectionGuard:
             self._flood.record(
                 "displaced",
                 f"{len(self._open)} connections open, the cap (max_connections="
-                f"{self.max_connections}): closing the longest-waiting idle or slow ones "
+                f"{self.max_connections}): closing the longest-waiting idle ones or slow bodies "
                 "to admit new clients",
                 "closed %d more waiting connections to stay under the cap",
             )
@@ -402,6 +431,7 @@ class ConnectionGuard:
         if conn.transport is not None:
             self._open.pop(conn.transport, None)
         self._waiting.pop(conn, None)
+        self._owing.pop(conn, None)
 
     def _closed(self, reason: str) -> None:
         self._counts[reason] += 1

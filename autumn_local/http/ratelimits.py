@@ -35,12 +35,14 @@ full until the clock moves.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
     "CHECK_ORG_FAIL_OPEN",
+    "MAX_WINDOWS",
     "ROUTE_LIMITS",
     "TOO_MANY_REQUESTS",
     "TRACK_ORG",
@@ -50,6 +52,12 @@ __all__ = [
 ]
 
 TOO_MANY_REQUESTS = "Too many requests, please try again later."
+# The limiter counts before the body is validated, so it meets customer ids of any
+# size and number. Its memory stays bounded: an id longer than a valid one (256
+# characters) is kept as a 32-character digest, and at most MAX_WINDOWS windows
+# are kept (about 20 MB): expired ones are swept first, then the oldest dropped.
+MAX_WINDOWS = 50_000
+_MAX_KEPT_ID = 256
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,8 @@ class RateLimiter:
         headers: dict[str, str] = {}
         if not self.enabled:
             return headers
+        if customer_id is not None and len(customer_id) > _MAX_KEPT_ID:
+            customer_id = "#" + hashlib.blake2b(customer_id.encode(), digest_size=16).hexdigest()
         for limit in limits:
             key = (limit.name, env, customer_id if limit.per_customer else None)
             window = self._windows.get(key)
@@ -146,6 +156,9 @@ class RateLimiter:
                 raise RateLimited(headers, json_answer=limit.json_answer)
         return headers
 
+    def window_count(self) -> int:
+        return len(self._windows)
+
     def exceeded(self, limit: Limit, env: str, now_ms: int) -> bool:
         """Whether an organisation-wide ``limit``'s current window is over its count."""
         if not self.enabled:
@@ -159,9 +172,15 @@ class RateLimiter:
 
     def _open(self, key: tuple[str, str, str | None], now_ms: int, window_ms: int) -> list[int]:
         self._new_windows += 1
-        if self._new_windows >= self._SWEEP_EVERY:
+        if self._new_windows >= self._SWEEP_EVERY or len(self._windows) >= MAX_WINDOWS:
             # Per-customer windows would otherwise pile up forever.
             self._new_windows = 0
             self._windows = {k: w for k, w in self._windows.items() if w[0] > now_ms}
+            if len(self._windows) >= MAX_WINDOWS:
+                # All live: a flood of distinct customers. Drop the oldest half; their
+                # customers start fresh windows, which only ever lets more through.
+                kept = list(self._windows.items())[len(self._windows) // 2 :]
+                self._windows = dict(kept)
+        self._windows.pop(key, None)  # re-inserted last: dict order is opening order
         window = self._windows[key] = [now_ms + window_ms, 0]
         return window

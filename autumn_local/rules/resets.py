@@ -104,9 +104,7 @@ def apply_due_reset(b: Balance, now_ms: int) -> None:
     if config is not None:
         kept = [r for r in b.rollovers if r.expires_at is None or r.expires_at > now_ms]
         if b.balance > 0:
-            expires_at = (
-                None if config.duration == "forever" else _add_months(boundary, int(config.length))
-            )
+            expires_at = _rollover_expiry(boundary, config)
             kept.append(Rollover(balance=b.balance, usage=0, expires_at=expires_at))
         b.rollovers = _within_rollover_max(kept, config, b.allowance)
     b.balance = b.allowance
@@ -116,6 +114,22 @@ def apply_due_reset(b: Balance, now_ms: int) -> None:
     except (ValueError, OverflowError):
         b.next_reset_at = None  # beyond the calendar; no more resets
     b.changed = True
+
+
+def _rollover_expiry(boundary: int, config: RolloverConfig) -> int | None:
+    """When a rollover made at ``boundary`` expires: ``length`` months later (Autumn's
+    date-fns addMonths, which truncates a fractional length), never for "forever".
+
+    Autumn accepts any number as the length (z.number()); an expiry beyond the
+    calendar (year 9999 here) is one no client will see come: it never expires,
+    rather than failing every later request of the customer.
+    """
+    if config.duration == "forever":
+        return None
+    try:
+        return _add_months(boundary, int(config.length))
+    except (ValueError, OverflowError):
+        return None
 
 
 def _within_rollover_max(

@@ -23,6 +23,7 @@ from autumn_local.http.connection_limits import (
 )
 from autumn_local.http.ratelimits import RateLimiter
 from autumn_local.http.routes import ServerState
+from autumn_local.http.server_log import server_log
 from autumn_local.rules.batch_queue import BatchQueue
 from autumn_local.rules.errors import ApiError
 from autumn_local.rules.model_prices import ModelPrices
@@ -267,6 +268,7 @@ class LocalAutumn:
                 access_log=logging.getLogger("aiohttp.access") if self._access_log else None,
                 handle_signals=False,
                 shutdown_timeout=5.0,
+                logger=server_log(),
                 # aiohttp's own idle timer, kept behind the guard's deadlines so
                 # that the guard decides (and counts) every close.
                 keepalive_timeout=limits.keepalive_timeout + limits.header_timeout + 1,

@@ -320,6 +320,18 @@ _SAVE_BALANCE = (
     + ", ".join(f"{c} = :{c}" for c in _SAVED_COLUMNS)
     + " WHERE pk = :pk"
 )
+# JavaScript's exact integers end here; Autumn's numbers are doubles beyond it.
+_MAX_EXACT = 2**53
+
+
+def _as_stored(value: object) -> object:
+    """A number as Autumn would hold it: an int beyond 2^53 becomes a double, as a
+    JavaScript number is, and so never overflows SQLite's 64-bit integers."""
+    if type(value) is int and not -_MAX_EXACT <= value <= _MAX_EXACT:
+        return float(value)
+    return value
+
+
 _INSERT_BALANCE = (
     f"INSERT INTO balances ({', '.join(_BALANCE_COLUMNS[1:])})"  # noqa: S608 - constant SQL
     f" VALUES ({', '.join(':' + c for c in _BALANCE_COLUMNS[1:])})"
@@ -395,10 +407,12 @@ class Store:
         if self.path is not None:
             self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
         self._claims_since_sweep = 0
-        # A hint that lock receipts may exist, so calls skip the query when none ever did.
-        self._may_have_locks = (
-            self._db.execute("SELECT 1 FROM lock_receipts").fetchone() is not None
-        )
+        # A hint that lock receipts may exist, so calls skip the query when none ever did;
+        # read again whenever another process sharing the file commits.
+        self._may_have_locks = self._any_lock()
+
+    def _any_lock(self) -> bool:
+        return self._db.execute("SELECT 1 FROM lock_receipts LIMIT 1").fetchone() is not None
 
     def close(self) -> None:
         self._db.close()
@@ -508,7 +522,10 @@ class Store:
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._data_version = version
+            # Everything this process caches of the file is read again: the other
+            # process may have made features, or lock receipts this one must release.
             self._load_features()
+            self._may_have_locks = self._any_lock()
 
     # -- features (cached: read on every balance call, written rarely) --
 
@@ -675,7 +692,7 @@ class Store:
         )
 
     def insert_balance(self, b: Balance) -> None:
-        values = {c: getattr(b, c) for c in _BALANCE_COLUMNS}
+        values = {c: _as_stored(getattr(b, c)) for c in _BALANCE_COLUMNS}
         values["unlimited"] = int(b.unlimited)
         b.pk = self._db.execute(_INSERT_BALANCE, values).lastrowid or 0
 
@@ -684,13 +701,18 @@ class Store:
         for b in balances:
             if not b.changed:
                 continue
-            self._db.execute(_SAVE_BALANCE, {c: getattr(b, c) for c in ("pk", *_SAVED_COLUMNS)})
+            self._db.execute(
+                _SAVE_BALANCE, {c: _as_stored(getattr(b, c)) for c in ("pk", *_SAVED_COLUMNS)}
+            )
             if b.rollover is not None:
                 self._db.execute("DELETE FROM rollovers WHERE balance_pk = ?", (b.pk,))
                 self._db.executemany(
                     "INSERT INTO rollovers (balance_pk, balance, usage, expires_at, id)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    [(b.pk, r.balance, r.usage, r.expires_at, r.id) for r in b.rollovers],
+                    [
+                        (b.pk, _as_stored(r.balance), _as_stored(r.usage), r.expires_at, r.id)
+                        for r in b.rollovers
+                    ],
                 )
             b.changed = False
 

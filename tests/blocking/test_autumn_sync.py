@@ -300,7 +300,9 @@ def test_close_cancels_a_call_in_flight(client: AutumnSync) -> None:
     assert cancelled.is_set()
     assert len(outcome) == 1 and isinstance(outcome[0], RequestAbortedError)
     assert "closed while the call was in flight" in str(outcome[0])
-    assert outcome[0].applied is Applied.UNKNOWN  # cut off mid-call: it may have gone through
+    # It sent nothing: applied "no" (tests/blocking/test_close_fork_exit.py has the
+    # reads and writes that did send).
+    assert outcome[0].applied is Applied.NO
 
 
 def test_a_client_nobody_closes_is_closed_when_collected(local_server: LocalAutumn) -> None:

@@ -13,9 +13,10 @@ import enum
 import logging
 import traceback
 import types
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import aiohttp
 import pytest
 
 from autumn_core import AutumnSDKError, BackoffStrategy, RetryConfig
@@ -184,6 +185,21 @@ async def hostile() -> AsyncIterator[HostileServer]:
         yield server
     finally:
         await server.stop()
+
+
+async def customer_balances(server: LocalAutumn, customer_ids: Iterable[str]) -> dict[str, Any]:
+    """Each customer's `balances` as POST /v1/customers.get answers them, by customer id."""
+    found: dict[str, Any] = {}
+    async with aiohttp.ClientSession() as http:
+        for customer_id in customer_ids:
+            async with http.post(
+                server.url + "/v1/customers.get",
+                json={"customer_id": customer_id},
+                headers={"Authorization": f"Bearer {SECRET}"},
+            ) as response:
+                assert response.status == 200
+                found[customer_id] = (await response.json())["balances"]
+    return found
 
 
 async def wait_until(condition: Callable[[], bool], *, polls: int = 5_000) -> None:

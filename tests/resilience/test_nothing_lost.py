@@ -26,7 +26,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from autumn_core import (
@@ -39,7 +38,7 @@ from autumn_core import (
 )
 from autumn_funcs import balances_create, balances_update
 from autumn_local import FAULT_KINDS, LocalAutumn
-from tests.resilience.conftest import SECRET, fast_retries
+from tests.resilience.conftest import SECRET, customer_balances, fast_retries
 
 pytestmark = pytest.mark.resilience
 
@@ -103,20 +102,13 @@ async def settle(core: AutumnCore, i: int, key: str) -> str:
 async def applied_counts(server: LocalAutumn) -> Counter[int]:
     """Call index -> how many times the server applied it."""
     applied: Counter[int] = Counter()
-    async with aiohttp.ClientSession() as http:
-        for n in range(CUSTOMERS):
-            async with http.post(
-                server.url + "/v1/customers.get",
-                json={"customer_id": f"cus_chaos_{n}"},
-                headers={"Authorization": f"Bearer {SECRET}"},
-            ) as response:
-                assert response.status == 200
-                balances = (await response.json())["balances"]
-            for row in balances.get("api_calls", {}).get("breakdown", []):
-                applied[int(row["included_grant"]) - GRANT_BASE] += 1
-            for row in balances["seats"]["breakdown"]:
-                j = int(row["id"].removeprefix("target_"))
-                applied[2 * j + 1] += int(row["remaining"])
+    customers = await customer_balances(server, (f"cus_chaos_{n}" for n in range(CUSTOMERS)))
+    for balances in customers.values():
+        for row in balances.get("api_calls", {}).get("breakdown", []):
+            applied[int(row["included_grant"]) - GRANT_BASE] += 1
+        for row in balances["seats"]["breakdown"]:
+            j = int(row["id"].removeprefix("target_"))
+            applied[2 * j + 1] += int(row["remaining"])
     return applied
 
 
