@@ -471,3 +471,28 @@ async def test_aborted_while_waiting_to_retry_a_refused_write_applied_nothing(
     res = await balances_create(core, CREATE_EXAMPLE, {"abort_signal": signal})
     assert isinstance(res.error, RequestAbortedError)
     assert res.error.applied is Applied.NO  # no attempt was in flight, none in doubt
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [autumn_error(409, "lock_conflict"), autumn_error(400, "duplicate_idempotency_key")],
+    ids=["409-other-code", "code-without-409"],
+)
+async def test_only_a_409_with_the_duplicate_key_code_is_a_duplicate(
+    core: AutumnCore, scripted: ScriptedServer, reply: Reply
+) -> None:
+    # Anything else is the server's refusal of this call: nothing applied, not "already".
+    scripted.then(reply)
+    res = await balances_create(core, CREATE_EXAMPLE)
+    assert isinstance(res.error, AutumnDefaultError)
+    assert res.error.applied is Applied.NO
+
+
+async def test_the_timeout_ms_option_bounds_the_calls_attempts(
+    make_core: MakeCore, scripted: ScriptedServer, release: asyncio.Event, retries: Retries
+) -> None:
+    scripted.then(hold(release))
+    core = make_core(timeout_ms=60_000, retry_config=retries(strategy="none"))
+    res = await balances_create(core, CREATE_EXAMPLE, {"timeout_ms": 50})
+    assert isinstance(res.error, RequestTimeoutError)
+    assert "no answer within 50 ms" in res.error.message
