@@ -7,7 +7,9 @@
 
 The root holds what a user of the SDK needs. What a module defining an
 operation needs besides (`Operation`, `run_operation`, ...) is in
-`autumn_core.seam`; every other module is private and may change without notice.
+`autumn_core.seam`; `autumn_core.otel` instruments a core with OpenTelemetry (the
+`otel` extra; imported only by you). Every other module is private and may change
+without notice.
 """
 
 from autumn_core._config import CoreSettings

@@ -47,7 +47,7 @@ from autumn_core._options import RequestOptions, RequestOptionsDict, request_opt
 from autumn_core._outcome import Outcome
 from autumn_core._result import Err, Ok, Result
 from autumn_core._retries import next_wait
-from autumn_core._serde import encode_json, validation_error
+from autumn_core._serde import encode_json
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -306,18 +306,34 @@ def _checked(
     """The options and the encoded body, or the first thing wrong with them."""
     try:
         opts = None if options is None else request_options(options)
-        model = operation.structure_params(params, operation.params_type)
+        model = operation.checked_params(params)
     except SDKValidationError as exc:
         return exc
-    except Exception as exc:  # cattrs' grouped errors, turned into field names
-        return validation_error(exc, "params")
     fields = operation.unstructure_params(model)
+    if operation.body_field is not None:
+        return _array_body(operation, operation.body_field, fields, opts)
     if opts is not None and opts.extra_body:
         clash = _modelled(operation, opts.extra_body)
         if clash is not None:
             return clash
         fields.update(opts.extra_body)
     return opts, encode_json(fields).encode()
+
+
+def _array_body(
+    operation: Operation[Any, Any],
+    body_field: str,
+    fields: dict[str, Any],
+    opts: RequestOptions | None,
+) -> tuple[RequestOptions | None, bytes] | SDKValidationError:
+    """The body of an operation that sends one field of its params as the whole body."""
+    if opts is not None and opts.extra_body:
+        return SDKValidationError(
+            f"invalid options.extra_body: {operation.operation_id} sends a JSON array as its "
+            "body, which has no room for extra fields",
+            field="options.extra_body",
+        )
+    return opts, encode_json(fields[body_field]).encode()
 
 
 def _modelled(

@@ -6,16 +6,25 @@ exposes none of this (the secret key least of all) through public names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 import aiohttp
 import attrs
 import yarl
 
 from autumn_core._credentials import Credentials
+from autumn_core._errors import AutumnSDKError
 from autumn_core._hooks import Hooks
 from autumn_core._keys_in_doubt import KeysInDoubt
+from autumn_core._operation import Operation
+from autumn_core._result import Result
 from autumn_core._retries import RetryConfig
+
+CallCoroutine = Coroutine[Any, Any, Result[Any, AutumnSDKError]]
+# Wraps a whole call (every attempt and wait), as telemetry needs: it gets the
+# operation and the call's coroutine and returns a coroutine of the same result.
+CallObserver = Callable[[Operation[Any, Any], CallCoroutine], CallCoroutine]
 
 
 class URLCache:
@@ -43,6 +52,8 @@ class CallContext:
     used in another event loop). `timeout` bounds each attempt; `total_timeout`
     (seconds, or None) the whole call. `keys_in_doubt`: keys the core's calls
     left with `applied` "unknown", carried into resends that settle nothing.
+    `observer`, when set (by `autumn_core.otel.instrument`), wraps every call;
+    None costs a core nothing.
     """
 
     credentials: Credentials
@@ -54,3 +65,4 @@ class CallContext:
     retry: RetryConfig
     total_timeout: float | None = None
     keys_in_doubt: KeysInDoubt = attrs.field(factory=KeysInDoubt)
+    observer: CallObserver | None = None

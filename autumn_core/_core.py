@@ -9,10 +9,11 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
+import attrs
 
 from autumn_core._body import ACCEPT_ENCODING
 from autumn_core._call import call_operation
-from autumn_core._call_context import CallContext, URLCache
+from autumn_core._call_context import CallContext, CallObserver, URLCache
 from autumn_core._call_state import attempt_timeout
 from autumn_core._config import CoreConfig, CoreSettings
 from autumn_core._credentials import Credentials, SecretKey, credentials
@@ -149,7 +150,10 @@ class AutumnCore:
         functions use."""
         # Not `async def`: returning the pipeline's coroutine saves a frame on every
         # suspension of the call.
-        return call_operation(self._context, operation, params, options)
+        context = self._context
+        if context.observer is None:
+            return call_operation(context, operation, params, options)
+        return context.observer(operation, call_operation(context, operation, params, options))
 
     def _session_for_call(self) -> aiohttp.ClientSession | str:
         if self._closed:
@@ -183,7 +187,9 @@ def run_operation(
     if isinstance(core, AutumnCore):
         # What core.call does, without its frame: every call of every function runs this.
         context = core._context  # pyright: ignore[reportPrivateUsage]
-        return call_operation(context, operation, params, options)
+        if context.observer is None:  # a None test: all an uninstrumented core pays
+            return call_operation(context, operation, params, options)
+        return context.observer(operation, call_operation(context, operation, params, options))
     return _not_a_core(core)
 
 
@@ -210,6 +216,32 @@ def _checked_config(settings: CoreSettings) -> CoreConfig:
     given["server_url"] = given.get("server_url") or os.environ.get("AUTUMN_SERVER_URL") or None
     # None means "the default" for every setting.
     return CoreConfig(**{name: value for name, value in given.items() if value is not None})
+
+
+def observe_calls(core: AutumnCore, hooks: Hooks, observer: CallObserver) -> None:
+    """Install instrumentation on a core: `hooks` around each attempt, `observer`
+    around each call.
+
+    Private to autumn_core (its `otel` module calls it). The instrumentation's
+    before_request hooks run after the caller's, so that a header set by the caller
+    is sent as traced; its after hooks run first, so that an attempt's span ends
+    when its answer was read.
+    """
+    context = core._context  # pyright: ignore[reportPrivateUsage]
+    if context.observer is not None:
+        raise SDKValidationError(
+            "invalid core: this AutumnCore is already instrumented (instrument it once)",
+            field="core",
+        )
+    own = core.config.hooks
+    merged = Hooks(
+        before_request=(*own.before_request, *hooks.before_request),
+        after_success=(*hooks.after_success, *own.after_success),
+        after_error=(*hooks.after_error, *own.after_error),
+    )
+    core._context = attrs.evolve(  # pyright: ignore[reportPrivateUsage]
+        context, hooks=merged or None, observer=observer
+    )
 
 
 def _retry_config(retry_config: RetryConfig | None, max_retries: object) -> RetryConfig | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import UnionType
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from autumn_core._serde import converter, params_structurer, response_reader
+from autumn_core._errors import SDKValidationError
+from autumn_core._serde import converter, params_structurer, response_reader, validation_error
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -49,6 +50,11 @@ class Operation(Generic[P, R]):
       (annotate the constant: `Operation[Params, Allowed | Denied]`). Fields of
       a model may be unions (`float | Literal["inf"]`, `Balance | None`) and
       free-form JSON objects (`properties: dict[str, Any]`).
+    - `body_field`: the params model's one field whose value is the whole body,
+      for a route whose body is a JSON array, not an object
+      (balances.batch_track takes `[{...}, {...}]`): the model keeps a name for
+      it (`events`), as a dict and a keyword need one, and the wire gets the
+      array alone. Such a body takes no `options.extra_body`.
     """
 
     operation_id: str
@@ -59,6 +65,7 @@ class Operation(Generic[P, R]):
     writes: bool = attrs.field(default=True, kw_only=True)
     fixed_response: R | None = attrs.field(default=None, kw_only=True)
     no_content: bool = attrs.field(default=False, kw_only=True)
+    body_field: str | None = attrs.field(default=None, kw_only=True)
     atomic: bool = attrs.field(default=True, kw_only=True)
     # The converter's generated functions, looked up once so that no call pays for
     # dispatch, and built on the operation's first call: generating them takes
@@ -74,6 +81,19 @@ class Operation(Generic[P, R]):
     @functools.cached_property
     def unstructure_params(self) -> Callable[[P], dict[str, Any]]:
         return converter.get_unstructure_hook(self.params_type)
+
+    def checked_params(self, params: P | Mapping[str, Any]) -> P:
+        """The params model built from `params` (a dict or the model), checked as every
+        call checks it before any I/O; raises SDKValidationError naming each bad field.
+
+        For code that takes params now and sends them later (the usage recorder):
+        a bad event is refused when it is given, not when it is sent."""
+        try:
+            return self.structure_params(params, self.params_type)
+        except SDKValidationError:
+            raise
+        except Exception as exc:  # cattrs' grouped errors, turned into field names
+            raise validation_error(exc, "params") from None
 
     @functools.cached_property
     def read_response(self) -> Callable[[bytes], R]:

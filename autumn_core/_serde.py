@@ -238,6 +238,36 @@ def _no_member_fits(
     return ValueError(f"{text} ({why})")
 
 
+def _is_list(t: object) -> bool:
+    return get_origin(t) is list
+
+
+def _structure_list_factory(t: object) -> Callable[[object, type], list[Any]]:
+    # cattrs' own list hook iterates whatever it is given: a string would become
+    # its characters, a dict its keys. Only a JSON array (a list or tuple) is one.
+    (item_type,) = get_args(t)
+    item_hook = converter.get_structure_hook(item_type)
+
+    def structure(value: object, _: type) -> list[Any]:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected an array, got {_json_type(value)}")
+        items: list[Any] = []
+        failures: list[Exception] = []
+        for index, item in enumerate(cast("list[object]", value)):
+            try:
+                items.append(item_hook(item, item_type))
+            except Exception as exc:
+                # Where cattrs notes an item's index (add_note is Python 3.11+).
+                note = IterableValidationNote(f"@ index {index}", index, item_type)
+                setattr(exc, "__notes__", [note])  # noqa: B010
+                failures.append(exc)
+        if failures:
+            raise IterableValidationError(f"invalid items of {t}", failures, list)
+        return items
+
+    return structure
+
+
 def _is_literal(t: object) -> bool:
     return get_origin(t) is Literal
 
@@ -363,6 +393,7 @@ converter.register_structure_hook_factory(attrs.has, _structure_attrs_factory)
 converter.register_structure_hook_factory(_is_optional, _structure_optional_factory)
 converter.register_structure_hook_factory(_is_union, _structure_union_factory)
 converter.register_structure_hook_factory(_is_literal, _structure_literal_factory)
+converter.register_structure_hook_factory(_is_list, _structure_list_factory)
 converter.register_structure_hook_factory(_is_json_object, _structure_json_object_factory)
 converter.register_unstructure_hook_factory(_is_optional_scalar, _unstructure_as_is_factory)
 converter.register_unstructure_hook_factory(_is_enum, _unstructure_enum_factory)

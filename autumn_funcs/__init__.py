@@ -46,6 +46,19 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "FeatureDisplay",
         "Flag",
     ),
+    "_balances_batch_track": (
+        "BatchTrackFields",
+        "BatchTrackParams",
+        "BatchTrackParamsDict",
+        "BatchTrackResponse",
+        "balances_batch_track",
+    ),
+    "_balances_batch_track_tokens": (
+        "BatchTrackTokensFields",
+        "BatchTrackTokensParams",
+        "BatchTrackTokensParamsDict",
+        "balances_batch_track_tokens",
+    ),
     "_balances_check": (
         "CheckFields",
         "CheckParams",
@@ -92,6 +105,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TrackParamsDict",
         "TrackResponse",
         "balances_track",
+    ),
+    "_balances_track_tokens": (
+        "TrackTokensFields",
+        "TrackTokensParams",
+        "TrackTokensParamsDict",
+        "balances_track_tokens",
     ),
     "_balances_update": (
         "UpdateBalanceFields",
@@ -143,6 +162,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "_lock": ("Lock", "LockDict"),
     "_reset_interval": ("ResetInterval", "ResetIntervalValue"),
+    "_usage_queue": ("RecorderStats",),
+    "_usage_recorder": ("UsageRecorder", "UsageRecorderSync"),
 }
 
 if TYPE_CHECKING:
@@ -163,6 +184,23 @@ if TYPE_CHECKING:
     from autumn_funcs._balance_view import Feature as Feature
     from autumn_funcs._balance_view import FeatureDisplay as FeatureDisplay
     from autumn_funcs._balance_view import Flag as Flag
+    from autumn_funcs._balances_batch_track import BatchTrackFields as BatchTrackFields
+    from autumn_funcs._balances_batch_track import BatchTrackParams as BatchTrackParams
+    from autumn_funcs._balances_batch_track import BatchTrackParamsDict as BatchTrackParamsDict
+    from autumn_funcs._balances_batch_track import BatchTrackResponse as BatchTrackResponse
+    from autumn_funcs._balances_batch_track import balances_batch_track as balances_batch_track
+    from autumn_funcs._balances_batch_track_tokens import (
+        BatchTrackTokensFields as BatchTrackTokensFields,
+    )
+    from autumn_funcs._balances_batch_track_tokens import (
+        BatchTrackTokensParams as BatchTrackTokensParams,
+    )
+    from autumn_funcs._balances_batch_track_tokens import (
+        BatchTrackTokensParamsDict as BatchTrackTokensParamsDict,
+    )
+    from autumn_funcs._balances_batch_track_tokens import (
+        balances_batch_track_tokens as balances_batch_track_tokens,
+    )
     from autumn_funcs._balances_check import CheckFields as CheckFields
     from autumn_funcs._balances_check import CheckParams as CheckParams
     from autumn_funcs._balances_check import CheckParamsDict as CheckParamsDict
@@ -200,6 +238,10 @@ if TYPE_CHECKING:
     from autumn_funcs._balances_track import TrackParamsDict as TrackParamsDict
     from autumn_funcs._balances_track import TrackResponse as TrackResponse
     from autumn_funcs._balances_track import balances_track as balances_track
+    from autumn_funcs._balances_track_tokens import TrackTokensFields as TrackTokensFields
+    from autumn_funcs._balances_track_tokens import TrackTokensParams as TrackTokensParams
+    from autumn_funcs._balances_track_tokens import TrackTokensParamsDict as TrackTokensParamsDict
+    from autumn_funcs._balances_track_tokens import balances_track_tokens as balances_track_tokens
     from autumn_funcs._balances_update import UpdateBalanceFields as UpdateBalanceFields
     from autumn_funcs._balances_update import UpdateBalanceParams as UpdateBalanceParams
     from autumn_funcs._balances_update import UpdateBalanceParamsDict as UpdateBalanceParamsDict
@@ -252,6 +294,9 @@ if TYPE_CHECKING:
     from autumn_funcs._lock import LockDict as LockDict
     from autumn_funcs._reset_interval import ResetInterval as ResetInterval
     from autumn_funcs._reset_interval import ResetIntervalValue as ResetIntervalValue
+    from autumn_funcs._usage_queue import RecorderStats as RecorderStats
+    from autumn_funcs._usage_recorder import UsageRecorder as UsageRecorder
+    from autumn_funcs._usage_recorder import UsageRecorderSync as UsageRecorderSync
 
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

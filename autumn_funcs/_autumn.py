@@ -18,6 +18,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from autumn_core import AutumnCore, SDKValidationError, unwrap
+from autumn_funcs._balances_batch_track import (
+    BatchTrackFields,
+    BatchTrackParams,
+    BatchTrackParamsDict,
+    BatchTrackResponse,
+    balances_batch_track,
+)
+from autumn_funcs._balances_batch_track_tokens import (
+    BatchTrackTokensFields,
+    BatchTrackTokensParams,
+    BatchTrackTokensParamsDict,
+    balances_batch_track_tokens,
+)
 from autumn_funcs._balances_check import (
     CheckFields,
     CheckParams,
@@ -52,6 +65,12 @@ from autumn_funcs._balances_track import (
     TrackParamsDict,
     TrackResponse,
     balances_track,
+)
+from autumn_funcs._balances_track_tokens import (
+    TrackTokensFields,
+    TrackTokensParams,
+    TrackTokensParamsDict,
+    balances_track_tokens,
 )
 from autumn_funcs._balances_update import (
     UpdateBalanceFields,
@@ -146,6 +165,42 @@ class Balances:
     ) -> TrackResponse:
         """Record usage; raises an `AutumnSDKError` subclass on failure."""
         return unwrap(await balances_track(self._core, _params(params, fields), options))
+
+    async def track_tokens(
+        self,
+        params: TrackTokensParams | TrackTokensParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[TrackTokensFields],
+    ) -> TrackResponse:
+        """Record an AI model's token usage; raises an `AutumnSDKError` subclass on failure."""
+        return unwrap(await balances_track_tokens(self._core, _params(params, fields), options))
+
+    async def batch_track(
+        self,
+        params: BatchTrackParams | BatchTrackParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[BatchTrackFields],
+    ) -> BatchTrackResponse:
+        """Record up to 1,000 usage events in one request (`events=[...]`); raises an
+        `AutumnSDKError` subclass on failure."""
+        return unwrap(await balances_batch_track(self._core, _params(params, fields), options))
+
+    async def batch_track_tokens(
+        self,
+        params: BatchTrackTokensParams | BatchTrackTokensParamsDict | None = None,
+        /,
+        *,
+        options: OptionsArg = None,
+        **fields: Unpack[BatchTrackTokensFields],
+    ) -> BatchTrackResponse:
+        """Record up to 1,000 token usage events in one request; raises an
+        `AutumnSDKError` subclass on failure."""
+        res = await balances_batch_track_tokens(self._core, _params(params, fields), options)
+        return unwrap(res)
 
     async def delete(
         self,

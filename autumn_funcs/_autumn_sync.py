@@ -233,6 +233,9 @@ class BalancesSync(_Namespace):
     update: Final = BlockingMethod(Balances.update)
     check: Final = BlockingMethod(Balances.check)
     track: Final = BlockingMethod(Balances.track)
+    track_tokens: Final = BlockingMethod(Balances.track_tokens)
+    batch_track: Final = BlockingMethod(Balances.batch_track)
+    batch_track_tokens: Final = BlockingMethod(Balances.batch_track_tokens)
     delete: Final = BlockingMethod(Balances.delete)
     finalize: Final = BlockingMethod(Balances.finalize)
 

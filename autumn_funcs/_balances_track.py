@@ -30,8 +30,15 @@ class OverageBehavior(str, Enum):
 OverageBehaviorValue: TypeAlias = Literal["cap", "overflow"]
 
 
-def _problem(field: str, reason: str) -> SDKValidationError:
+def problem(field: str, reason: str) -> SDKValidationError:
+    """The error of one field, as a model's own rule raises it."""
     return SDKValidationError(f"invalid {field}: {reason}", field=field, problems=[(field, reason)])
+
+
+def check_timestamp(stamp: object) -> None:
+    """Autumn's rule for an event's date: Unix milliseconds, a whole number > 0."""
+    if stamp is not None and (type(stamp) is not int or stamp <= 0):
+        raise problem("timestamp", f"expected Unix milliseconds, a whole number > 0; {stamp!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -72,14 +79,10 @@ class TrackParams:
         # Autumn's own rules, refused here by name instead of by a 400 after a round trip.
         if (self.feature_id is None) == (self.event_name is None):
             which = "both" if self.feature_id is not None else "neither"
-            raise _problem("feature_id", f"set feature_id or event_name, not {which}")
+            raise problem("feature_id", f"set feature_id or event_name, not {which}")
         if self.event_name == "":
-            raise _problem("event_name", "must not be empty")
-        stamp = self.timestamp
-        if stamp is not None and (type(stamp) is not int or stamp <= 0):
-            raise _problem(
-                "timestamp", f"expected Unix milliseconds, a whole number > 0; {stamp!r}"
-            )
+            raise problem("event_name", "must not be empty")
+        check_timestamp(self.timestamp)
 
 
 class _TrackOptionalKeys(TypedDict, total=False):

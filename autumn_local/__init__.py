@@ -17,8 +17,10 @@ web server, sqlite3) should cost nothing until a test asks for it.
 The API is the names below, the ``autumn_local.pytest_plugin`` module and the
 command line. The subpackages are the server's layout, not API: ``http``
 (the app, its request pipeline and every route's handler), ``rules``
-(Autumn's semantics), ``schemas`` (request bodies), ``store`` (SQLite) and
-``run`` (``LocalAutumn``, its thread, the command line, the demo).
+(Autumn's semantics), ``schemas`` (request bodies), ``store`` (SQLite),
+``run`` (``LocalAutumn``, its thread, the command line, the demo) and ``page``
+(the page ``autumn-local serve`` shows at ``/``, loaded only by a server that
+serves it).
 """
 
 from typing import TYPE_CHECKING

@@ -16,6 +16,7 @@ the cases meet the same state of a shared machine, which a fair ratio needs.
 calls at once against a server that delays its answer and prints the peak RSS.
 
 Cases: ``raw`` (the floor: plain aiohttp), ``sdk_func`` (standalone function),
+``sdk_otel`` (the same on a core instrumented by ``autumn_core.otel``),
 ``sdk_facade`` (the raising ``Autumn`` class) and ``peer`` (autumn-sdk; run it
 with the peer virtual environment's Python). Each case imports only its own
 client, so the peer environment never needs aiohttp or this SDK.
@@ -107,7 +108,9 @@ async def raw(url: str, op: BenchOperation, unlimited: bool) -> AsyncIterator[Ca
 
 
 @contextlib.asynccontextmanager
-async def sdk_func(url: str, op: BenchOperation, unlimited: bool) -> AsyncIterator[Call]:
+async def sdk_func(
+    url: str, op: BenchOperation, unlimited: bool, instrumented: bool = False
+) -> AsyncIterator[Call]:
     import autumn_funcs
     from autumn_core import AutumnCore
 
@@ -115,6 +118,8 @@ async def sdk_func(url: str, op: BenchOperation, unlimited: bool) -> AsyncIterat
     params, read = op.params, operator.attrgetter(op.answer_field)
     session = aiohttp_session(unlimited)
     async with AutumnCore(secret_key=SECRET_KEY, server_url=url, session=session) as core:
+        if instrumented:
+            otel_instrument(core)
 
         async def call() -> object:
             result = await function(core, params)
@@ -125,6 +130,33 @@ async def sdk_func(url: str, op: BenchOperation, unlimited: bool) -> AsyncIterat
         yield call
     if session is not None:
         await session.close()
+
+
+def otel_instrument(core: Any) -> None:
+    """`autumn_core.otel.instrument(core)` with the OpenTelemetry SDK set up as a service
+    would: every span sampled and batched to an exporter (here one that discards them,
+    so no I/O is measured), metrics aggregated for a reader."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    from autumn_core.otel import instrument
+
+    class Discard(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(Discard()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    instrument(core, tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+
+@contextlib.asynccontextmanager
+async def sdk_otel(url: str, op: BenchOperation, unlimited: bool) -> AsyncIterator[Call]:
+    async with sdk_func(url, op, unlimited, instrumented=True) as call:
+        yield call
 
 
 @contextlib.asynccontextmanager
@@ -163,7 +195,13 @@ async def peer(url: str, op: BenchOperation, unlimited: bool) -> AsyncIterator[C
         yield call
 
 
-CASES = {"raw": raw, "sdk_func": sdk_func, "sdk_facade": sdk_facade, "peer": peer}
+CASES = {
+    "raw": raw,
+    "sdk_func": sdk_func,
+    "sdk_otel": sdk_otel,
+    "sdk_facade": sdk_facade,
+    "peer": peer,
+}
 
 
 class Callers:

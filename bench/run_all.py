@@ -1,6 +1,6 @@
 """Run every benchmark and print one Markdown report; also saved to bench/results/latest.txt.
 
-Usage: ``python bench/run_all.py [--only overhead,import,memory,local,blocking,bombs]``
+Usage: ``python bench/run_all.py [--only overhead,import,memory,local,blocking,bombs,otel]``
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ BENCHMARKS = {
     "local": ("bench_local_server", "server"),
     "blocking": ("bench_blocking", "sdk"),
     "bombs": ("bench_bombs", "sdk"),
+    "otel": ("bench_otel", "otel"),
 }
 REPO_PYTHON = REPO / ".venv" / "bin" / "python"
 
@@ -78,6 +79,8 @@ def main() -> None:
     errors = {
         "sdk": sdk_error,
         "server": import_error([SDK_PYTHON, "-m", "autumn_local", "serve", "--help"]),
+        "otel": sdk_error
+        or import_error([SDK_PYTHON, "-c", "import autumn_core.otel, opentelemetry.sdk"]),
     }
     sections = []
     for name in chosen:

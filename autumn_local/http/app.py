@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -255,11 +255,23 @@ async def _handle(request: web.Request) -> web.StreamResponse:
 STATE_KEY = web.AppKey("autumn_local_state", ServerState)
 
 
-def build_app(state: ServerState) -> web.Application:
-    """The aiohttp application serving ``state``."""
+APIHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_app(
+    state: ServerState,
+    extend: Callable[[web.Application, APIHandler], APIHandler] | None = None,
+) -> web.Application:
+    """The aiohttp application serving ``state``.
+
+    ``extend(app, handler)`` (the page's, ``autumn_local.page``) may add routes, which
+    come before the API's catch-all route, and returns the handler that route calls:
+    ``handler`` itself, or a wrapper around it.
+    """
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STATE_KEY] = state
-    app.router.add_route("*", "/{tail:.*}", _handle)
+    handler: APIHandler = _handle if extend is None else extend(app, _handle)
+    app.router.add_route("*", "/{tail:.*}", handler)
     return app
 
 

@@ -199,6 +199,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "applied before the answer)",
     )
     serve.add_argument("--access-log", action="store_true", help="log every request (default: off)")
+    serve.add_argument(
+        "--no-page",
+        dest="page",
+        action="store_false",
+        help="do not serve the page (customers, balances, requests, faults, clock) at / "
+        "(default: served)",
+    )
     limits = ConnectionLimits()
     serve.add_argument(
         "--header-timeout",
@@ -255,6 +262,8 @@ def _banner(server: LocalAutumn, args: argparse.Namespace) -> str:
         f"  connections: {cap}; idle {args.keepalive_timeout:g} s, request head "
         f"{args.header_timeout:g} s, body {args.body_timeout:g} s",
     ]
+    if server.page:
+        lines.append(f"  page:        {server.url}/ (customers, balances, requests, faults)")
     if not args.rate_limits:
         lines.append("  rate limits: off")
     if server.batches.delay_s:
@@ -286,6 +295,7 @@ async def _serve(args: argparse.Namespace) -> int:
         keepalive_timeout=args.keepalive_timeout,
         max_connections=args.max_connections,
         batch_apply_delay=args.batch_apply_delay,
+        page=args.page,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -150,6 +150,13 @@ class FaultInjector:
                 raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
         self._queue.extend(kinds)
 
+    def queued(self) -> list[str]:
+        """The faults ``inject_next`` queued that no request has drawn yet, in order."""
+        return list(self._queue)
+
+    def cancel_queued(self) -> None:
+        self._queue.clear()
+
     def applies_to(self, route_group: str) -> bool:
         """``route_group`` is ``balances``, ``mutating`` or ``read``."""
         if route_group == "read":

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from autumn_local.http.app import answer_directly, build_app
+from autumn_local.http.app import APIHandler, answer_directly, build_app
 from autumn_local.http.auth import DEFAULT_SECRET_KEY, KeyRing, env_of
 from autumn_local.http.connection_limits import (
     BACKLOG,
@@ -79,6 +79,9 @@ class LocalAutumn:
             is applied, as Autumn's queue worker applies it later; 0 applies
             it before answering; None (the default) takes the config's
             ``batch_apply_delay``, 0 unless set (``autumn_local.rules.batch_queue``).
+        page: also serve the page (customers, balances, recent requests,
+            faults, clock) at ``GET /`` (see ``autumn_local.page``);
+            ``autumn-local serve`` turns it on.
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class LocalAutumn:
         keepalive_timeout: float = ConnectionLimits.keepalive_timeout,
         max_connections: int = ConnectionLimits.max_connections,
         batch_apply_delay: float | None = None,
+        page: bool = False,
     ) -> None:
         self.connection_limits = ConnectionLimits(
             header_timeout=header_timeout,
@@ -112,6 +116,7 @@ class LocalAutumn:
         self.secret_key = secret_key
         self.clock = clock or Clock()
         self.strict = strict
+        self.page = page
         self._config = load_config(config)
         self._keys = KeyRing([secret_key, *self._config.secret_keys])
         self.faults = FaultInjector(_fault_spec(faults))
@@ -191,6 +196,13 @@ class LocalAutumn:
         """
         return LocalAutumnThread(self)
 
+    def _page_routes(
+        self, state: ServerState
+    ) -> Callable[[web.Application, APIHandler], APIHandler]:
+        from autumn_local.page.routes import add_page  # loaded by a server that serves it
+
+        return lambda app, api: add_page(app, state, self.host, api)
+
     def _handle_loop_errors(self) -> None:
         """Count and log accept failures once instead of a traceback per attempt.
 
@@ -261,7 +273,7 @@ class LocalAutumn:
                 batches=self.batches,
                 models=ModelPrices(self._config.models),
             )
-            app = build_app(state)
+            app = build_app(state, self._page_routes(state) if self.page else None)
             limits = self.connection_limits
             runner = web.AppRunner(
                 app,

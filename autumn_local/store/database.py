@@ -648,6 +648,17 @@ class Store:
             dataclasses.asdict(entity),
         )
 
+    def recent_customers(self, limit: int) -> tuple[list[CustomerRow], int]:
+        """The ``limit`` customers created last, newest first, and how many there are."""
+        cursor = self._db.execute(
+            _select(CustomerRow, "customers", "1") + " ORDER BY created_at DESC, id LIMIT ?",
+            (limit,),
+        )
+        cursor.row_factory = _customer_row
+        rows: list[CustomerRow] = cursor.fetchall()
+        (total,) = self._db.execute("SELECT count(*) FROM customers").fetchone()
+        return rows, total
+
     # -- balances --
 
     def _balances(self, sql: str, args: tuple[Any, ...]) -> list[Balance]:

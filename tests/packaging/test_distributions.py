@@ -106,3 +106,16 @@ def test_the_wheel_has_every_module_of_every_subpackage(dist: Path) -> None:
     }
     assert any("/" in name.split("/", 1)[1] for name in sources)  # there are subpackages
     assert sources - names == set()
+
+
+PAGE_FILES = {
+    f"autumn_local/page/files/{name}"
+    for name in ("index.html", "page.js", "page.css", "favicon.svg")
+}
+
+
+def test_both_ship_the_local_server_page(dist: Path) -> None:
+    # The page runs offline: every file it loads must be in the package.
+    assert _sdist_names(dist) >= PAGE_FILES
+    with _wheel(dist) as wheel:
+        assert set(wheel.namelist()) >= PAGE_FILES

@@ -69,6 +69,8 @@ def params_model(function: OperationFunction) -> type[Any]:
 
 def _value_for(owner: str, field: str, kind: Any) -> Any:
     """A valid value of a required field, by its type."""
+    if typing.get_origin(kind) is list:  # a batch's events: one valid item
+        return [valid_dict(typing.get_args(kind)[0])]
     options = [a for a in typing.get_args(kind) if a is not type(None)] or [kind]
     first = options[0]
     if first is str:
@@ -91,7 +93,11 @@ def valid_dict(model: type[Any]) -> dict[str, Any]:
         field.name: _value_for(model.__name__, field.name, hints[field.name])
         for field in attrs.fields(model)
         if field.default is attrs.NOTHING
-    }
+    } | MODEL_ONE_OF.get(model.__name__, {})
+
+
+# The same rule across fields, for a model that is an item of a batch.
+MODEL_ONE_OF: dict[str, dict[str, Any]] = {"TrackParams": {"feature_id": "contract_feature_id"}}
 
 
 # Fields that are optional one by one but of which the SDK needs one (a rule across

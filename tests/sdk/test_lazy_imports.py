@@ -82,10 +82,10 @@ def test_function_names_stay_functions_whatever_was_imported_first() -> None:
 def test_unknown_name_is_an_attribute_error() -> None:
     import autumn_funcs
 
-    with pytest.raises(AttributeError, match="balances_batch_track"):
-        autumn_funcs.balances_batch_track  # noqa: B018
+    with pytest.raises(AttributeError, match="balances_transfer"):
+        autumn_funcs.balances_transfer  # noqa: B018
     with pytest.raises(ImportError):
-        exec("from autumn_funcs import balances_batch_track", {})
+        exec("from autumn_funcs import balances_transfer", {})
 
 
 def test_the_export_table_the_type_checking_imports_and_all_agree() -> None:

@@ -1,5 +1,5 @@
 """What `autumn_core` shows: the user API at the root, an operation author's in `seam`,
-every other module private."""
+OpenTelemetry in `otel` (opt-in, the otel extra), every other module private."""
 
 from __future__ import annotations
 
@@ -61,15 +61,16 @@ def test_the_seam_exports_what_an_operation_author_needs() -> None:
     assert autumn_core.seam.__doc__ and all(name in autumn_core.seam.__doc__ for name in SEAM)
 
 
-def test_every_module_but_the_seam_is_private() -> None:
+def test_every_module_but_the_seam_and_otel_is_private() -> None:
     modules = {m.name for m in pkgutil.iter_modules(autumn_core.__path__)}
-    assert {m for m in modules if not m.startswith("_")} == {"seam"}
+    assert {m for m in modules if not m.startswith("_")} == {"seam", "otel"}
 
 
 def test_public_names_of_the_root_are_the_exports_and_the_old_alias() -> None:
     # (pytest's assertion rewriting adds names that are no identifiers: not ours)
     public = {n for n in dir(autumn_core) if n.isidentifier() and not n.startswith("_")}
-    assert public - set(autumn_core.__all__) <= {"ConnectionError", "seam"}
+    # (otel once a test imported it)
+    assert public - set(autumn_core.__all__) <= {"ConnectionError", "seam", "otel"}
 
 
 def test_star_import_leaves_the_builtin_connection_error_alone() -> None:
