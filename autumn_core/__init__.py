@@ -12,6 +12,7 @@ operation needs besides (`Operation`, `run_operation`, ...) is in
 without notice.
 """
 
+from autumn_core._config import CoreSettings
 from autumn_core._core import AutumnCore
 from autumn_core._credentials import SecretKey
 from autumn_core._errors import (
@@ -47,6 +48,7 @@ __all__ = [
     "AutumnError",
     "AutumnSDKError",
     "BackoffStrategy",
+    "CoreSettings",
     "Err",
     "HTTPClientError",
     "HookContext",

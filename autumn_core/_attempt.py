@@ -10,13 +10,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import aiohttp
-import yarl
 
 from autumn_core._body import UndecodableBody, read_bounded
-from autumn_core._call_context import CallContext
+from autumn_core._call_state import CallState
 from autumn_core._errors import (
     MAX_ERROR_BODY_BYTES,
     APIConnectionError,
@@ -25,12 +24,11 @@ from autumn_core._errors import (
     RequestTimeoutError,
     UnexpectedClientError,
 )
-from autumn_core._hooks import NO_HOOKS
-from autumn_core._operation import Operation
+from autumn_core._hooks import HookContext, Hooks, PreparedRequest, run_after, run_before_request
 from autumn_core._outcome import Failure, Outcome
 from autumn_core._responses import MAX_SUCCESS_BODY_BYTES, error_from_response, invalid_success
 from autumn_core._result import Err, Ok
-from autumn_core._retries import RetryConfig, retry_after_seconds
+from autumn_core._retries import retry_after_seconds
 from autumn_core._secrecy import scrub, scrub_exception_chain
 from autumn_core._serde import WrongShape, validation_error
 
@@ -39,108 +37,47 @@ R = TypeVar("R")
 logger: logging.Logger = logging.getLogger("autumn")
 
 
-class PreparedCall(Generic[R]):
-    """A call ready to be attempted: its request, built once, and what its attempts
-    have shown so far.
-
-    `headers` is sent by every attempt; hooks may change it, and the pipeline
-    adds `X-Retry-Count` to retries. `own_key`: the idempotency key is the
-    caller's, not one the SDK drew. `total_timeout` (seconds) bounds the whole
-    call; `cut_short` is set while an attempt's timeout is shortened to fit it.
-    What the attempts showed about the change (see autumn_core._applied):
-    `in_doubt`, some attempt may have applied it without saying so;
-    `duplicate_seen`, a retry was refused as a duplicate; `waiting`, the call is
-    between attempts.
-    """
-
-    __slots__ = (
-        "attempt_timeout",
-        "attempts",
-        "body",
-        "context",
-        "cut_short",
-        "duplicate_seen",
-        "headers",
-        "idempotency_key",
-        "in_doubt",
-        "operation",
-        "own_key",
-        "retry",
-        "session",
-        "timeout",
-        "total_timeout",
-        "url",
-        "waiting",
-    )
-
-    context: CallContext
-    operation: Operation[Any, R]
-    session: aiohttp.ClientSession
-    url: yarl.URL
-    headers: dict[str, str]
-    body: bytes
-    idempotency_key: str | None
-    timeout: aiohttp.ClientTimeout
-    attempt_timeout: aiohttp.ClientTimeout
-    retry: RetryConfig
-    own_key: bool
-    total_timeout: float | None
-    attempts: int
-    cut_short: bool
-    in_doubt: bool
-    duplicate_seen: bool
-    waiting: bool
-
-    def __init__(
-        self,
-        context: CallContext,
-        operation: Operation[Any, R],
-        session: aiohttp.ClientSession,
-        url: yarl.URL,
-        headers: dict[str, str],
-        body: bytes,
-        idempotency_key: str | None,
-        timeout: aiohttp.ClientTimeout,
-        retry: RetryConfig,
-        own_key: bool = False,
-        total_timeout: float | None = None,
-    ) -> None:
-        self.context = context
-        self.operation = operation
-        self.session = session
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.idempotency_key = idempotency_key
-        self.timeout = self.attempt_timeout = timeout
-        self.retry = retry
-        self.own_key = own_key
-        self.total_timeout = total_timeout
-        self.attempts = 0
-        self.cut_short = self.in_doubt = self.duplicate_seen = self.waiting = False
-
-    @property
-    def operation_id(self) -> str:
-        return self.operation.operation_id
-
-    @property
-    def method(self) -> str:
-        return self.operation.method
-
-
-def send_attempt(call: PreparedCall[R]) -> Awaitable[Outcome[R]]:
-    """Attempt number `call.attempts`, with the core's hooks around it, as an awaitable
-    of what it came to. (Without hooks and debug logging it is the exchange itself:
-    no extra coroutine on the hot path.)"""
-    attempt = call.attempts
+def send_attempt(call: CallState[R], attempt: int) -> Awaitable[Outcome[R]]:
+    """Attempt number `attempt` of the call, with the core's hooks around it, as an
+    awaitable of what it came to."""
     hooks = call.context.hooks
-    outcome = _exchange(call, attempt) if hooks is NO_HOOKS else hooks.run(call, attempt, _exchange)
+    # Without hooks or debug logging, the exchange itself: no coroutine around it.
+    outcome = _exchange(call, attempt) if hooks is None else _with_hooks(call, attempt, hooks)
     if logger.isEnabledFor(logging.DEBUG):
         return _logged(call, attempt, outcome)
     return outcome
 
 
-async def _exchange(call: PreparedCall[R], attempt: int) -> Outcome[R]:
+async def _with_hooks(call: CallState[R], attempt: int, hooks: Hooks) -> Outcome[R]:
+    context = HookContext(
+        operation_id=call.operation_id,
+        base_url=str(call.url.origin()),
+        idempotency_key=call.idempotency_key,
+        attempt=attempt,
+    )
+    request = PreparedRequest(
+        method=call.method, url=str(call.url), headers=call.headers, body=call.body
+    )
+    refusal = await run_before_request(hooks, context, request)
+    if refusal is None:
+        outcome = await _exchange(call, attempt)
+    else:
+        outcome = _refused(call, refusal, attempt)
+    await run_after(hooks, context, outcome)
+    return outcome
+
+
+def _refused(call: CallState[R], cause: Exception, attempt: int) -> Outcome[R]:
+    error = InvalidRequestError(
+        f"refused by a before_request hook: {type(cause).__name__}: {cause}",
+        idempotency_key=call.idempotency_key,
+        attempts=attempt,
+    )
+    error.__cause__ = cause
+    return Outcome(Err(error), failure="refused_by_hook", may_have_reached_server=False)
+
+
+async def _exchange(call: CallState[R], attempt: int) -> Outcome[R]:
     """Send the request, read the answer within bounds, say what happened."""
     try:
         async with call.session.request(
@@ -175,16 +112,14 @@ _ENCODING = "Content-Encoding"
 
 
 def _undecodable(
-    call: PreparedCall[R], response: aiohttp.ClientResponse, exc: UndecodableBody, attempt: int
+    call: CallState[R], response: aiohttp.ClientResponse, exc: UndecodableBody, attempt: int
 ) -> Outcome[R]:
     if 200 <= response.status < 300:
         return _invalid_success(call, response, str(exc), b"", attempt)
     return _error(call, response, b"", False, attempt, problem=str(exc))
 
 
-async def _logged(
-    call: PreparedCall[R], attempt: int, attempted: Awaitable[Outcome[R]]
-) -> Outcome[R]:
+async def _logged(call: CallState[R], attempt: int, attempted: Awaitable[Outcome[R]]) -> Outcome[R]:
     started = time.perf_counter()
     outcome = await attempted
     _log_attempt(call, outcome, attempt, started)
@@ -192,7 +127,7 @@ async def _logged(
 
 
 def _success(
-    call: PreparedCall[R],
+    call: CallState[R],
     response: aiohttp.ClientResponse,
     data: bytes,
     truncated: bool,
@@ -219,7 +154,7 @@ def _success(
 
 
 def _invalid_success(
-    call: PreparedCall[R], response: aiohttp.ClientResponse, reason: str, data: bytes, attempt: int
+    call: CallState[R], response: aiohttp.ClientResponse, reason: str, data: bytes, attempt: int
 ) -> Outcome[R]:
     error = invalid_success(
         reason,
@@ -233,7 +168,7 @@ def _invalid_success(
 
 
 def _error(
-    call: PreparedCall[R],
+    call: CallState[R],
     response: aiohttp.ClientResponse,
     data: bytes,
     truncated: bool,
@@ -293,11 +228,13 @@ _ERROR_OF: dict[Failure, type[HTTPClientError]] = {
 }
 
 
-def _failed(call: PreparedCall[R], exc: Exception, attempt: int) -> Outcome[R]:
+def _failed(call: CallState[R], exc: Exception, attempt: int) -> Outcome[R]:
     failure, reached = _classify(exc)
     described = f"{type(exc).__name__}: {exc}"
     if failure == "timeout" and call.cut_short:
         text = f"the call's total_timeout_ms of {(call.total_timeout or 0) * 1000:g} ms ran out"
+    elif failure == "timeout" and not reached:
+        text = f"no connection within {(call.timeout.sock_connect or 0) * 1000:g} ms"
     elif failure == "timeout":
         text = f"no answer within {(call.timeout.total or 0) * 1000:g} ms"
     elif failure == "tls":
@@ -317,9 +254,7 @@ def _failed(call: PreparedCall[R], exc: Exception, attempt: int) -> Outcome[R]:
     return Outcome(Err(error), failure=failure, may_have_reached_server=reached)
 
 
-def _log_attempt(
-    call: PreparedCall[Any], outcome: Outcome[Any], attempt: int, started: float
-) -> None:
+def _log_attempt(call: CallState[Any], outcome: Outcome[Any], attempt: int, started: float) -> None:
     # Method, URL, outcome, attempt, elapsed: never headers, so never the key.
     result = outcome.result
     if outcome.status is not None:

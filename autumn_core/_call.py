@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from os import urandom
 from typing import Any, TypeVar
 
@@ -29,9 +29,10 @@ import attrs
 import yarl
 
 from autumn_core._applied import is_duplicate, leaves_doubt, may_have_run
-from autumn_core._attempt import PreparedCall, send_attempt
+from autumn_core._attempt import send_attempt
 from autumn_core._call_context import CallContext
 from autumn_core._call_mark import note_write_sent
+from autumn_core._call_state import CallState, attempt_timeout
 from autumn_core._errors import (
     Applied,
     AutumnError,
@@ -55,39 +56,105 @@ T = TypeVar("T")
 logger: logging.Logger = logging.getLogger("autumn")
 
 
-async def call_operation(
+def fresh_key() -> str:
+    """A new Idempotency-Key."""
+    # 128 random bits in hex: as unique as a UUID4, at about a quarter of the cost of
+    # str(uuid.uuid4()) (timeit, CPython 3.11), paid by every write.
+    return urandom(16).hex()
+
+
+def call_operation(
     context: CallContext,
     operation: Operation[P, R],
     params: P | Mapping[str, Any] | CheckedParams,
     options: RequestOptions | RequestOptionsDict | None,
-) -> Result[R, AutumnSDKError]:
+) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
+    """The call, checked and prepared here, as the coroutine that sends it. Called from
+    the coroutine of an operation function, in its event loop."""
+    # Not `async def`: the usual call returns _run's coroutine itself, so no frame of
+    # this function sits above the attempts, to be passed through on every suspension.
     checked = _checked(operation, params, options)
     if isinstance(checked, SDKValidationError):
-        return Err(checked)
+        return _returned(Err(checked))
     opts, body = checked
     if opts is None:  # the usual case: a fresh key for a write, none for a read
-        # 128 random bits: as unique as a UUID4, at a fifth of the cost.
-        key: str | None = urandom(16).hex() if operation.writes else None
+        key: str | None = fresh_key() if operation.writes else None
     else:
         chosen = _idempotency_key(operation, opts)
         if isinstance(chosen, SDKValidationError):
-            return Err(chosen)
+            return _returned(Err(chosen))
         key = chosen
     authorization = context.credentials.fixed_authorization
     if authorization is None:  # the key comes from a callable, asked on every call
+        return _authorized(context, operation, opts, body, key)
+    return _attempted(context, operation, opts, body, key, authorization)
+
+
+async def _authorized(
+    context: CallContext,
+    operation: Operation[Any, R],
+    opts: RequestOptions | None,
+    body: bytes,
+    key: str | None,
+    authorization: str | None = None,
+) -> Result[R, AutumnSDKError]:
+    """The call, once its Authorization is known (fetched here when not given)."""
+    if authorization is None:
         fetched = await _fetch_authorization(context, key)
         if isinstance(fetched, AutumnSDKError):
             return Err(fetched)
         authorization = fetched
+    return await _attempted(context, operation, opts, body, key, authorization)
+
+
+def _attempted(
+    context: CallContext,
+    operation: Operation[Any, R],
+    opts: RequestOptions | None,
+    body: bytes,
+    key: str | None,
+    authorization: str,
+) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # built outside the loop that will await it: prepared in it
+        return _authorized(context, operation, opts, body, key, authorization)
     call = _prepared_call(context, operation, opts, body, key, authorization)
     if isinstance(call, AutumnSDKError):
-        return Err(call)
+        return _returned(Err(call))
     if opts is None or opts.abort_signal is None:
-        result = await _run(call)
-    else:
-        result = await _run_unless_aborted(call, opts.abort_signal)
+        return _run(call)
+    return _run_unless_aborted(call, opts.abort_signal)
+
+
+async def _returned(result: Result[R, AutumnSDKError]) -> Result[R, AutumnSDKError]:
+    return result
+
+
+async def _run(call: CallState[R]) -> Result[R, AutumnSDKError]:
+    retry = call.retry
+    started = retry.clock()
+    if call.operation.writes:
+        note_write_sent(call.operation.atomic)
+    while True:
+        if call.total_timeout is not None and not call.fit_to_total_timeout(started):
+            return _ended(call, _out_of_time(call))
+        outcome = await send_attempt(call, call.begin_attempt())
+        if outcome.result.ok:  # a success ends the call; the policy judges failures
+            return _ended(call, outcome.result)
+        step = _after_failure(call, outcome, started)
+        if isinstance(step, (Ok, Err)):
+            return _ended(call, step)
+        if logger.isEnabledFor(logging.INFO):
+            _log_retry(call, outcome, step)
+        await call.pause(step)
+
+
+def _ended(call: CallState[R], result: Result[R, AutumnSDKError]) -> Result[R, AutumnSDKError]:
+    """The call's result, once what it showed of its key is kept (see _remember)."""
+    key = call.idempotency_key
     if key is not None:
-        _remember(context, key, result)
+        _remember(call.context, key, result)
     return result
 
 
@@ -100,65 +167,40 @@ def _remember(context: CallContext, key: str, result: Result[Any, AutumnSDKError
         doubts.settled(key)
 
 
-async def _run(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
-    retry = call.retry
-    started = retry.clock()
-    if call.operation.writes:
-        note_write_sent(call.operation.atomic)
-    while True:
-        if call.total_timeout is not None and not _fit_to_total_timeout(call, started):
-            return _out_of_time(call)
-        call.attempts += 1
-        outcome = await send_attempt(call)
-        if outcome.result.ok:  # a success ends the call; the policy judges failures
-            return outcome.result
-        step = _after_failure(call, outcome, started)
-        if isinstance(step, (Ok, Err)):
-            return step
-        if logger.isEnabledFor(logging.INFO):
-            _log_retry(call, outcome, step)
-        call.waiting = True
-        await retry.sleep(step)
-        call.waiting = False
-        call.headers["X-Retry-Count"] = str(call.attempts)
-
-
 def _after_failure(
-    call: PreparedCall[R], outcome: Outcome[R], started: float
+    call: CallState[R], outcome: Outcome[R], started: float
 ) -> float | Result[R, AutumnSDKError]:
     """Seconds to wait before the next attempt, or what the call comes to."""
     if call.operation.writes:
         if is_duplicate(outcome) and call.attempts > 1:
             return _on_duplicate(call, outcome, started)
         if leaves_doubt(outcome):
-            call.in_doubt = True
+            call.note_doubt()
         if not call.operation.atomic and may_have_run(outcome):
             # A step may be applied and the key freed: a resend could apply it again.
-            call.in_doubt = True
+            call.note_doubt()
             return _concluded(call, outcome)
     retry = call.retry
     now = retry.clock()
-    wait = next_wait(outcome, call.attempts, now - started, retry, _remaining(call, started, now))
+    wait = next_wait(outcome, call.attempts, now - started, retry, call.remaining(started, now))
     return _concluded(call, outcome) if wait is None else wait
 
 
 def _on_duplicate(
-    call: PreparedCall[R], outcome: Outcome[R], started: float
+    call: CallState[R], outcome: Outcome[R], started: float
 ) -> float | Result[R, AutumnSDKError]:
     """A retry refused as a duplicate: trusted the second time, confirmed the first."""
     if call.duplicate_seen:
         return _deduplicated(call, outcome)
-    # The key is held: by an attempt that was applied, or one still running that may
-    # yet fail and free it. Until a second refusal confirms, the change is in doubt.
-    call.duplicate_seen = call.in_doubt = True
+    call.note_duplicate()
     wait = call.retry.confirm_duplicate_after_ms / 1000
-    remaining = _remaining(call, started, call.retry.clock())
+    remaining = call.remaining(started, call.retry.clock())
     if remaining is not None and wait >= remaining:
         return _concluded(call, outcome)
     return wait
 
 
-def _deduplicated(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, AutumnSDKError]:
+def _deduplicated(call: CallState[R], outcome: Outcome[R]) -> Result[R, AutumnSDKError]:
     result = outcome.result
     if isinstance(result, Ok):
         return result
@@ -173,7 +215,7 @@ def _deduplicated(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, Autum
     return result
 
 
-def _concluded(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, AutumnSDKError]:
+def _concluded(call: CallState[R], outcome: Outcome[R]) -> Result[R, AutumnSDKError]:
     """The call's result once no attempt follows, its error saying whether the change
     may have been applied. A read applies nothing."""
     result = outcome.result
@@ -185,34 +227,14 @@ def _concluded(call: PreparedCall[R], outcome: Outcome[R]) -> Result[R, AutumnSD
     return result
 
 
-def _maybe_applied(call: PreparedCall[Any], error: AutumnSDKError) -> None:
+def _maybe_applied(call: CallState[Any], error: AutumnSDKError) -> None:
     """Mark `error`: the call's change may have been applied (partly, for an
     operation the server runs in steps, whose key then no longer guards a resend)."""
     error.applied = Applied.UNKNOWN
     error.may_be_partial = not call.operation.atomic
 
 
-def _remaining(call: PreparedCall[Any], started: float, now: float) -> float | None:
-    """Seconds left of the call's total timeout, if it has one."""
-    total = call.total_timeout
-    return None if total is None else started + total - now
-
-
-def _fit_to_total_timeout(call: PreparedCall[Any], started: float) -> bool:
-    """Shorten the next attempt's timeout to what is left of the call's; False when
-    nothing is left."""
-    remaining = _remaining(call, started, call.retry.clock())
-    if remaining is None:
-        return True
-    if remaining <= 0:
-        return False
-    per_attempt = call.attempt_timeout
-    call.cut_short = per_attempt.total is None or remaining < per_attempt.total
-    call.timeout = aiohttp.ClientTimeout(total=remaining) if call.cut_short else per_attempt
-    return True
-
-
-def _out_of_time(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
+def _out_of_time(call: CallState[R]) -> Result[R, AutumnSDKError]:
     error = RequestTimeoutError(
         f"the call's total_timeout_ms of {(call.total_timeout or 0) * 1000:g} ms ran out "
         f"before attempt {call.attempts + 1}",
@@ -224,7 +246,7 @@ def _out_of_time(call: PreparedCall[R]) -> Result[R, AutumnSDKError]:
     return Err(error)
 
 
-def _log_retry(call: PreparedCall[Any], outcome: Outcome[Any], wait: float) -> None:
+def _log_retry(call: CallState[Any], outcome: Outcome[Any], wait: float) -> None:
     # One line per retry, for production logs: why, how long, and the key to trace
     # the call by on the server. Never a header, so never the secret.
     result = outcome.result
@@ -254,7 +276,7 @@ def _prepared_call(
     body: bytes,
     key: str | None,
     authorization: str,
-) -> PreparedCall[R] | AutumnSDKError:
+) -> CallState[R] | AutumnSDKError:
     """The call ready to send (no I/O), or why it cannot be."""
     headers = dict(context.base_headers)
     headers["Authorization"] = authorization
@@ -264,19 +286,14 @@ def _prepared_call(
     if isinstance(session, str):  # closed, or bound to another event loop
         return InvalidRequestError(session, idempotency_key=key)
     if opts is None:  # the usual case: the core's settings
-        url = context.urls.url(operation.path)
-        return PreparedCall(
-            context,
-            operation,
-            session,
-            url,
-            headers,
-            body,
-            key,
-            context.timeout,
-            context.retry,
-            False,
-            context.total_timeout,
+        return CallState(
+            context=context,
+            operation=operation,
+            session=session,
+            url=context.urls.url(operation.path),
+            headers=headers,
+            body=body,
+            idempotency_key=key,
         )
     return _with_options(context, operation, session, opts, headers, body, key)
 
@@ -363,8 +380,7 @@ def _idempotency_key(
             "reads send no Idempotency-Key",
             field="options.idempotency_key",
         )
-    # 128 random bits: as unique as a UUID4, at a fifth of the cost.
-    return own or urandom(16).hex()
+    return own or fresh_key()
 
 
 async def _fetch_authorization(context: CallContext, key: str | None) -> str | AutumnSDKError:
@@ -391,7 +407,7 @@ def _with_options(
     headers: dict[str, str],
     body: bytes,
     key: str | None,
-) -> PreparedCall[R]:
+) -> CallState[R]:
     if opts.headers:
         for name, value in opts.headers.items():  # replaces a header of the SDK's in any case
             for same in [n for n in headers if n.lower() == name.lower()]:
@@ -403,22 +419,29 @@ def _with_options(
         else yarl.URL(opts.server_url + operation.path)  # not cached: the cache stays small
     )
     timeout = (
-        context.timeout
-        if opts.timeout_ms is None
-        else aiohttp.ClientTimeout(total=opts.timeout_ms / 1000)
+        context.timeout if opts.timeout_ms is None else attempt_timeout(opts.timeout_ms / 1000)
     )
     retry = opts.retries or context.retry
     if opts.retry_codes is not None:  # an empty set is a choice: retry no status
         retry = attrs.evolve(retry, retry_codes=opts.retry_codes)
     total = context.total_timeout if opts.total_timeout_ms is None else opts.total_timeout_ms / 1000
-    own_key = opts.idempotency_key is not None
-    return PreparedCall(
-        context, operation, session, url, headers, body, key, timeout, retry, own_key, total
+    return CallState(
+        context=context,
+        operation=operation,
+        session=session,
+        url=url,
+        headers=headers,
+        body=body,
+        idempotency_key=key,
+        own_key=opts.idempotency_key is not None,
+        retry=retry,
+        attempt_timeout=timeout,
+        total_timeout=total,
     )
 
 
 async def _run_unless_aborted(
-    call: PreparedCall[R], signal: asyncio.Event
+    call: CallState[R], signal: asyncio.Event
 ) -> Result[R, AutumnSDKError]:
     result = await _unless_aborted(_run(call), signal)
     if result is None:
@@ -431,8 +454,8 @@ async def _run_unless_aborted(
         in_flight = call.attempts > 0 and not call.waiting
         if call.operation.writes and (call.in_doubt or in_flight):
             _maybe_applied(call, aborted)
-        return Err(aborted)
-    return result
+        return _ended(call, Err(aborted))
+    return result  # _run kept what it showed of the key
 
 
 async def _unless_aborted(work: Awaitable[T], signal: asyncio.Event) -> T | None:

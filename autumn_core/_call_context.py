@@ -15,7 +15,7 @@ import yarl
 
 from autumn_core._credentials import Credentials
 from autumn_core._errors import AutumnSDKError
-from autumn_core._hooks import HookRunner
+from autumn_core._hooks import Hooks
 from autumn_core._keys_in_doubt import KeysInDoubt
 from autumn_core._operation import Operation
 from autumn_core._result import Result
@@ -58,7 +58,7 @@ class CallContext:
 
     credentials: Credentials
     base_headers: Mapping[str, str]
-    hooks: HookRunner
+    hooks: Hooks | None  # None: the core has none, and attempts build no hook context
     session: Callable[[], aiohttp.ClientSession | str]
     urls: URLCache
     timeout: aiohttp.ClientTimeout

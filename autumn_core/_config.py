@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 import attrs
@@ -73,3 +73,22 @@ class CoreConfig:
     )
     user_agent: str = attrs.field(default=DEFAULT_USER_AGENT, validator=_user_agent)
     hooks: Hooks = attrs.field(factory=Hooks, validator=instance_of(Hooks, prefix=""))
+
+
+class CoreSettings(TypedDict, total=False):
+    """The settings `AutumnCore(secret_key, **settings)` takes besides the key and a session
+    (and so `Autumn` and `AutumnSync`, which take the same). Each left out, or None,
+    takes its default; see `AutumnCore`.
+
+    >>> settings: CoreSettings = {"timeout_ms": 5_000, "max_retries": 2}
+    >>> core = AutumnCore(secret_key, **settings)
+    """
+
+    server_url: str | None
+    x_api_version: str
+    timeout_ms: float | None
+    total_timeout_ms: float | None
+    retry_config: RetryConfig | None
+    max_retries: int | None
+    user_agent: str | None
+    hooks: Hooks | None

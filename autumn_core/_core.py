@@ -14,15 +14,17 @@ import attrs
 from autumn_core._body import ACCEPT_ENCODING
 from autumn_core._call import call_operation
 from autumn_core._call_context import CallContext, CallObserver, URLCache
-from autumn_core._config import DEFAULT_SERVER_URL, CoreConfig
+from autumn_core._call_state import attempt_timeout
+from autumn_core._config import CoreConfig, CoreSettings
 from autumn_core._credentials import Credentials, SecretKey, credentials
 from autumn_core._errors import AutumnSDKError, SDKValidationError
 from autumn_core._field_checks import invalid
-from autumn_core._hooks import Hooks, hook_runner
+from autumn_core._hooks import Hooks
 from autumn_core._operation import CheckedParams, Operation
 from autumn_core._options import RequestOptions, RequestOptionsDict
 from autumn_core._result import Err, Result
 from autumn_core._retries import RetryConfig
+from autumn_core._typing_backports import Unpack
 
 _CLOSED = "this AutumnCore is closed; create a new one to make calls"
 _OTHER_LOOP = (
@@ -66,28 +68,11 @@ class AutumnCore:
         self,
         secret_key: SecretKey | None = None,
         *,
-        server_url: str | None = None,
-        x_api_version: str = "2.1",
-        timeout_ms: float | None = None,
-        total_timeout_ms: float | None = None,
-        retry_config: RetryConfig | None = None,
-        max_retries: int | None = None,
-        user_agent: str | None = None,
         session: aiohttp.ClientSession | None = None,
-        hooks: Hooks | None = None,
+        **settings: Unpack[CoreSettings],
     ) -> None:
         key = credentials(secret_key)
-        settings: dict[str, Any] = {
-            "server_url": server_url or os.environ.get("AUTUMN_SERVER_URL") or DEFAULT_SERVER_URL,
-            "x_api_version": x_api_version,
-            "timeout_ms": timeout_ms,
-            "total_timeout_ms": total_timeout_ms,
-            "retry_config": _retry_config(retry_config, max_retries),
-            "user_agent": user_agent,
-            "hooks": hooks,
-        }
-        # None means "the default" for every setting.
-        self.config = CoreConfig(**{k: v for k, v in settings.items() if v is not None})
+        self.config = _checked_config(settings)
         self._session = _checked_session(session)
         self._owns_session = session is None
         # A session of the caller's belongs to the loop it was made in.
@@ -220,6 +205,19 @@ async def _not_a_core(core: object) -> Result[Any, AutumnSDKError]:
     )
 
 
+def _checked_config(settings: CoreSettings) -> CoreConfig:
+    unknown = sorted(set(settings) - CoreSettings.__optional_keys__)
+    if unknown:  # what Python says of a keyword no signature names
+        raise TypeError(f"AutumnCore() got an unexpected keyword argument {unknown[0]!r}")
+    given: dict[str, Any] = dict(settings)
+    given["retry_config"] = _retry_config(
+        given.pop("retry_config", None), given.pop("max_retries", None)
+    )
+    given["server_url"] = given.get("server_url") or os.environ.get("AUTUMN_SERVER_URL") or None
+    # None means "the default" for every setting.
+    return CoreConfig(**{name: value for name, value in given.items() if value is not None})
+
+
 def observe_calls(core: AutumnCore, hooks: Hooks, observer: CallObserver) -> None:
     """Install instrumentation on a core: `hooks` around each attempt, `observer`
     around each call.
@@ -242,7 +240,7 @@ def observe_calls(core: AutumnCore, hooks: Hooks, observer: CallObserver) -> Non
         after_error=(*hooks.after_error, *own.after_error),
     )
     core._context = attrs.evolve(  # pyright: ignore[reportPrivateUsage]
-        context, hooks=hook_runner(merged), observer=observer
+        context, hooks=merged or None, observer=observer
     )
 
 
@@ -286,10 +284,10 @@ def _call_context(
             "User-Agent": config.user_agent,
             "x-api-version": config.x_api_version,
         },
-        hooks=hook_runner(config.hooks),
+        hooks=config.hooks or None,
         session=session,
         urls=URLCache(config.server_url),
-        timeout=aiohttp.ClientTimeout(total=config.timeout_ms / 1000),
+        timeout=attempt_timeout(config.timeout_ms / 1000),
         retry=config.retry_config,
         total_timeout=None if total is None else total / 1000,
     )

@@ -13,8 +13,7 @@ Each may be a plain function or a coroutine function. An exception from an
 after-hook is logged and otherwise ignored: a metrics hook must never turn an
 applied grant into a reported failure.
 
-The call pipeline runs them through a `HookRunner`; a core without hooks gets
-`NO_HOOKS`, which does nothing and builds no context.
+A core without hooks runs none of this: its attempts build no context.
 """
 
 from __future__ import annotations
@@ -23,13 +22,12 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import aiohttp
 import attrs
-import yarl
 
-from autumn_core._errors import AutumnSDKError, InvalidRequestError
+from autumn_core._errors import AutumnSDKError
 from autumn_core._outcome import Outcome
 from autumn_core._result import Err
 
@@ -94,112 +92,31 @@ class Hooks:
         return bool(self.before_request or self.after_success or self.after_error)
 
 
-class AttemptTarget(Protocol):
-    """What a hook runner reads of the call being attempted."""
-
-    @property
-    def operation_id(self) -> str: ...
-    @property
-    def method(self) -> str: ...
-    @property
-    def url(self) -> yarl.URL: ...
-    @property
-    def idempotency_key(self) -> str | None: ...
-    @property
-    def headers(self) -> MutableMapping[str, str]: ...
-    @property
-    def body(self) -> bytes: ...
+async def run_before_request(
+    hooks: Hooks, context: HookContext, request: PreparedRequest
+) -> Exception | None:
+    """Run the before_request hooks; the exception of the one that refused the attempt,
+    if one did (the others after it do not run)."""
+    for hook in hooks.before_request:
+        try:
+            await _maybe_await(hook(context, request))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return exc
+    return None
 
 
-C = TypeVar("C", bound=AttemptTarget)
-R = TypeVar("R")
-Send = Callable[[C, int], Awaitable[Outcome[R]]]
-
-
-class HookRunner:
-    """Runs a core's `Hooks` around each attempt of a call.
-
-    `run(call, attempt, send)` is the attempt as the pipeline awaits it:
-    before_request hooks, then `send(call, attempt)` unless one refused, then
-    after_success or after_error.
-    """
-
-    __slots__ = ("_hooks",)
-
-    def __init__(self, hooks: Hooks) -> None:
-        self._hooks = hooks
-
-    def run(self, call: C, attempt: int, send: Send[C, R]) -> Awaitable[Outcome[R]]:
-        return self._around(call, attempt, send)
-
-    async def _around(self, call: C, attempt: int, send: Send[C, R]) -> Outcome[R]:
-        context = _context(call, attempt)
-        refusal = await self._before_request(call, context)
-        if refusal is None:
-            outcome = await send(call, attempt)
-        else:
-            outcome = _refused(call, refusal, attempt)
-        await self._after(context, outcome)
-        return outcome
-
-    async def _before_request(self, call: AttemptTarget, context: HookContext) -> Exception | None:
-        """The exception of the before_request hook that refused the attempt, if one did."""
-        request = PreparedRequest(
-            method=call.method, url=str(call.url), headers=call.headers, body=call.body
-        )
-        for hook in self._hooks.before_request:
-            try:
-                await _maybe_await(hook(context, request))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                return exc
-        return None
-
-    async def _after(self, context: HookContext, outcome: Outcome[Any]) -> None:
-        # Failures of after-hooks are logged and ignored.
-        result = outcome.result
-        if isinstance(result, Err):
-            for error_hook in self._hooks.after_error:
-                await _observe(error_hook, context, outcome.response, result.error)
-        elif outcome.response is not None:
-            for hook in self._hooks.after_success:
-                await _observe(hook, context, outcome.response)
-
-
-class _NoHooks(HookRunner):
-    """The runner of a core without hooks: the attempt itself, with nothing around it."""
-
-    __slots__ = ()
-
-    def run(self, call: C, attempt: int, send: Send[C, R]) -> Awaitable[Outcome[R]]:
-        return send(call, attempt)
-
-
-NO_HOOKS: HookRunner = _NoHooks(Hooks())
-
-
-def hook_runner(hooks: Hooks) -> HookRunner:
-    return HookRunner(hooks) if hooks else NO_HOOKS
-
-
-def _refused(call: AttemptTarget, cause: Exception, attempt: int) -> Outcome[Any]:
-    error = InvalidRequestError(
-        f"refused by a before_request hook: {type(cause).__name__}: {cause}",
-        idempotency_key=call.idempotency_key,
-        attempts=attempt,
-    )
-    error.__cause__ = cause
-    return Outcome(Err(error), failure="refused_by_hook", may_have_reached_server=False)
-
-
-def _context(call: AttemptTarget, attempt: int) -> HookContext:
-    return HookContext(
-        operation_id=call.operation_id,
-        base_url=str(call.url.origin()),
-        idempotency_key=call.idempotency_key,
-        attempt=attempt,
-    )
+async def run_after(hooks: Hooks, context: HookContext, outcome: Outcome[Any]) -> None:
+    """Run the after_error or after_success hooks of an attempt's outcome. Their
+    failures are logged and ignored."""
+    result = outcome.result
+    if isinstance(result, Err):
+        for error_hook in hooks.after_error:
+            await _observe(error_hook, context, outcome.response, result.error)
+    elif outcome.response is not None:
+        for hook in hooks.after_success:
+            await _observe(hook, context, outcome.response)
 
 
 async def _maybe_await(value: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from types import UnionType
 from typing import Any, Generic, TypeVar
@@ -85,23 +86,20 @@ class Operation(Generic[P, R]):
     no_content: bool = attrs.field(default=False, kw_only=True)
     body_field: str | None = attrs.field(default=None, kw_only=True)
     atomic: bool = attrs.field(default=True, kw_only=True)
-    # The converter's generated functions, looked up once so that no call pays
-    # for dispatch, and built on the operation's first call: generating them
-    # takes milliseconds per operation (25 ms for the customer view), which an
-    # import of the facade would otherwise pay for every operation it may never
-    # call. Called as hook(data, type), the cattrs convention.
-    structure_params: Callable[[object, type[P]], P] = attrs.field(init=False)
-    unstructure_params: Callable[[P], dict[str, Any]] = attrs.field(init=False)
-    read_response: Callable[[bytes], R] = attrs.field(init=False)
+    # The converter's generated functions, looked up once so that no call pays for
+    # dispatch, and built on the operation's first call: generating them takes
+    # milliseconds per operation (25 ms for the customer view), which an import of
+    # the facade would otherwise pay for every operation it may never call. Called
+    # as hook(data, type), the cattrs convention. (Two threads racing on a first
+    # call build equal functions; either may stay.)
 
-    def __attrs_post_init__(self) -> None:
-        builders: dict[str, Callable[[], Callable[..., Any]]] = {
-            "structure_params": lambda: params_structurer(self.params_type),
-            "unstructure_params": lambda: converter.get_unstructure_hook(self.params_type),
-            "read_response": lambda: response_reader(self.response_type),
-        }
-        for name, build in builders.items():
-            object.__setattr__(self, name, self._built_on_first_call(name, build))
+    @functools.cached_property
+    def structure_params(self) -> Callable[[object, type[P]], P]:
+        return params_structurer(self.params_type)
+
+    @functools.cached_property
+    def unstructure_params(self) -> Callable[[P], dict[str, Any]]:
+        return converter.get_unstructure_hook(self.params_type)
 
     def checked_params(self, params: P | Mapping[str, Any]) -> P:
         """The params model built from `params` (a dict or the model), checked as every
@@ -124,15 +122,6 @@ class Operation(Generic[P, R]):
         body = fields if self.body_field is None else fields[self.body_field]
         return CheckedParams(self.operation_id, body)
 
-    def _built_on_first_call(
-        self, name: str, build: Callable[[], Callable[..., Any]]
-    ) -> Callable[..., Any]:
-        """A stand-in that builds the hook, puts it in its place and calls it. Two threads
-        racing here build equal hooks; either may stay."""
-
-        def first_call(*args: Any) -> Any:
-            hook = build()
-            object.__setattr__(self, name, hook)
-            return hook(*args)
-
-        return first_call
+    @functools.cached_property
+    def read_response(self) -> Callable[[bytes], R]:
+        return response_reader(self.response_type)

@@ -139,7 +139,7 @@ def _structure_attrs_factory(cls: type) -> Callable[[object, type], Any]:
     )
     names = tuple(a.name for a in attrs.fields(cls))
 
-    def structure(value: Any, _: type) -> Any:
+    def structure(value: object, _: type) -> Any:
         if type(value) is dict:  # the common case, ahead of the slower ABC check
             return structure_mapping(value, cls)
         if isinstance(value, cls):
@@ -147,17 +147,16 @@ def _structure_attrs_factory(cls: type) -> Callable[[object, type], Any]:
             # nested model is checked by its own hook, so a wrong type anywhere
             # (reset=5) is reported by field name instead of crashing unstructuring.
             value = {name: getattr(value, name) for name in names}
-        elif attrs.has(kind := _type_of(value)):  # a model of another operation, say
-            raise TypeError(f"expected {cls.__name__} or a dict of its fields, got {kind.__name__}")
         elif not isinstance(value, Mapping):
+            kind = type(value)
+            if attrs.has(kind):  # a model of another operation, say
+                raise TypeError(
+                    f"expected {cls.__name__} or a dict of its fields, got {kind.__name__}"
+                )
             raise TypeError(f"expected an object, got {_json_type(value)}")
         return structure_mapping(value, cls)
 
     return structure
-
-
-def _type_of(value: object) -> type:
-    return type(value)
 
 
 def _is_optional(t: object) -> bool:
@@ -412,10 +411,6 @@ class WrongShape(Exception):
 def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     """A function from a JSON body to the (frozen) response model `cls` (or a union of them).
 
-    Almost every answer of an operation is the same few bytes
-    (`{"success":true}`), so the last small body read is remembered with its
-    model: reading it again costs one bytes comparison instead of a JSON parse
-    and a structuring. Sharing the instance is safe because models are frozen.
     Raises ValueError for invalid JSON or UTF-8, WrongShape for valid JSON that
     does not fit the model.
     """
@@ -423,28 +418,19 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     # The same checks inlined, for a model (None for a union of them); it gives up
     # on anything it is unsure of, and the hook then decides (autumn_core._compiled_readers).
     fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
-    # One (body, model) pair, read and replaced whole, so that cores used from
-    # several threads never pair one body with another's model.
-    last: list[tuple[bytes, T | None]] = [(b"", None)]
 
     def read(body: bytes) -> T:
-        seen, model = last[0]
-        if body == seen and seen:
-            return cast("T", model)  # a body is remembered with the model read from it
         # Decoding first skips json's encoding detection, which runs in Python.
         data = json.loads(body.decode())
-        try:
-            if fast is None:
-                raise LookupError  # no fast path: the hook reads it
-            model = fast(data)
-        except Exception:
+        if fast is not None:
             try:
-                model = hook(data, cls)
-            except Exception as exc:
-                raise WrongShape(exc) from exc
-        if len(body) <= 256:
-            last[0] = (body, model)
-        return model
+                return cast("T", fast(data))
+            except Exception:  # noqa: S110 - the hook decides, and names the field
+                pass
+        try:
+            return hook(data, cls)
+        except Exception as exc:
+            raise WrongShape(exc) from exc
 
     return read
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 # The one table of what the package exports: module -> its public names.
 # Adding an operation is one module and one entry here (its models, their dicts,
-# its keyword fields, its function), with the same names in the TYPE_CHECKING
-# imports below (for type checkers; a test checks they agree).
+# its keyword fields, its function). The TYPE_CHECKING imports below, which type
+# checkers read, are written from it by `python tests/export_mirror.py` (a test
+# fails while they differ).
 #
 # The types of an operation, `customers_get` say (copy _balances_update.py):
 # 1. `_customers_get.py`: the attrs params model `GetCustomerParams` and its

@@ -28,9 +28,10 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Concatenate, Final, Generic, ParamSpec, TypeVar, overload
 
-from autumn_core import AutumnCore, Hooks, RetryConfig, SDKValidationError, SecretKey
+from autumn_core import AutumnCore, CoreSettings, SDKValidationError, SecretKey
 from autumn_core.seam import LoopThread
 from autumn_funcs._autumn import Autumn, Balances, Customers, Entities
+from autumn_funcs._typing_backports import Unpack
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -86,15 +87,8 @@ class AutumnSync(_Operations):
         self,
         secret_key: SecretKey | None = None,
         *,
-        server_url: str | None = None,
-        x_api_version: str = "2.1",
-        timeout_ms: float | None = None,
-        total_timeout_ms: float | None = None,
-        retry_config: RetryConfig | None = None,
-        max_retries: int | None = None,
-        user_agent: str | None = None,
         session: None = None,
-        hooks: Hooks | None = None,
+        **settings: Unpack[CoreSettings],
     ) -> None:
         if session is not None:
             raise SDKValidationError(
@@ -105,17 +99,7 @@ class AutumnSync(_Operations):
                 field="session",
             )
         # Validates every argument here, in the caller's thread, before any thread starts.
-        self._autumn = Autumn(
-            secret_key,
-            server_url=server_url,
-            x_api_version=x_api_version,
-            timeout_ms=timeout_ms,
-            total_timeout_ms=total_timeout_ms,
-            retry_config=retry_config,
-            max_retries=max_retries,
-            user_agent=user_agent,
-            hooks=hooks,
-        )
+        self._autumn = Autumn(secret_key, **settings)
         self._target = self._autumn  # for operations defined on the facade itself
         self._runner = LoopThread(
             type(self).__name__, self._autumn.aclose, async_hint=_AWAIT_INSTEAD

@@ -46,7 +46,7 @@ Call = Callable[[], Awaitable[object]]
 
 
 def idempotency_key() -> str:
-    """A fresh key, the cheapest way: 128 random bits in hex (a UUID4 object costs 3x more)."""
+    """A fresh key the way the SDK draws one (autumn_core._call.fresh_key)."""
     return os.urandom(16).hex()
 
 

@@ -1,9 +1,11 @@
-"""An HTTP/1.1 keep-alive server that answers each operation's POST with a fixed answer.
+"""An HTTP/1.1 keep-alive server that answers each operation's POST as Autumn would.
 
-The answers come from operations.py (``{"success": true}`` for balances.create).
-It parses just enough HTTP to find where each request ends and which path it
-names, so the client under test, not the server, is the bottleneck. Other
-methods and paths get an empty 404.
+The answers come from operations.py: ``{"success": true}`` for balances.create,
+and for check and track a balance that moves by one unit with every call, so
+that no two answers are the same bytes, as on a real server. It parses just
+enough HTTP to find where each request ends and which path it names, so the
+client under test, not the server, is the bottleneck. Other methods and paths
+get an empty 404.
 
 With ``--hold N`` it answers the first request at once (the client's warm-up)
 and then holds every answer until N requests are waiting, and releases them
@@ -18,9 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import resource
 
-from operations import OPERATIONS
+from operations import OPERATIONS, BenchOperation, answer_for
 
 
 def ok_response(body: bytes) -> bytes:
@@ -33,10 +36,13 @@ def ok_response(body: bytes) -> bytes:
 
 
 # Keyed by the request line's start, matched case-insensitively like the rest of the head.
-RESPONSES = {
-    f"post {op.path} ".lower().encode(): ok_response(op.answer) for op in OPERATIONS.values()
-}
+ROUTES = {f"post {op.path} ".lower().encode(): op for op in OPERATIONS.values()}
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+SERVED = itertools.count(1)  # calls answered, across operations: the units used so far
+
+
+def response_to(op: BenchOperation | None) -> bytes:
+    return NOT_FOUND if op is None else ok_response(answer_for(op, next(SERVED)))
 
 
 class Gate:
@@ -81,7 +87,7 @@ class FixedResponder(asyncio.Protocol):
                 return
             self.buffer = self.buffer[end + 4 + length :]
             request_line = head[: head.find(b"http/")]
-            self.gate.answer(self.transport, RESPONSES.get(request_line, NOT_FOUND))
+            self.gate.answer(self.transport, response_to(ROUTES.get(request_line)))
 
 
 async def serve(port: int, hold: int) -> None:

@@ -16,7 +16,7 @@ import json
 
 from aiohttp import web
 from client_cases import raw, sdk_func
-from operations import OPERATIONS, BenchOperation
+from operations import OPERATIONS, BenchOperation, answer_for
 
 KEY = "idempotency-key"
 PER_CLIENT = {KEY, "user-agent"}  # expected to differ: per call, and per client
@@ -32,7 +32,7 @@ async def capture(op: BenchOperation) -> tuple[list[Request], list[Request]]:
     async def record(request: web.Request) -> web.Response:
         headers = {name.lower(): value for name, value in request.headers.items()}
         seen.append((request.method, request.path, headers, await request.read()))
-        return web.Response(body=op.answer, content_type="application/json")
+        return web.Response(body=answer_for(op, len(seen)), content_type="application/json")
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", record)

@@ -24,7 +24,8 @@ class BenchOperation:
     # The field of the answer the caller reads (the floor parses the JSON answer
     # and reads it; the SDK reads it from its response model).
     answer_field: str
-    # What the fixed-response server answers at this path.
+    # What the benchmark server answers at this path, as a template: `%(remaining)d`
+    # and `%(usage)d` are filled per answer (see answer_for).
     answer: bytes
     sdk_function: str  # the standalone function, importable from autumn_funcs
     facade_method: str  # the same call on an `Autumn` instance, e.g. "balances.create"
@@ -52,8 +53,8 @@ CREATE = BenchOperation(
 )
 
 # The check and track answers are Autumn's published examples (API 2.3): a balance
-# with one breakdown, and for track its deduction. Larger than the 256 bytes the
-# SDK remembers a last answer for, so every call pays for the parse and the models.
+# with one breakdown, and for track its deduction. As on a real server, the balance
+# moves with every call (answer_for), so no two answers are the same bytes.
 CHECK = BenchOperation(
     name="check",
     path="/v1/balances.check",
@@ -62,10 +63,11 @@ CHECK = BenchOperation(
     answer_field="allowed",
     answer=(
         b'{"allowed":true,"customer_id":"cus_123","entity_id":null,"required_balance":1,'
-        b'"balance":{"feature_id":"messages","granted":100,"remaining":72,"usage":28,'
-        b'"unlimited":false,"overage_allowed":false,"max_purchase":null,'
+        b'"balance":{"feature_id":"messages","granted":%(granted)d,"remaining":%(remaining)d,'
+        b'"usage":%(usage)d,"unlimited":false,"overage_allowed":false,"max_purchase":null,'
         b'"next_reset_at":1773851121437,"breakdown":[{"id":"cus_ent_39qmLooixXLAqMywgXywjAz96rV",'
-        b'"plan_id":"pro_plan","included_grant":100,"prepaid_grant":0,"remaining":72,"usage":28,'
+        b'"plan_id":"pro_plan","included_grant":%(granted)d,"prepaid_grant":0,"remaining":%(remaining)d,'
+        b'"usage":%(usage)d,'
         b'"unlimited":false,"reset":{"interval":"month","resets_at":1773851121437},"price":null,'
         b'"expires_at":null}]},"flag":null}'
     ),
@@ -82,11 +84,12 @@ TRACK = BenchOperation(
     writes=True,
     answer_field="value",
     answer=(
-        b'{"customer_id":"cus_123","value":1,"balance":{"feature_id":"messages","granted":100,'
-        b'"remaining":72,"usage":28,"unlimited":false,"overage_allowed":false,'
+        b'{"customer_id":"cus_123","value":1,"balance":{"feature_id":"messages","granted":%(granted)d,'
+        b'"remaining":%(remaining)d,"usage":%(usage)d,"unlimited":false,"overage_allowed":false,'
         b'"max_purchase":null,"next_reset_at":1773851121437,'
         b'"breakdown":[{"id":"cus_ent_39qmLooixXLAqMywgXywjAz96rV","plan_id":"pro_plan",'
-        b'"included_grant":100,"prepaid_grant":0,"remaining":72,"usage":28,"unlimited":false,'
+        b'"included_grant":%(granted)d,"prepaid_grant":0,"remaining":%(remaining)d,'
+        b'"usage":%(usage)d,"unlimited":false,'
         b'"reset":{"interval":"month","resets_at":1773851121437},"price":null,'
         b'"expires_at":null}]},"deductions":[{"balance_id":"cus_ent_3DdSDoyFmoA9Neecl2a2Gc507X2",'
         b'"feature_id":"messages","plan_id":"pro","reset":{"interval":"month",'
@@ -99,3 +102,10 @@ TRACK = BenchOperation(
 )
 
 OPERATIONS = {op.name: op for op in (CREATE, CHECK, TRACK)}
+
+GRANTED = 10**9
+
+
+def answer_for(op: BenchOperation, served: int) -> bytes:
+    """The answer to the `served`-th call of `op`: the balance after that many units used."""
+    return op.answer % {b"granted": GRANTED, b"remaining": GRANTED - served, b"usage": served}

@@ -308,6 +308,8 @@ async def test_an_unknown_customer_is_the_servers_error(
         ({**PLAIN, "properties": ["a"]}, "properties"),
         ({**PLAIN, "properties": {"at": float("nan")}}, "properties"),
         ({**PLAIN, "lock": {"lock_id": "l", "enabled": False}}, "lock.enabled"),
+        # 1 == True in Python, but the API's `true` is a boolean, not the number 1
+        ({**PLAIN, "lock": {"lock_id": "l", "enabled": 1}}, "lock.enabled"),
         ({**PLAIN, "lock": {"lock_id": "l"}}, "lock.enabled"),
         ({**PLAIN, "lock": {"lock_id": "l" * 257, "enabled": True}}, "lock.lock_id"),
         ({**PLAIN, "featureId": "x"}, "featureId"),
@@ -322,3 +324,28 @@ async def test_bad_params_are_refused_by_name_before_any_io(
     assert isinstance(res.error, SDKValidationError)
     assert res.error.field == field, res.error
     assert scripted.requests == []
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    """A properties object holding objects nested `levels` deep below it."""
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return {"a": value}
+
+
+async def test_properties_nest_64_levels_deep_and_no_deeper(
+    core: AutumnCore, scripted: ScriptedServer
+) -> None:
+    # The bound keeps a hostile or cyclic-looking structure from exhausting the
+    # stack while it is checked and encoded; 64 levels is far beyond real usage data.
+    scripted.then(json_reply(200, CHECK_ALLOWED))
+    deepest = await balances_check(core, {**PLAIN, "properties": _nested(64)})
+    assert deepest.ok, deepest
+    assert len(scripted.requests) == 1
+
+    res = await balances_check(core, {**PLAIN, "properties": _nested(65)})
+    assert isinstance(res.error, SDKValidationError)
+    assert res.error.field == "properties"
+    assert "nested deeper than 64 levels" in res.error.message
+    assert len(scripted.requests) == 1

@@ -295,3 +295,21 @@ def test_params_are_structured_as_the_hooks_do(cls: type, data: st.DataObject) -
         return  # gave up: the hook decides
     assert expected[0] == "ok", f"the reader accepted what the hook refuses: {read!r}"
     assert same(read, converter.get_structure_hook(cls)(given_params, cls))
+
+
+def test_a_traceback_through_a_compiled_reader_shows_its_code() -> None:
+    import traceback
+
+    @tolerate_unknown_fields
+    @attrs.frozen(kw_only=True)
+    class Answer:
+        customer_id: str
+        remaining: float
+
+    read = compile_reader(Answer, converter.get_structure_hook, lambda _: True)
+    assert read is not None
+    with pytest.raises(KeyError) as raised:
+        read({"customer_id": "cus_1"})  # `remaining` missing: the reader's own lookup fails
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "<autumn_core compiled reader" in shown
+    assert "v1 = o['remaining']" in shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import pytest
@@ -286,3 +287,88 @@ def test_connection_error_is_an_alias_that_leaves_the_builtin_alone() -> None:
     assert autumn_core.ConnectionError is APIConnectionError
     assert APIConnectionError is not builtins.ConnectionError
     assert APIConnectionError.__name__ == "APIConnectionError"
+
+
+def test_an_unknown_setting_is_a_type_error_as_for_any_keyword() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'timeout'"):
+        AutumnCore(SECRET, timeout=5)  # type: ignore[call-arg]
+
+
+async def test_a_callable_key_sends_the_same_request_with_its_options(
+    scripted: ScriptedServer,
+) -> None:
+    async def from_vault() -> str:
+        return "am_sk_test_vault"
+
+    options = {"idempotency_key": "grant-42", "headers": {"X-Trace": "t1"}}
+    async with AutumnCore(from_vault, server_url=scripted.url) as core:
+        assert (await balances_create(core, CREATE_EXAMPLE, options)).ok
+    (sent,) = scripted.requests
+    assert sent.json() == CREATE_EXAMPLE
+    assert header(sent, "Idempotency-Key") == "grant-42"
+    assert header(sent, "X-Trace") == "t1"
+    assert header(sent, "Authorization") == "Bearer am_sk_test_vault"
+
+
+async def test_a_failing_key_callable_names_itself_and_the_calls_key(
+    scripted: ScriptedServer,
+) -> None:
+    async def vault_down() -> str:
+        raise OSError("vault unreachable")
+
+    async def no_key() -> str:
+        return ""
+
+    async with AutumnCore(vault_down, server_url=scripted.url) as core:
+        res = await balances_create(core, CREATE_EXAMPLE, {"idempotency_key": "grant-43"})
+    assert isinstance(res.error, InvalidRequestError)
+    assert res.error.message == "the secret_key callable failed: OSError"
+    assert res.error.idempotency_key == "grant-43"
+    async with AutumnCore(no_key, server_url=scripted.url) as core:
+        res = await balances_create(core, CREATE_EXAMPLE, {"idempotency_key": "grant-44"})
+    assert isinstance(res.error, SDKValidationError)
+    assert res.error.idempotency_key == "grant-44"
+    assert scripted.requests == []
+
+
+@pytest.mark.parametrize(
+    ("replies", "options", "expected"),
+    [
+        (
+            [autumn_error(503, "unavailable")],
+            {"idempotency_key": "grant-45"},
+            "createBalance: attempt 1 failed (503 unavailable); retrying in 0.250 s; "
+            "idempotency key grant-45",
+        ),
+        (
+            [raw_reply(503, b"busy")],
+            {"idempotency_key": "grant-46"},
+            "createBalance: attempt 1 failed (503); retrying in 0.250 s; idempotency key grant-46",
+        ),
+        (
+            [drop_connection()],
+            {"idempotency_key": "grant-47"},
+            "createBalance: attempt 1 failed (APIConnectionError: connection failed: "
+            "ServerDisconnectedError: Server disconnected); retrying in 0.250 s; "
+            "idempotency key grant-47",
+        ),
+    ],
+    ids=["autumn-error", "no-code", "no-answer"],
+)
+async def test_a_retry_is_logged_in_one_line_saying_why_and_the_key(
+    make_core: MakeCore,
+    scripted: ScriptedServer,
+    caplog: pytest.LogCaptureFixture,
+    fake_time: FakeTime,
+    replies: list[Any],
+    options: dict[str, Any],
+    expected: str,
+) -> None:
+    caplog.set_level(logging.INFO, logger="autumn")
+    scripted.then(*replies)
+    core = make_core(
+        retry_config=RetryConfig(sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: 0.5)
+    )
+    assert (await balances_create(core, CREATE_EXAMPLE, options)).ok
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert lines == [expected]

@@ -20,11 +20,18 @@ import attrs
 import pytest
 
 import autumn_funcs
-from autumn_core import AutumnCore, AutumnError, AutumnSDKError, Result, SDKValidationError
+from autumn_core import (
+    AutumnCore,
+    AutumnError,
+    AutumnSDKError,
+    ResponseValidationError,
+    Result,
+    SDKValidationError,
+)
 from autumn_core.seam import CheckedParams
 from autumn_funcs import AutumnSync
 from autumn_local import LocalAutumn
-from tests.scripted_server import ScriptedServer
+from tests.scripted_server import ScriptedServer, raw_reply
 from tests.sdk.conftest import SECRET
 
 OperationFunction = Callable[..., Coroutine[Any, Any, Result[Any, AutumnSDKError]]]
@@ -222,3 +229,15 @@ async def test_options_reach_the_server_the_call_is_sent_to(
     assert res.ok or isinstance(res.error, AutumnError), f"{name}: {res!r}"
     if not res.ok:
         assert res.error.status_code in (400, 404), f"{name}: {res.error!r}"
+
+
+@EACH
+async def test_an_empty_200_answer_is_a_response_validation_error(
+    name: str, core: AutumnCore, scripted: ScriptedServer
+) -> None:
+    # Twice: the first read of an operation and a later one must both refuse it.
+    for _ in range(2):
+        scripted.then(raw_reply(200, b"", "application/json"))
+        res = await OPERATIONS[name](core, valid_params(name))
+        assert isinstance(res.error, ResponseValidationError), f"{name}: {res!r}"
+        assert "empty body" in res.error.message

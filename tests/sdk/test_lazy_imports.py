@@ -114,6 +114,15 @@ def test_the_export_table_the_type_checking_imports_and_all_agree() -> None:
     assert dir(autumn_funcs) == autumn_funcs.__all__
 
 
+def test_the_type_checking_imports_are_generated_from_the_table() -> None:
+    from tests.export_mirror import INIT, expected
+
+    assert INIT.read_text() == expected(), (
+        "autumn_funcs/__init__.py: the TYPE_CHECKING imports differ from _EXPORTS; "
+        "run `python tests/export_mirror.py` to write them from it"
+    )
+
+
 def test_every_exported_name_resolves_from_its_module() -> None:
     out = run(
         "import autumn_funcs\n"

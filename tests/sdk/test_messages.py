@@ -97,7 +97,10 @@ async def test_extra_body_may_not_override_a_modelled_field(
         balances_create(core, CREATE_EXAMPLE, {"extra_body": {field: "x"}}), scripted
     )
     assert error.field == f"options.extra_body.{field}"
-    assert "CreateBalanceParams" in error.message and "set it in params" in error.message
+    assert error.message == (
+        f"invalid options.extra_body.{field}: {field} is a field of CreateBalanceParams; "
+        "set it in params (extra_body is for fields this SDK does not know)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -293,3 +296,52 @@ def test_a_session_of_yours_from_another_loop_is_refused_clearly() -> None:
     assert isinstance(res.error, InvalidRequestError)
     assert "another event loop" in res.error.message
     assert scripted.requests == []
+
+
+# -- option values, each refused by name with what is expected ------------------------
+
+
+@pytest.mark.parametrize("key", ["k", "k" * 255])
+async def test_an_idempotency_key_of_1_to_255_characters_is_sent(
+    core: AutumnCore, scripted: ScriptedServer, key: str
+) -> None:
+    assert (await balances_create(core, CREATE_EXAMPLE, {"idempotency_key": key})).ok
+    assert header(scripted.requests[0], "Idempotency-Key") == key
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256, "clé"])
+async def test_another_idempotency_key_is_refused_saying_what_is_expected(
+    core: AutumnCore, scripted: ScriptedServer, key: str
+) -> None:
+    error = await refused(balances_create(core, CREATE_EXAMPLE, {"idempotency_key": key}), scripted)
+    assert error.field == "options.idempotency_key"
+    assert error.message == (
+        "invalid options.idempotency_key: expected 1 to 255 printable ASCII characters"
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        (42, "expected a mapping of header names to values, got 42"),
+        ({"X-Note": "café"}, "header 'X-Note': names and values must be printable ASCII"),
+    ],
+)
+async def test_bad_headers_are_refused_saying_what_is_expected(
+    core: AutumnCore, scripted: ScriptedServer, headers: object, message: str
+) -> None:
+    error = await refused(balances_create(core, CREATE_EXAMPLE, {"headers": headers}), scripted)
+    assert error.field == "options.headers"
+    assert error.message == f"invalid options.headers: {message}"
+
+
+async def test_a_read_given_an_idempotency_key_says_reads_send_none(
+    core: AutumnCore, scripted: ScriptedServer
+) -> None:
+    from autumn_funcs import customers_get
+
+    call = customers_get(core, {"customer_id": "cus_123"}, {"idempotency_key": "k1"})
+    error = await refused(call, scripted)
+    assert error.message == (
+        "invalid options.idempotency_key: getCustomer is a read, and reads send no Idempotency-Key"
+    )

@@ -7,6 +7,7 @@ track operations have. Each runs against a scripted server on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -294,3 +295,34 @@ def test_create_and_update_are_writes_with_a_fixed_answer() -> None:
     assert CREATE_BALANCE.fixed_response == CreateBalanceResponse(success=True)
     assert UPDATE_BALANCE.fixed_response == UpdateBalanceResponse(success=True)
     assert not CREATE_BALANCE.no_content and not UPDATE_BALANCE.no_content
+
+
+async def test_a_new_operations_first_answer_empty_is_a_response_validation_error(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    # A reader never used before has read no body yet: an empty one is no answer.
+    fresh = Operation("freshRead", "/v1/fresh.read", CustomerParams, Customer, writes=False)
+    scripted.then(raw_reply(200, b"", "application/json"))
+    res = await make_core().call(fresh, {"customer_id": "cus_1"})
+    assert isinstance(res.error, ResponseValidationError), res
+    assert "empty body" in res.error.message
+
+
+def test_a_call_built_outside_the_loop_that_awaits_it_is_prepared_there(
+    local_autumn_thread: Any,
+) -> None:
+    # core.call checks and prepares the call when it is called, inside a running loop;
+    # called before any loop runs, it leaves that to the loop that awaits it.
+    core = AutumnCore(local_autumn_thread.secret_key, server_url=local_autumn_thread.url)
+    pending = core.call(CREATE_BALANCE, {"customer_id": "cus_1", "feature_id": "api_calls"})
+
+    async def run() -> Any:
+        try:
+            return await pending
+        finally:
+            await core.aclose()
+
+    res = asyncio.run(run())
+    # The local server read the call: its customer is unknown (a body lost would be a 400).
+    assert isinstance(res.error, AutumnDefaultError), res
+    assert (res.error.status_code, res.error.code) == (404, "customer_not_found")

@@ -7,8 +7,10 @@ clock, so a confirmation's delay is read from `fake_time.sleeps`, not waited.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -248,6 +250,38 @@ async def test_a_refused_connection_applied_nothing(make_core: MakeCore) -> None
     assert res.error.applied is Applied.NO
 
 
+@pytest.fixture
+def unaccepting_url() -> Iterator[str]:
+    """A URL on 127.0.0.1 whose listener accepts no connection: its queue of pending
+    connections is kept full, so a new connect hangs until the client gives up."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):  # more than the queue holds (Linux: backlog + 1)
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield f"http://127.0.0.1:{port}"
+    for sock in [*fillers, listener]:
+        sock.close()
+
+
+async def test_a_connection_never_made_in_time_applied_nothing(
+    make_core: MakeCore, unaccepting_url: str, retries: Retries
+) -> None:
+    core = make_core(
+        server_url=unaccepting_url, timeout_ms=1000, retry_config=retries(strategy="none")
+    )
+    res = await balances_create(core, CREATE_EXAMPLE)
+    assert isinstance(res.error, RequestTimeoutError), res
+    assert res.error.applied is Applied.NO
+    assert "no connection within 500 ms" in str(res.error)
+    assert "resend the same call" not in str(res.error)
+
+
 async def test_a_timed_out_attempt_may_have_applied_the_change(
     make_core: MakeCore, scripted: ScriptedServer, release: asyncio.Event, retries: Retries
 ) -> None:
@@ -311,8 +345,14 @@ async def test_aborted_mid_attempt_the_change_is_unknown(
 async def test_aborted_before_sending_applied_nothing(core: AutumnCore) -> None:
     signal = asyncio.Event()
     signal.set()
-    res = await balances_create(core, CREATE_EXAMPLE, {"abort_signal": signal})
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        res = await balances_create(core, CREATE_EXAMPLE, {"abort_signal": signal})
+        gc.collect()
+    # The call's coroutine is closed, not dropped unawaited.
+    assert [w for w in warned if issubclass(w.category, RuntimeWarning)] == []
     assert isinstance(res.error, RequestAbortedError)
+    assert res.error.message == "aborted by the caller's abort_signal"
     assert res.error.applied is Applied.NO
 
 
@@ -386,3 +426,73 @@ async def test_a_bad_total_timeout_is_refused_by_name(
     res = await balances_create(core, CREATE_EXAMPLE, {"total_timeout_ms": value})
     assert isinstance(res.error, SDKValidationError)
     assert res.error.field == "options.total_timeout_ms"
+
+
+@pytest.mark.parametrize(
+    ("first", "applied"),
+    [(autumn_error(503, "unavailable"), Applied.NO), (drop_connection(), Applied.UNKNOWN)],
+    ids=["refused", "lost"],
+)
+async def test_a_total_timeout_run_out_during_a_wait_ends_the_call_before_the_next_attempt(
+    make_core: MakeCore,
+    scripted: ScriptedServer,
+    fake_time: FakeTime,
+    first: Reply,
+    applied: Applied,
+) -> None:
+    # The wait fit in what was left, but took longer than asked (a busy loop): when it
+    # ends, nothing is left for another attempt, and none is sent.
+    async def oversleep(seconds: float) -> None:
+        fake_time.now += seconds + 5.0
+        await asyncio.sleep(0)
+
+    scripted.then(first)
+    retry = RetryConfig(sleep=oversleep, clock=fake_time.clock, random=lambda: 0.5)
+    core = make_core(total_timeout_ms=2_000, retry_config=retry)
+    res = await balances_create(core, CREATE_EXAMPLE, {"idempotency_key": "grant-50"})
+    assert isinstance(res.error, RequestTimeoutError), res
+    assert res.error.message == "the call's total_timeout_ms of 2000 ms ran out before attempt 2"
+    assert (res.error.attempts, res.error.idempotency_key) == (1, "grant-50")
+    assert res.error.applied is applied
+    assert len(scripted.requests) == 1
+
+
+async def test_aborted_while_waiting_to_retry_a_refused_write_applied_nothing(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    signal = asyncio.Event()
+
+    async def sleep(_seconds: float) -> None:
+        signal.set()  # the caller gives up while the call waits to retry
+        await asyncio.sleep(3600)
+
+    scripted.then(autumn_error(503, "unavailable"))
+    core = make_core(retry_config=RetryConfig(sleep=sleep))
+    res = await balances_create(core, CREATE_EXAMPLE, {"abort_signal": signal})
+    assert isinstance(res.error, RequestAbortedError)
+    assert res.error.applied is Applied.NO  # no attempt was in flight, none in doubt
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [autumn_error(409, "lock_conflict"), autumn_error(400, "duplicate_idempotency_key")],
+    ids=["409-other-code", "code-without-409"],
+)
+async def test_only_a_409_with_the_duplicate_key_code_is_a_duplicate(
+    core: AutumnCore, scripted: ScriptedServer, reply: Reply
+) -> None:
+    # Anything else is the server's refusal of this call: nothing applied, not "already".
+    scripted.then(reply)
+    res = await balances_create(core, CREATE_EXAMPLE)
+    assert isinstance(res.error, AutumnDefaultError)
+    assert res.error.applied is Applied.NO
+
+
+async def test_the_timeout_ms_option_bounds_the_calls_attempts(
+    make_core: MakeCore, scripted: ScriptedServer, release: asyncio.Event, retries: Retries
+) -> None:
+    scripted.then(hold(release))
+    core = make_core(timeout_ms=60_000, retry_config=retries(strategy="none"))
+    res = await balances_create(core, CREATE_EXAMPLE, {"timeout_ms": 50})
+    assert isinstance(res.error, RequestTimeoutError)
+    assert "no answer within 50 ms" in res.error.message

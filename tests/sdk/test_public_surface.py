@@ -19,6 +19,7 @@ ROOT = {
     "AutumnError",
     "AutumnSDKError",
     "BackoffStrategy",
+    "CoreSettings",
     "Err",
     "HTTPClientError",
     "HookContext",

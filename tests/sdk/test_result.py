@@ -63,3 +63,18 @@ def test_results_are_not_hashable_and_compare_by_content() -> None:
     with pytest.raises(TypeError):
         hash(Ok(1))
     assert repr(Ok(1)) == "Ok(1)"
+
+
+def test_a_deduplicated_ok_is_not_equal_to_a_plain_one() -> None:
+    # `deduplicated` says the server refused a retry as a duplicate of an applied
+    # attempt: an answer of another kind, so a comparison tells them apart.
+    assert Ok(1, deduplicated=True) != Ok(1)
+    assert Ok(1) != Ok(1, deduplicated=True)
+    assert Ok(1, deduplicated=True) == Ok(1, deduplicated=True)
+
+
+def test_an_err_is_equal_only_to_an_err_of_the_same_error() -> None:
+    error = ValueError("x")
+    assert Err(error) != Ok(error)
+    assert Err(error) != error
+    assert Err(error) != Err(ValueError("x"))

@@ -184,3 +184,11 @@ def test_bad_retry_settings_name_the_field(build: Any, field: str) -> None:
     assert caught.value.field == field
     assert field in str(caught.value)
     assert "Attribute(" not in str(caught.value)  # no attrs internals in the message
+
+
+def test_no_wait_uses_up_what_is_left_of_the_total_timeout() -> None:
+    # A wait that ends exactly when the call's total timeout does leaves no time for
+    # the attempt after it: the call stops now, with the failure it has.
+    policy = config()
+    assert next_wait(answered(503, retry_after=0.5), 1, 0.0, policy, remaining=0.5) is None
+    assert next_wait(answered(503, retry_after=0.5), 1, 0.0, policy, remaining=0.51) == 0.5
