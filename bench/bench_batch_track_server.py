@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 import aiohttp
-from harness import SDK_PYTHON, SECRET_KEY, free_port, proc_cpu_seconds, server_process
+from bench_local_server import local_server
+from harness import SECRET_KEY, proc_cpu_seconds
 
 SECONDS = 3.0
 CLIENTS = 4
@@ -108,23 +109,11 @@ async def _load(url: str, pid: int, keyed: bool) -> dict[str, float]:
 
 
 def run(keyed: bool) -> dict[str, float]:
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        argv = [
-            SDK_PYTHON,
-            "-m",
-            "autumn_local",
-            "serve",
-            "--port",
-            str(port),
-            "--secret-key",
-            SECRET_KEY,
-            "--no-rate-limits",
-            "--db",
-            str(Path(tmp) / "bench.db"),
-        ]
-        with server_process(argv, port) as proc:
-            return asyncio.run(_load(f"http://127.0.0.1:{port}", proc.pid, keyed))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        local_server(["--db", str(Path(tmp) / "bench.db")]) as (port, pid),
+    ):
+        return asyncio.run(_load(f"http://127.0.0.1:{port}", pid, keyed))
 
 
 def main() -> None:
