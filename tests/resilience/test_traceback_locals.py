@@ -22,6 +22,7 @@ from autumn_core import AutumnCore, AutumnSDKError, RetryConfig
 from autumn_funcs import Autumn, AutumnSync, balances_create
 from tests.resilience.conftest import SECRET, fast_retries
 from tests.resilience.hostile import HostileServer
+from tests.sdk.test_every_operation import EACH, OPERATIONS, valid_params
 
 pytestmark = pytest.mark.resilience
 
@@ -124,3 +125,13 @@ async def test_a_key_from_a_callable_is_not_in_frames_either(refused_url: str) -
 
 def test_no_thread_left(refused_url: str) -> None:
     assert all(not t.name.startswith("AutumnSync") for t in threading.enumerate())
+
+
+@EACH
+async def test_every_operation_keeps_the_key_out_of_its_frames(refused_url: str, name: str) -> None:
+    # The same path serves every operation; an operation that built its request its
+    # own way would show here, whatever the one above proves for balances_create.
+    async with AutumnCore(SECRET, server_url=refused_url, retry_config=ONE_RETRY) as core:
+        res = await OPERATIONS[name](core, valid_params(name))
+    assert not res.ok
+    assert_no_secret_in_frames(res.error)
