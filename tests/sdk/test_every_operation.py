@@ -29,7 +29,7 @@ from autumn_core import (
     SDKValidationError,
 )
 from autumn_core.seam import CheckedParams
-from autumn_funcs import AutumnSync
+from autumn_funcs import Autumn, AutumnSync
 from autumn_local import LocalAutumn
 from tests.scripted_server import ScriptedServer, raw_reply
 from tests.sdk.conftest import SECRET
@@ -241,3 +241,19 @@ async def test_an_empty_200_answer_is_a_response_validation_error(
         res = await OPERATIONS[name](core, valid_params(name))
         assert isinstance(res.error, ResponseValidationError), f"{name}: {res!r}"
         assert "empty body" in res.error.message
+
+
+@EACH
+async def test_the_facades_method_sends_the_params_and_options_it_is_given(
+    name: str, local_autumn: LocalAutumn, refused_url: str
+) -> None:
+    # `autumn.balances.track(params, options=...)` is `balances_track(core, params,
+    # options)`: the options' server_url alone brings the call to the local server.
+    group, _, method = name.partition("_")
+    options = {"server_url": local_autumn.url, "headers": {"x-trace": "1"}}
+    params = valid_params(name) | ANSWERED_4XX.get(name, {})
+    async with Autumn(local_autumn.secret_key, server_url=refused_url) as autumn:
+        try:
+            await getattr(getattr(autumn, group), method)(params, options=options)
+        except AutumnError as answered:  # Autumn's own error for params made up here
+            assert answered.status_code in (400, 404), f"{name}: {answered!r}"

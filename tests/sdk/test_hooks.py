@@ -15,11 +15,12 @@ from autumn_core import (
     AutumnSDKError,
     HookContext,
     Hooks,
+    InvalidRequestError,
     PreparedRequest,
 )
 from autumn_funcs import balances_create, balances_update
 from tests.scripted_server import ScriptedServer, autumn_error
-from tests.sdk.conftest import CREATE_EXAMPLE, UPDATE_EXAMPLE, header
+from tests.sdk.conftest import CREATE_EXAMPLE, SECRET, UPDATE_EXAMPLE, header
 
 MakeCore = Callable[..., AutumnCore]
 
@@ -139,3 +140,25 @@ async def test_a_refusing_hook_stops_the_call_without_retries(
     assert not res.ok
     assert calls == 1
     assert scripted.requests == []
+    assert isinstance(res.error, InvalidRequestError)
+    assert res.error.message == "refused by a before_request hook: ValueError: budget exceeded"
+    assert isinstance(res.error.__cause__, ValueError)
+    assert res.error.applied == "no"
+
+
+async def test_a_logged_request_shows_its_headers_but_the_secret_key(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    logged: list[str] = []
+
+    def log(_context: HookContext, request: PreparedRequest) -> None:
+        request.headers["X-Trace-Id"] = "trace-1"
+        logged.append(repr(request))
+
+    core = make_core(hooks=Hooks(before_request=[log]))
+    assert (await balances_create(core, CREATE_EXAMPLE)).ok
+    (shown,) = logged
+    assert SECRET not in shown
+    assert "'Authorization': '<hidden>'" in shown
+    assert "'X-Trace-Id': 'trace-1'" in shown
+    assert f"url='{scripted.url}/v1/balances.create'" in shown
