@@ -133,14 +133,32 @@ async def refused(
     return res.error
 
 
+class ClosableThing:
+    """Something with a close() that is no client (a session, a file): no AutumnSync hint."""
+
+    def close(self) -> None: ...
+
+
 @EACH
-@pytest.mark.parametrize("given", [None, "am_sk_test_x", 42, object()])
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (None, "None"),
+        ("am_sk_test_x", "str"),
+        (42, "int"),
+        (object(), "object"),
+        (ClosableThing(), "ClosableThing"),
+    ],
+)
 async def test_no_core_or_a_wrong_object_is_an_err_naming_the_core(
-    name: str, given: object
+    name: str, given: object, shown: str
 ) -> None:
     error = await refused(name, given, valid_params(name))
     assert error.field == "core"
-    assert "expected an AutumnCore" in error.message
+    assert error.message == (
+        f"invalid core: expected an AutumnCore, got {shown}: create one "
+        "(`async with AutumnCore(...) as core:`) and pass it first"
+    )
 
 
 @EACH
@@ -148,7 +166,10 @@ async def test_the_blocking_client_as_the_core_is_an_err_saying_how_to_use_it(na
     with AutumnSync(SECRET, server_url="http://127.0.0.1:9") as autumn:
         error = await refused(name, autumn, valid_params(name))
     assert error.field == "core"
-    assert "autumn.call(" in error.message
+    assert error.message == (
+        "invalid core: expected an AutumnCore, got AutumnSync; with AutumnSync, run a "
+        "function through its client: autumn.call(balances_create, ...)"
+    )
 
 
 @EACH

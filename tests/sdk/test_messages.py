@@ -214,7 +214,10 @@ async def test_a_sync_secret_key_callable_is_told_to_be_async(scripted: Scripted
         res = await balances_create(core, CREATE_EXAMPLE)
     assert isinstance(res.error, SDKValidationError)
     assert res.error.field == "secret_key"
-    assert "must be async" in res.error.message and "async def" in res.error.message
+    assert res.error.message == (
+        "secret_key: the callable returned a str, not an awaitable; it must be async "
+        "(`async def get_key() -> str`), or pass the key itself as a string"
+    )
     assert SECRET not in str(res.error)
     assert scripted.requests == []
 
