@@ -29,11 +29,8 @@ from autumn_core import (
 )
 from autumn_funcs import (
     AutumnSync,
-    Balances,
     CreateBalanceParams,
     CreateBalanceResponse,
-    Customers,
-    Entities,
     Reset,
     ResetInterval,
     UpdateBalanceResponse,
@@ -381,22 +378,6 @@ def test_a_client_used_before_fork_refuses_in_the_child(client: AutumnSync) -> N
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert client.balances.update(customer_id="cus_123", feature_id="api_calls", remaining=1)
-
-
-@pytest.mark.parametrize("namespace", [Balances, Customers, Entities])
-def test_a_blocking_method_shows_the_async_methods_parameters(
-    client: AutumnSync, namespace: type[Any]
-) -> None:
-    # What help(), an IDE and inspect.signature show: the async method's parameters, no self.
-    twins = getattr(client, namespace.__name__.lower())
-    names = [n for n, v in vars(namespace).items() if inspect.iscoroutinefunction(v)]
-    assert names
-    for name in names:
-        asynchronous = inspect.signature(getattr(namespace, name))
-        expected = list(asynchronous.parameters.values())[1:]
-        assert inspect.signature(getattr(twins, name)) == asynchronous.replace(
-            parameters=expected
-        ), name
 
 
 def test_call_passes_keyword_arguments_to_the_function(client: AutumnSync) -> None:

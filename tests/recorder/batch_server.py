@@ -67,6 +67,13 @@ class BatchServer:
         if fault == "429-hour":
             body = {"message": "come back in an hour", "code": "rate_limit_exceeded"}
             return web.json_response(body, status=429, headers={"Retry-After": "3600"})
+        if fault == "429-soon":  # a pause shorter than the recorder's longest wait
+            body = {"message": "slow down", "code": "rate_limit_exceeded"}
+            return web.json_response(body, status=429, headers={"Retry-After": "0.3"})
+        if fault in ("500", "404-not_found"):  # Autumn's own body, nothing about the events
+            status, code = fault.partition("-")[::2]
+            body = {"message": "not now", "code": code or "internal_error"}
+            return web.json_response(body, status=int(status))
         if fault in ("429", "503"):
             headers = {"Retry-After": "0"} if fault == "429" else None
             body = {"message": "try later", "code": "rate_limit_exceeded"}
@@ -74,6 +81,9 @@ class BatchServer:
         events: list[dict[str, Any]] = await request.json()
         if not 1 <= len(events) <= 1000:
             return web.json_response({"message": "bad batch", "code": "invalid_inputs"}, status=400)
+        if any(event.get("feature_id") == "invalid" for event in events):
+            body = {"message": "feature_id: invalid " + "x" * 400, "code": "invalid_inputs"}
+            return web.json_response(body, status=400)
         if any(event.get("feature_id") == "bad" for event in events):
             body = {"message": "Feature bad not found", "code": "feature_not_found"}
             return web.json_response(body, status=404)

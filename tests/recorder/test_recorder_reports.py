@@ -1,0 +1,130 @@
+"""What the usage recorder says and decides when a batch fails: which answers refuse
+an event (and are logged with its key and customer), which are retried, how long
+it waits when the server says, and its spool file's own rules."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autumn_core import AutumnCore, AutumnSDKError, SDKValidationError
+from autumn_funcs import UsageRecorder
+from autumn_funcs._usage_spool import UsageSpool
+from tests.recorder.batch_server import BatchServer
+
+Quick = Callable[..., dict[str, Any]]
+
+
+def messages(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "autumn" and r.levelno == level]
+
+
+async def test_a_refused_event_is_logged_with_its_key_customer_and_error(
+    core: AutumnCore, server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused: list[tuple[dict[str, Any], AutumnSDKError]] = []
+
+    def on_refused(event: dict[str, Any], error: AutumnSDKError) -> None:
+        refused.append((event, error))
+        raise RuntimeError("the hook of yours failed")
+
+    with caplog.at_level(logging.INFO, logger="autumn"):
+        async with UsageRecorder(core, **quick(on_refused=on_refused)) as recorder:
+            recorder.track({"customer_id": "cus_1", "feature_id": "invalid"})
+            assert await recorder.flush(5)
+    ((event, error),) = refused
+    assert error.status_code == 400  # type: ignore[attr-defined]
+    assert len(str(error)) > 300
+    logged, hook = messages(caplog, logging.ERROR)
+    assert logged.getMessage() == (
+        f"usage recorder: Autumn refused an event (idempotency_key {event['idempotency_key']},"
+        f" customer cus_1): {str(error)[:300]}"
+    )
+    assert hook.getMessage() == "usage recorder: the on_refused hook raised"
+    assert hook.exc_info is not None and isinstance(hook.exc_info[1], RuntimeError)
+    assert recorder.stats().refused == 1
+
+
+@pytest.mark.parametrize("fault", ["500", "404-not_found"])
+async def test_an_answer_about_the_server_not_the_events_is_retried_not_refused(
+    core: AutumnCore, server: BatchServer, quick: Quick, fault: str
+) -> None:
+    server.faults.extend([fault] * 3)  # more than the core's own two retries
+    async with UsageRecorder(core, **quick()) as recorder:
+        recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        assert await recorder.flush(5)
+        stats = recorder.stats()
+    assert (stats.refused, stats.delivered) == (0, 1)
+    assert stats.retried >= 1
+    assert server.applied == {"cus_1": 1}
+
+
+async def test_the_servers_retry_after_is_the_wait_before_the_batch_goes_again(
+    core: AutumnCore, server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.faults.extend(["429-soon"] * 3)
+    with caplog.at_level(logging.WARNING, logger="autumn"):
+        async with UsageRecorder(core, **quick(retry_max_s=5.0)) as recorder:
+            recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+            assert await recorder.flush(10)
+    (failed,) = messages(caplog, logging.WARNING)
+    assert re.fullmatch(
+        r"usage recorder: a batch of 1 events failed \(.*\); kept, sending again in 0\.30 s",
+        failed.getMessage(),
+    ), failed.getMessage()
+    assert server.applied == {"cus_1": 1}
+
+
+def test_the_spool_forgets_settled_events_in_any_order(tmp_path: Path) -> None:
+    spool = UsageSpool(tmp_path / "usage.db")
+    try:
+        numbers = [spool.add({"customer_id": "cus_1", "value": i}) for i in range(6)]
+        spool.remove([numbers[4], numbers[1]])  # not a run: a split batch's halves
+        assert [event["value"] for _, event in spool.after(0, 10)] == [0, 2, 3, 5]
+        spool.remove(numbers[2:4])  # a run
+        assert [event["value"] for _, event in spool.after(0, 10)] == [0, 5]
+        assert spool.count_and_last() == (2, numbers[5])
+    finally:
+        spool.close()
+
+
+def test_the_spool_takes_events_from_any_thread(tmp_path: Path) -> None:
+    # A blocking program's threads record through the one connection, under a lock.
+    spool = UsageSpool(tmp_path / "usage.db")
+    failures: list[BaseException] = []
+
+    def add() -> None:
+        try:
+            spool.add({"customer_id": "cus_1"})
+        except BaseException as exc:
+            failures.append(exc)
+
+    try:
+        thread = threading.Thread(target=add)
+        thread.start()
+        thread.join(10)
+        assert failures == []
+        assert spool.count_and_last()[0] == 1
+    finally:
+        spool.close()
+
+
+def test_a_spool_in_use_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    spool = UsageSpool(path)
+    try:
+        with pytest.raises(SDKValidationError) as taken:
+            UsageSpool(path)
+    finally:
+        spool.close()
+    assert taken.value.field == "spool"
+    assert taken.value.message == (
+        f"invalid spool: {str(path)!r} is in use by another UsageRecorder; give each "
+        "process its own spool file"
+    )
