@@ -3,6 +3,7 @@ each test, and a check that no test leaves a thread, a session or a loop behind.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import threading
@@ -16,6 +17,7 @@ from autumn_core import RetryConfig
 from autumn_funcs import AutumnSync
 from autumn_local import LocalAutumn
 from tests.blocking.server_thread import PortRecorder, ServerThread
+from tests.scripted_server import ScriptedServer, hold
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +83,35 @@ def make_client(local_server: LocalAutumn) -> Iterator[Callable[..., AutumnSync]
 @pytest.fixture
 def client(make_client: Callable[..., AutumnSync]) -> AutumnSync:
     return make_client()
+
+
+@pytest.fixture
+def stalled(servers: ServerThread) -> Iterator[tuple[ScriptedServer, threading.Event]]:
+    """A server whose every answer waits until the test ends; the event tells a request
+    arrived."""
+    release = asyncio.Event()
+    arrived = threading.Event()
+
+    async def start() -> ScriptedServer:
+        server = await ScriptedServer().start()
+        waiting = asyncio.Event()
+
+        async def tell() -> None:
+            while True:
+                await waiting.wait()
+                arrived.set()
+                waiting.clear()
+
+        server.default = hold(release, waiting)
+        server.teller = asyncio.ensure_future(tell())  # type: ignore[attr-defined]
+        return server
+
+    server = servers.run(start())
+    yield server, arrived
+
+    async def stop() -> None:
+        release.set()
+        server.teller.cancel()  # type: ignore[attr-defined]
+        await server.stop()
+
+    servers.run(stop())

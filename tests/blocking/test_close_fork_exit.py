@@ -1,7 +1,6 @@
-"""The blocking client's edges: closed mid-call, forked mid-call, left at exit mid-call.
+"""The blocking client's edges: forked mid-call, left at exit mid-call (closed
+mid-call: test_close_mid_call.py).
 
-- `close()` while a call waits: a read reports `applied` "no" (it changes
-  nothing), a write that was sent "unknown".
 - A fork while another thread is inside a call: the child's first call raises
   the documented InvalidRequestError at once, and the child exits at once.
 - A non-daemon thread blocked in a call against a server that never answers
@@ -11,7 +10,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -25,88 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from autumn_core import Applied, InvalidRequestError, RequestAbortedError
+from autumn_core import InvalidRequestError
 from autumn_funcs import AutumnSync
-from tests.blocking.server_thread import ServerThread
-from tests.scripted_server import ScriptedServer, hold
+from tests.scripted_server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "am_sk_test_close_fork_exit"
-
-
-@pytest.fixture
-def stalled(servers: ServerThread) -> Iterator[tuple[ScriptedServer, threading.Event]]:
-    """A server whose every answer waits until the test ends; the event tells a request
-    arrived."""
-    release = asyncio.Event()
-    arrived = threading.Event()
-
-    async def start() -> ScriptedServer:
-        server = await ScriptedServer().start()
-        waiting = asyncio.Event()
-
-        async def tell() -> None:
-            while True:
-                await waiting.wait()
-                arrived.set()
-                waiting.clear()
-
-        server.default = hold(release, waiting)
-        server.teller = asyncio.ensure_future(tell())  # type: ignore[attr-defined]
-        return server
-
-    server = servers.run(start())
-    yield server, arrived
-
-    async def stop() -> None:
-        release.set()
-        server.teller.cancel()  # type: ignore[attr-defined]
-        await server.stop()
-
-    servers.run(stop())
-
-
-def closed_mid_call(url: str, arrived: threading.Event, call: str) -> BaseException:
-    client = AutumnSync(KEY, server_url=url, timeout_ms=60_000)
-    outcome: list[BaseException] = []
-
-    def caller() -> None:
-        try:
-            eval(call, {"autumn": client})
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=caller)
-    thread.start()
-    assert arrived.wait(10)
-    client.close()
-    thread.join(10)
-    (error,) = outcome
-    assert isinstance(error, RequestAbortedError)
-    return error
-
-
-def test_close_during_a_read_says_not_applied(
-    stalled: tuple[ScriptedServer, threading.Event],
-) -> None:
-    server, arrived = stalled
-    error = closed_mid_call(server.url, arrived, 'autumn.customers.get(customer_id="cus_1")')
-    assert error.applied is Applied.NO
-    assert "idempotency_key" not in str(error)
-
-
-@pytest.mark.parametrize(
-    ("steps", "partial"),
-    [({"add_to_balance": 1}, False), ({"add_to_balance": 1, "usage": 2}, True)],
-)
-def test_close_during_a_write_says_maybe_applied(
-    stalled: tuple[ScriptedServer, threading.Event], steps: dict[str, int], partial: bool
-) -> None:
-    """Partly, for an update of several steps: its advice is then not to resend."""
-    server, arrived = stalled
-    call = f'autumn.balances.update(customer_id="c", feature_id="f", **{steps!r})'
-    error = closed_mid_call(server.url, arrived, call)
-    assert error.applied is Applied.UNKNOWN and error.may_be_partial is partial
 
 
 FORKS = 5
