@@ -1,0 +1,69 @@
+"""Rules across fields, refused before any I/O with the field and the reason, whether
+the params come as a model or as a dict: a delete that would delete every balance,
+a recalculation without its feature, a release given an override value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from autumn_core import AutumnCore, SDKValidationError
+from autumn_funcs import (
+    DeleteBalanceParams,
+    FinalizeLockParams,
+    balances_delete,
+    balances_finalize,
+)
+from tests.scripted_server import ScriptedServer
+
+EVERY_BALANCE = (
+    "set feature_id or balance_id: without either, Autumn deletes every balance of the customer"
+)
+RECALCULATE = "recalculate_balances needs feature_id (Autumn answers 400 without it)"
+RELEASE = "only a confirm takes it, not a release (Autumn answers 400)"
+
+CASES: list[tuple[type[Any], Any, dict[str, Any], str, str]] = [
+    (DeleteBalanceParams, balances_delete, {"customer_id": "cus_1"}, "feature_id", EVERY_BALANCE),
+    (
+        DeleteBalanceParams,
+        balances_delete,
+        {"customer_id": "cus_1", "balance_id": "promo", "recalculate_balances": True},
+        "feature_id",
+        RECALCULATE,
+    ),
+    (
+        FinalizeLockParams,
+        balances_finalize,
+        {"lock_id": "job_1", "action": "release", "override_value": 3},
+        "override_value",
+        RELEASE,
+    ),
+]
+
+
+@pytest.mark.parametrize(("model", "function", "fields", "field", "reason"), CASES)
+async def test_a_model_and_a_dict_are_refused_alike(
+    model: type[Any],
+    function: Any,
+    fields: dict[str, Any],
+    field: str,
+    reason: str,
+    core: AutumnCore,
+    scripted: ScriptedServer,
+) -> None:
+    with pytest.raises(SDKValidationError) as built:
+        model(**fields)
+    res = await function(core, fields)
+    assert isinstance(res.error, SDKValidationError)
+    assert built.value.message == f"invalid {field}: {reason}"
+    for error in (built.value, res.error):
+        assert error.field == field
+        assert (field, reason) in error.problems
+    assert scripted.requests == []
+
+
+def test_what_the_rules_allow_is_built() -> None:
+    assert DeleteBalanceParams(customer_id="c", balance_id="promo").balance_id == "promo"
+    assert DeleteBalanceParams(customer_id="c", feature_id="f", recalculate_balances=True)
+    assert FinalizeLockParams(lock_id="j", action="confirm", override_value=3).override_value == 3
