@@ -209,6 +209,8 @@ async def test_a_call_refused_by_a_hook_of_yours_is_traced_without_a_status(
     fields = attrs_of(telemetry.call_span())
     assert fields["error.type"] == "InvalidRequestError"
     assert "http.response.status_code" not in fields
+    # No attempt span opened to carry it: the call's key is on the call's span.
+    assert fields["autumn.idempotency_key"] == res.error.idempotency_key
     assert telemetry.attempt_spans() == []
     # The telemetry's own after-hook had no attempt to end, and says nothing of it.
     assert [r for r in autumn_records(caplog) if r.levelno >= logging.WARNING] == []
