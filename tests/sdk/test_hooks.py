@@ -122,7 +122,11 @@ async def test_an_after_hook_raising_does_not_change_the_result(
     assert not err.ok
     assert isinstance(err.error, AutumnDefaultError)
     assert err.error.code == "customer_not_found"
-    assert len([r for r in caplog.records if r.name == "autumn"]) == 2
+    records = [r for r in caplog.records if r.name == "autumn"]
+    assert len(records) == 2
+    for record in records:  # with the hook's traceback, for whoever reads the log
+        assert record.getMessage() == "an after-hook of the Autumn SDK failed; ignored"
+        assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
 
 
 async def test_a_refusing_hook_stops_the_call_without_retries(
