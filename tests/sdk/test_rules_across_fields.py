@@ -12,6 +12,7 @@ from autumn_core import AutumnCore, SDKValidationError
 from autumn_funcs import (
     DeleteBalanceParams,
     FinalizeLockParams,
+    Lock,
     balances_delete,
     balances_finalize,
 )
@@ -67,3 +68,33 @@ def test_what_the_rules_allow_is_built() -> None:
     assert DeleteBalanceParams(customer_id="c", balance_id="promo").balance_id == "promo"
     assert DeleteBalanceParams(customer_id="c", feature_id="f", recalculate_balances=True)
     assert FinalizeLockParams(lock_id="j", action="confirm", override_value=3).override_value == 3
+
+
+def test_a_lock_id_is_at_most_256_characters() -> None:
+    assert Lock(lock_id="j" * 256, enabled=True).lock_id == "j" * 256
+    with pytest.raises(SDKValidationError) as long:
+        Lock(lock_id="j" * 257, enabled=True)
+    assert long.value.field == "lock_id"
+    assert long.value.message == "invalid lock_id: at most 256 characters"
+    assert ("lock_id", "at most 256 characters") in long.value.problems
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "message"),
+    [
+        (42, "options", "invalid options: expected RequestOptions or a dict, got int"),
+        ({"no_such": 1}, "options.no_such", "invalid options.no_such: unknown option"),
+        (
+            {"timeout_ms": 0},
+            "options.timeout_ms",
+            "invalid options.timeout_ms: expected milliseconds > 0, got 0",
+        ),
+    ],
+)
+async def test_bad_options_say_what_was_expected(
+    core: AutumnCore, scripted: ScriptedServer, options: Any, field: str, message: str
+) -> None:
+    res = await balances_delete(core, {"customer_id": "c", "feature_id": "f"}, options)
+    assert isinstance(res.error, SDKValidationError)
+    assert (res.error.field, res.error.message) == (field, message)
+    assert scripted.requests == []
