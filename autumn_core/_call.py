@@ -309,7 +309,7 @@ def _checked(
         if isinstance(params, CheckedParams):
             fields = _checked_fields(operation, params)
         else:
-            fields = operation.unstructure_params(operation.checked_params(params))
+            fields = operation.params_fields(params)
     except SDKValidationError as exc:
         return exc
     if operation.body_field is not None:
