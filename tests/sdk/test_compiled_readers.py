@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autumn_core import SDKValidationError
 from autumn_core._compiled_readers import compile_reader
 from autumn_core._compiled_writers import compile_writer
 from autumn_core._serde import WrongShape, converter, params_fields, response_reader
-from autumn_core import SDKValidationError
 from autumn_core.seam import WIRE_NAME, tolerate_unknown_fields
 from autumn_funcs import (
     CheckParams,
