@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autumn_local.rules.batch_track import apply_items
-from autumn_local.run.clock import Clock
+from autumn_local.rules.clock import Clock
 from autumn_local.schemas.usage import TrackParams
 from autumn_local.store.database import Store
 

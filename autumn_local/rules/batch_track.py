@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from autumn_local.rules.errors import ApiError
 from autumn_local.rules.subject import Subject, load_subject
 from autumn_local.rules.track import (
     FeatureDeduction,
@@ -43,6 +42,7 @@ from autumn_local.rules.track import (
     subject_feature_ids,
 )
 from autumn_local.schemas.batch import at_index
+from autumn_local.schemas.errors import ApiError
 from autumn_local.schemas.usage import TrackParams
 from autumn_local.store.database import Store
 
