@@ -153,8 +153,8 @@ def _finalize_lock(s: ServerState, body: dict[str, Any], env: str, now: int) -> 
 
 
 def _accept_batch(s: ServerState, items: Sequence[TrackParams], env: str, now: int) -> bytes:
-    resolve_items(s.store, items)
-    s.batches.submit(s.store, s.clock, items, env, now)
+    resolved = resolve_items(s.store, items)
+    s.batches.submit(s.store, s.clock, items, resolved, env, now)
     return _SUCCESS
 
 
