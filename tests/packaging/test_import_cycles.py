@@ -30,7 +30,9 @@ def test_no_subpackage_cycle(package: str) -> None:
 
 def _documented_order() -> list[str]:
     """The subpackages in the order ``autumn_local``'s docstring draws them: ``a -> b -> c``."""
-    lines = re.findall(r"^\s*(\w+(?: -> \w+)+)\s*$", autumn_local.__doc__ or "", re.MULTILINE)
+    lines: list[str] = re.findall(
+        r"^\s*(\w+(?: -> \w+)+)\s*$", autumn_local.__doc__ or "", re.MULTILINE
+    )
     assert len(lines) == 1, "autumn_local's docstring draws its subpackages' order once"
     return lines[0].split(" -> ")
 
