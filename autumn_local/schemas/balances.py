@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
 from autumn_local.schemas.ai_markups import parse_ai_markups
+from autumn_local.schemas.errors import invalid_inputs
 from autumn_local.store.database import CreditCost
 
 __all__ = [
