@@ -151,20 +151,16 @@ async def _run(call: CallState[R]) -> Result[R, AutumnSDKError]:
 
 
 def _ended(call: CallState[R], result: Result[R, AutumnSDKError]) -> Result[R, AutumnSDKError]:
-    """The call's result, once what it showed of its key is kept (see _remember)."""
+    """The call's result, once the core keeps what it showed of its key across the
+    calls that share it (autumn_core._keys_in_doubt)."""
     key = call.idempotency_key
     if key is not None:
-        _remember(call.context, key, result)
+        doubts = call.context.keys_in_doubt
+        if isinstance(result, Err):
+            doubts.after_error(key, result.error)
+        elif doubts:
+            doubts.settled(key)
     return result
-
-
-def _remember(context: CallContext, key: str, result: Result[Any, AutumnSDKError]) -> None:
-    """Keep what the core knows of the key across the calls that share it."""
-    doubts = context.keys_in_doubt
-    if isinstance(result, Err):
-        doubts.after_error(key, result.error)
-    elif doubts:
-        doubts.settled(key)
 
 
 def _after_failure(
