@@ -41,13 +41,13 @@ from typing import Any
 from autumn_local.rules import locks
 from autumn_local.rules.credits import CREDIT_SYSTEM, relevant_features
 from autumn_local.rules.errors import ApiError, StepsApplied, invalid_request
+from autumn_local.rules.js_numbers import js_number
 from autumn_local.rules.operations import require_feature
 from autumn_local.rules.replies import Reply
 from autumn_local.rules.subject import (
     Subject,
     deductions_view,
     insufficient_balance,
-    js_number,
     load_subject,
 )
 from autumn_local.rules.usage_deduction import Mutation

@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from autumn_local.rules.js_numbers import js_number
 from autumn_local.rules.update_spread import deduction_order, live_rollovers
 from autumn_local.schemas.ai_markups import AI_CREDIT_SYSTEM
 from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Number
@@ -51,13 +52,9 @@ def feature_view(f: FeatureRow) -> dict[str, Any]:
     return view
 
 
-def _num(value: Number) -> Number:
-    """As a JavaScript server writes it: 10 decimals at most, whole numbers without ``.0``."""
-    if isinstance(value, float):
-        value = round(value, 10)
-        if value.is_integer():
-            return int(value)
-    return value
+def _num(value: Number) -> Number | None:
+    """As Autumn writes a balance: 10 decimals at most, then as JavaScript writes it."""
+    return js_number(round(value, 10) if isinstance(value, float) else value)
 
 
 def _earliest_reset(balances: Iterable[Balance]) -> int | None:

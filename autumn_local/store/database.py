@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from autumn_local.rules.errors import invalid_request
+from autumn_local.rules.js_numbers import as_double
 from autumn_local.store.ids import new_balance_id, new_rollover_id
 
 __all__ = [
@@ -204,6 +206,17 @@ class RolloverConfig:
     length: Number
 
 
+# JavaScript's exact integers end here; Autumn's numbers are doubles beyond it.
+_MAX_EXACT = 2**53
+
+
+def _as_double(value: Number) -> Number:
+    """An int beyond 2^53 as the double JavaScript holds for it; other numbers as they are."""
+    if type(value) is int and not -_MAX_EXACT <= value <= _MAX_EXACT:
+        return float(value)
+    return value
+
+
 @dataclass(slots=True)
 class Rollover:
     """Leftover balance carried past a reset; used before the balance itself."""
@@ -212,6 +225,10 @@ class Rollover:
     usage: Number
     expires_at: int | None
     id: str = field(default_factory=new_rollover_id)
+
+    def __post_init__(self) -> None:
+        self.balance = _as_double(self.balance)
+        self.usage = _as_double(self.usage)
 
 
 @dataclass(slots=True)
@@ -240,6 +257,11 @@ class Balance:
 
     def __post_init__(self) -> None:
         self.unlimited = bool(self.unlimited)
+        # SQLite keeps a whole double below 2^63 as an integer; read it back as
+        # the double it was, so arithmetic on it rounds as JavaScript's does.
+        self.allowance = _as_double(self.allowance)
+        self.adjustment = _as_double(self.adjustment)
+        self.balance = _as_double(self.balance)
 
     @property
     def grant(self) -> Number:
@@ -320,16 +342,25 @@ _SAVE_BALANCE = (
     + ", ".join(f"{c} = :{c}" for c in _SAVED_COLUMNS)
     + " WHERE pk = :pk"
 )
-# JavaScript's exact integers end here; Autumn's numbers are doubles beyond it.
-_MAX_EXACT = 2**53
 
 
 def _as_stored(value: object) -> object:
     """A number as Autumn would hold it: an int beyond 2^53 becomes a double, as a
-    JavaScript number is, and so never overflows SQLite's 64-bit integers."""
-    if type(value) is int and not -_MAX_EXACT <= value <= _MAX_EXACT:
-        return float(value)
-    return value
+    JavaScript number is, and so never overflows SQLite's 64-bit integers.
+
+    A sum past the double range (two grants of 1e308) is Infinity in JavaScript,
+    which Autumn's Redis scripts cannot encode (cjson refuses it): refused here,
+    the whole change rolled back, rather than kept as a balance no JSON can show.
+    """
+    if type(value) is not int and type(value) is not float:
+        return value
+    double = as_double(value)
+    if double is None:
+        raise invalid_request(
+            "the change would take a balance beyond the largest number "
+            "(about 1.8e308); nothing was changed"
+        )
+    return double
 
 
 _INSERT_BALANCE = (
