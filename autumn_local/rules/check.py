@@ -40,7 +40,7 @@ from typing import Any
 from autumn_local.rules import locks
 from autumn_local.rules.credits import CREDIT_SYSTEM, credit_systems_of, to_credits
 from autumn_local.rules.errors import ApiError, invalid_request
-from autumn_local.rules.js_numbers import js_number
+from autumn_local.rules.js_numbers import MAX_SAFE_INTEGER, js_number
 from autumn_local.rules.operations import require_feature
 from autumn_local.rules.replies import Reply
 from autumn_local.rules.subject import Subject, load_subject
@@ -55,7 +55,12 @@ _DAY_MS = 24 * 3600 * 1000
 
 def _allowed(balance: Mapping[str, Any], required: Number) -> bool:
     """``apiBalanceToAllowed`` for a balance without plan billing controls."""
-    return bool(balance["unlimited"]) or required < 0 or balance["remaining"] >= required
+    remaining = balance["remaining"]
+    if isinstance(remaining, int) and abs(remaining) > MAX_SAFE_INTEGER:
+        # Shown as JavaScript writes the double (2^60 - 128 as ...846800, below
+        # it): compare the double itself, which these digits read back as.
+        remaining = float(remaining)
+    return bool(balance["unlimited"]) or required < 0 or remaining >= required
 
 
 def _feature_to_use(

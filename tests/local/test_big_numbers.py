@@ -108,6 +108,15 @@ async def test_check_compares_as_doubles(api: Api) -> None:
     assert (body["allowed"], body["required_balance"]) == (False, HUGE_TEXT)
 
 
+async def test_check_compares_the_double_not_its_written_digits(api: Api) -> None:
+    below = BIG - 128  # a double, written 1152921504606846800: less than itself
+    (await api.create(**KEY, included_grant=below)).ok()
+    status, body = await raw(api, "/v1/balances.check", {**KEY, "required_balance": below})
+    assert status == 200
+    assert body["balance"]["remaining"] == "1152921504606846800"
+    assert body["allowed"] is True
+
+
 async def test_track_deducts_doubles(api: Api) -> None:
     (await api.create(**KEY, included_grant=BIG)).ok()
     track = {**KEY, "value": BIG + 1, "overage_behavior": "reject"}
@@ -220,3 +229,11 @@ async def test_a_rollover_share_beyond_the_doubles_caps_nothing(api: Api) -> Non
     entry = await view(api)
     assert entry["remaining"] == "2e+300"  # the grant again, and the rollover of 1e300 - 1
     assert [r["balance"] for r in entry["rollovers"]] == [HUGE_TEXT]
+
+
+async def test_stored_amounts_stay_doubles_in_later_arithmetic(api: Api) -> None:
+    (await api.create(**KEY, included_grant=1)).ok()
+    (await api.update(**KEY, included_grant=BIG)).ok()  # the grant: 1 + an adjustment
+    (await api.update(**KEY, remaining=BIG)).ok()
+    # 1 + (2^60 - 1) is 2^60 as a double, so nothing is used: exact integers say 1.
+    assert triple(await view(api)) == (BIG_TEXT, BIG_TEXT, "0")
