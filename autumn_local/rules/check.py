@@ -34,6 +34,7 @@ As Autumn's ``handleCheck`` / ``runCheckV2`` / ``getCheckResponseV2`` /
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,7 +57,9 @@ _DAY_MS = 24 * 3600 * 1000
 def _allowed(balance: Mapping[str, Any], required: Number) -> bool:
     """``apiBalanceToAllowed`` for a balance without plan billing controls."""
     remaining = balance["remaining"]
-    if isinstance(remaining, int) and abs(remaining) > MAX_SAFE_INTEGER:
+    if remaining is None:  # a total past the double range: Infinity, written null
+        remaining = math.inf
+    elif isinstance(remaining, int) and abs(remaining) > MAX_SAFE_INTEGER:
         # Shown as JavaScript writes the double (2^60 - 128 as ...846800, below
         # it): compare the double itself, which these digits read back as.
         remaining = float(remaining)

@@ -237,3 +237,13 @@ async def test_stored_amounts_stay_doubles_in_later_arithmetic(api: Api) -> None
     (await api.update(**KEY, remaining=BIG)).ok()
     # 1 + (2^60 - 1) is 2^60 as a double, so nothing is used: exact integers say 1.
     assert triple(await view(api)) == (BIG_TEXT, BIG_TEXT, "0")
+
+
+async def test_a_total_past_the_doubles_is_infinity_written_null(api: Api) -> None:
+    (await api.create(**KEY, included_grant=1e308)).ok()
+    (await api.create(**KEY, included_grant=1e308, balance_id="second")).ok()
+    status, body = await raw(api, "/v1/balances.check", {**KEY, "required_balance": 1})
+    assert status == 200, body
+    assert body["allowed"] is True  # Infinity >= 1
+    assert (body["balance"]["granted"], body["balance"]["remaining"]) == (None, None)
+    assert [b["remaining"] for b in (await view(api))["breakdown"]] == ["1e+308", "1e+308"]
