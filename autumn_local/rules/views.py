@@ -40,7 +40,10 @@ def feature_view(f: FeatureRow) -> dict[str, Any]:
     }
     if f.type == "credit_system":
         view["credit_schema"] = [
-            {"metered_feature_id": item.metered_feature_id, "credit_cost": item.credit_cost}
+            {
+                "metered_feature_id": item.metered_feature_id,
+                "credit_cost": js_number(item.credit_cost),
+            }
             for item in f.credit_schema
         ]
     elif f.type == AI_CREDIT_SYSTEM:

@@ -247,3 +247,14 @@ async def test_a_total_past_the_doubles_is_infinity_written_null(api: Api) -> No
     assert body["allowed"] is True  # Infinity >= 1
     assert (body["balance"]["granted"], body["balance"]["remaining"]) == (None, None)
     assert [b["remaining"] for b in (await view(api))["breakdown"]] == ["1e+308", "1e+308"]
+
+
+async def test_a_credit_cost_beyond_2_53_is_written_as_javascript_writes_it(api: Api) -> None:
+    feature = {
+        "id": "pool",
+        "type": "credit_system",
+        "credit_schema": [{"metered_feature_id": "api_calls", "credit_cost": BIG + 1}],
+    }
+    status, body = await raw(api, "/v1/features.create", feature)
+    assert status == 200, body
+    assert body["credit_schema"] == [{"metered_feature_id": "api_calls", "credit_cost": BIG_TEXT}]
