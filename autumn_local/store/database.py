@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -208,13 +209,7 @@ class RolloverConfig:
 
 # JavaScript's exact integers end here; Autumn's numbers are doubles beyond it.
 _MAX_EXACT = 2**53
-
-
-def _as_double(value: Number) -> Number:
-    """An int beyond 2^53 as the double JavaScript holds for it; other numbers as they are."""
-    if type(value) is int and not -_MAX_EXACT <= value <= _MAX_EXACT:
-        return float(value)
-    return value
+_MIN_EXACT = -_MAX_EXACT
 
 
 @dataclass(slots=True)
@@ -225,10 +220,6 @@ class Rollover:
     usage: Number
     expires_at: int | None
     id: str = field(default_factory=new_rollover_id)
-
-    def __post_init__(self) -> None:
-        self.balance = _as_double(self.balance)
-        self.usage = _as_double(self.usage)
 
 
 @dataclass(slots=True)
@@ -257,11 +248,6 @@ class Balance:
 
     def __post_init__(self) -> None:
         self.unlimited = bool(self.unlimited)
-        # SQLite keeps a whole double below 2^63 as an integer; read it back as
-        # the double it was, so arithmetic on it rounds as JavaScript's does.
-        self.allowance = _as_double(self.allowance)
-        self.adjustment = _as_double(self.adjustment)
-        self.balance = _as_double(self.balance)
 
     @property
     def grant(self) -> Number:
@@ -305,9 +291,23 @@ def _columns(cls: type[Any]) -> tuple[str, ...]:
     )
 
 
+def _as_double(column: str) -> str:
+    """``column`` as the double it was stored as: SQLite keeps a whole double below
+    2^63 as an integer, whose exact arithmetic would not round as JavaScript's does."""
+    return (
+        f"CASE WHEN abs({column}) > {_MAX_EXACT} THEN CAST({column} AS REAL)"
+        f" ELSE {column} END AS {column}"
+    )
+
+
+# The amounts of a balance, read back as doubles beyond 2^53.
+_AMOUNTS = frozenset(("allowance", "adjustment", "balance"))
+
+
 def _select(cls: type[Any], table: str, where: str) -> str:
     """SELECT of ``cls``'s columns in field order (``where`` is constant SQL)."""
-    return f"SELECT {', '.join(_columns(cls))} FROM {table} WHERE {where}"  # noqa: S608
+    columns = (_as_double(c) if cls is Balance and c in _AMOUNTS else c for c in _columns(cls))
+    return f"SELECT {', '.join(columns)} FROM {table} WHERE {where}"  # noqa: S608
 
 
 def _row_factory(cls: Callable[..., _T]) -> Callable[[sqlite3.Cursor, tuple[Any, ...]], _T]:
@@ -352,7 +352,10 @@ def _as_stored(value: object) -> object:
     which Autumn's Redis scripts cannot encode (cjson refuses it): refused here,
     the whole change rolled back, rather than kept as a balance no JSON can show.
     """
-    if type(value) is not int and type(value) is not float:
+    if type(value) is int:
+        if _MIN_EXACT <= value <= _MAX_EXACT:
+            return value
+    elif type(value) is not float or math.isfinite(value):
         return value
     double = as_double(value)
     if double is None:
@@ -705,7 +708,8 @@ class Store:
         by_pk = {b.pk: b for b in balances}
         marks = ", ".join("?" * len(by_pk))
         for pk, balance_pk, amount, usage, expires_at, rollover_id in self._db.execute(
-            "SELECT pk, balance_pk, balance, usage, expires_at, id FROM rollovers"  # noqa: S608
+            f"SELECT pk, balance_pk, {_as_double('balance')}, {_as_double('usage')},"  # noqa: S608
+            " expires_at, id FROM rollovers"
             f" WHERE balance_pk IN ({marks}) ORDER BY pk",
             tuple(by_pk),
         ):
