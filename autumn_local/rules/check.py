@@ -40,14 +40,14 @@ from typing import Any
 
 from autumn_local.rules import locks
 from autumn_local.rules.credits import CREDIT_SYSTEM, credit_systems_of, to_credits
-from autumn_local.rules.errors import ApiError, invalid_request
-from autumn_local.rules.js_numbers import MAX_SAFE_INTEGER, js_number
 from autumn_local.rules.operations import require_feature
 from autumn_local.rules.replies import Reply
 from autumn_local.rules.subject import Subject, load_subject
 from autumn_local.rules.track import answer_balances, deducted_by_feature, deducted_per_balance
+from autumn_local.schemas.errors import ApiError, invalid_request
 from autumn_local.schemas.usage import CheckParams
 from autumn_local.store.database import FeatureRow, Number, Store
+from autumn_local.store.js_numbers import MAX_SAFE_INTEGER, js_number
 
 __all__ = ["check"]
 

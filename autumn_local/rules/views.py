@@ -22,10 +22,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from autumn_local.rules.js_numbers import js_number
 from autumn_local.rules.update_spread import deduction_order, live_rollovers
 from autumn_local.schemas.ai_markups import AI_CREDIT_SYSTEM
 from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Number
+from autumn_local.store.js_numbers import js_number
 
 __all__ = ["balance_reset", "customer_view", "entity_view", "feature_view", "subject_balances"]
 

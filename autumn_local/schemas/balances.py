@@ -15,7 +15,7 @@ is refused here too, so nothing absurd reaches the calendar or the database:
 ids must be non-empty, at most 256 characters and free of control
 characters; timestamps between 1 ms and the year 3000; ``interval_count`` a
 whole number from 1 to 1000. Numbers are read as JavaScript reads them
-(``rules/js_numbers.py``): any finite double, as Autumn's ``z.number()`` takes.
+(``store/js_numbers.py``): any finite double, as Autumn's ``z.number()`` takes.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
-from autumn_local.rules.js_numbers import MAX_SAFE_INTEGER, as_double
 from autumn_local.schemas.ai_markups import parse_ai_markups
+from autumn_local.schemas.errors import invalid_inputs
 from autumn_local.store.database import CreditCost
+from autumn_local.store.js_numbers import MAX_SAFE_INTEGER, as_double
 
 __all__ = [
     "INTERVALS",

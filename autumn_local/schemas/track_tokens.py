@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
 from autumn_local.schemas.balances import MAX_SAFE_NUMBER, Fields
+from autumn_local.schemas.errors import invalid_inputs
 from autumn_local.schemas.usage import OVERAGE_BEHAVIORS, parse_timestamp
 
 __all__ = ["TokenTrackParams", "Tokens", "parse_track_tokens"]

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
 from autumn_local.schemas.balances import (
     INTERVALS,
     MAX_ID_LENGTH,
@@ -24,6 +23,7 @@ from autumn_local.schemas.balances import (
     Fields,
     Number,
 )
+from autumn_local.schemas.errors import invalid_inputs
 
 __all__ = [
     "OVERAGE_BEHAVIORS",

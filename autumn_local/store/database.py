@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from autumn_local.rules.errors import invalid_request
-from autumn_local.rules.js_numbers import as_double
 from autumn_local.store.ids import new_balance_id, new_rollover_id
+from autumn_local.store.js_numbers import as_double
 
 __all__ = [
+    "AmountOutOfRange",
     "Balance",
     "CreditCost",
     "CustomerRow",
@@ -344,6 +344,11 @@ _SAVE_BALANCE = (
 )
 
 
+class AmountOutOfRange(ValueError):
+    """A balance would pass the double range; the HTTP layer answers it as
+    ``400 invalid_request``, the request's transaction rolled back."""
+
+
 def _as_stored(value: object) -> object:
     """A number as Autumn would hold it: an int beyond 2^53 becomes a double, as a
     JavaScript number is, and so never overflows SQLite's 64-bit integers.
@@ -359,7 +364,7 @@ def _as_stored(value: object) -> object:
         return value
     double = as_double(value)
     if double is None:
-        raise invalid_request(
+        raise AmountOutOfRange(
             "the change would take a balance beyond the largest number "
             "(about 1.8e308); nothing was changed"
         )
