@@ -24,6 +24,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autumn_local import LocalAutumn
 from tests.local.conftest import DAY, KEY, NOW, Api
@@ -258,3 +260,78 @@ async def test_a_credit_cost_beyond_2_53_is_written_as_javascript_writes_it(api:
     status, body = await raw(api, "/v1/features.create", feature)
     assert status == 200, body
     assert body["credit_schema"] == [{"metered_feature_id": "api_calls", "credit_cost": BIG_TEXT}]
+
+
+AMOUNTS = st.sampled_from(
+    [1e308, -1e308, 1.7e308, 1e300, -1e300, BIG, BIG + 1, -(2**63), 2**64, 1e21, 5e-324, 0, 1, -1]
+) | st.floats(allow_nan=False, allow_infinity=False)
+FEATURES = st.sampled_from(["api_calls", "words", "credits"])
+OPERATIONS = st.one_of(
+    st.tuples(
+        st.just("/v1/balances.create"),
+        st.fixed_dictionaries(
+            {"feature_id": FEATURES, "included_grant": AMOUNTS},
+            optional={
+                "reset": st.just({"interval": "month"}),
+                "rollover": st.fixed_dictionaries(
+                    {"length": AMOUNTS}, optional={"max": AMOUNTS, "max_percentage": AMOUNTS}
+                ),
+                "balance_id": st.sampled_from(["a", "b", "c"]),
+            },
+        ),
+    ),
+    st.tuples(
+        st.just("/v1/balances.update"),
+        st.fixed_dictionaries(
+            {"feature_id": FEATURES},
+            optional={
+                "remaining": AMOUNTS,
+                "add_to_balance": AMOUNTS,
+                "usage": AMOUNTS,
+                "included_grant": AMOUNTS,
+            },
+        ),
+    ),
+    st.tuples(
+        st.just("/v1/balances.check"),
+        st.fixed_dictionaries(
+            {"feature_id": FEATURES, "required_balance": AMOUNTS},
+            optional={"send_event": st.booleans()},
+        ),
+    ),
+    st.tuples(
+        st.just("/v1/balances.track"),
+        st.fixed_dictionaries(
+            {"feature_id": FEATURES, "value": AMOUNTS},
+            optional={"overage_behavior": st.sampled_from(["cap", "overflow", "reject"])},
+        ),
+    ),
+    st.tuples(st.just("clock"), st.sampled_from([3_600_000, 40 * DAY])),
+)
+CREDITS = {
+    "features": [
+        {"id": "words", "type": "metered"},
+        {
+            "id": "credits",
+            "type": "credit_system",
+            "credit_schema": [{"metered_feature_id": "words", "credit_cost": 1e150}],
+        },
+    ]
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(OPERATIONS, min_size=4, max_size=16))
+async def test_sequences_of_huge_amounts_never_answer_500(steps: list[tuple[str, Any]]) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        LocalAutumn(rate_limits=False, config=CREDITS) as server,
+    ):
+        api = Api(http, server)
+        server.clock.set_ms(NOW)
+        for path, body in [*steps, ("/v1/customers.get", {})]:
+            if path == "clock":
+                server.clock.set_ms(server.clock.now_ms() + body)
+                continue
+            status, answer = await raw(api, path, {**CUSTOMER, **body})
+            assert status < 500, (path, body, answer)
