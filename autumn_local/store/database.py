@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from autumn_local.store.ids import new_balance_id, new_rollover_id
-from autumn_local.store.js_numbers import as_double
+from autumn_local.store.js_numbers import MAX_SAFE_INTEGER, as_double
 
 __all__ = [
     "AmountOutOfRange",
@@ -208,7 +208,7 @@ class RolloverConfig:
 
 
 # JavaScript's exact integers end here; Autumn's numbers are doubles beyond it.
-_MAX_EXACT = 2**53
+_MAX_EXACT = MAX_SAFE_INTEGER + 1
 _MIN_EXACT = -_MAX_EXACT
 
 
@@ -295,7 +295,8 @@ def _as_double(column: str) -> str:
     """``column`` as the double it was stored as: SQLite keeps a whole double below
     2^63 as an integer, whose exact arithmetic would not round as JavaScript's does."""
     return (
-        f"CASE WHEN abs({column}) > {_MAX_EXACT} THEN CAST({column} AS REAL)"
+        f"CASE WHEN {column} > {_MAX_EXACT} OR {column} < {_MIN_EXACT}"
+        f" THEN CAST({column} AS REAL)"
         f" ELSE {column} END AS {column}"
     )
 
