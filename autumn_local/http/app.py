@@ -30,6 +30,7 @@ from autumn_local.http.routes import ENDPOINTS, Endpoint, ServerState
 from autumn_local.http.versions import parse_api_version
 from autumn_local.rules.replies import Reply
 from autumn_local.schemas.errors import ApiError, StepsApplied
+from autumn_local.store.database import AmountOutOfRange
 
 __all__ = ["IDEMPOTENCY_WINDOW_MS", "answer_directly", "build_app"]
 
@@ -121,6 +122,8 @@ def _run(
                 raise body
             try:
                 return endpoint.handler(state, body, env, now)
+            except AmountOutOfRange as exc:
+                raise ApiError(400, "invalid_request", str(exc)) from None
             except StepsApplied as applied:
                 failure = applied.error
                 if idem_key is not None and failure.status != 409:

@@ -23,13 +23,9 @@ from autumn_local.rules.usage_deduction import (
 from autumn_local.rules.views import balance_reset, subject_balances
 from autumn_local.schemas.errors import ApiError
 from autumn_local.store.database import Balance, FeatureRow, Number, Store
+from autumn_local.store.js_numbers import js_number
 
-__all__ = ["Subject", "deductions_view", "js_number", "load_subject"]
-
-
-def js_number(value: Number) -> Number:
-    """A number as JavaScript writes it: whole floats without ``.0``."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+__all__ = ["Subject", "deductions_view", "load_subject"]
 
 
 @dataclass
