@@ -38,7 +38,8 @@ def check_token_counts(params: object) -> None:
     for name in _TOKEN_COUNTS:
         count = getattr(params, name)
         if count is not None and (type(count) is not int or not 0 <= count <= _MAX_SAFE):
-            raise problem(name, f"expected a whole number of tokens from 0 to 2^53-1, got {count!r}")
+            reason = f"expected a whole number of tokens from 0 to 2^53-1, got {count!r}"
+            raise problem(name, reason)
 
 
 @attrs.frozen(kw_only=True)
