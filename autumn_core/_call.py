@@ -115,11 +115,9 @@ def _attempted(
     key: str | None,
     authorization: str,
 ) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:  # built outside the loop that will await it: prepared in it
-        return _authorized(context, operation, opts, body, key, authorization)
     call = _prepared_call(context, operation, opts, body, key, authorization)
+    if call is None:  # built outside the loop that will await it: prepared in it
+        return _authorized(context, operation, opts, body, key, authorization)
     if isinstance(call, AutumnSDKError):
         return _returned(Err(call))
     if opts is None or opts.abort_signal is None:
@@ -272,15 +270,16 @@ def _prepared_call(
     body: bytes,
     key: str | None,
     authorization: str,
-) -> CallState[R] | AutumnSDKError:
-    """The call ready to send (no I/O), or why it cannot be."""
+) -> CallState[R] | AutumnSDKError | None:
+    """The call ready to send (no I/O), why it cannot be, or None outside a running
+    event loop."""
+    session = context.session()
+    if session is None or isinstance(session, str):  # str: closed, or bound to another loop
+        return None if session is None else InvalidRequestError(session, idempotency_key=key)
     headers = dict(context.base_headers)
     headers["Authorization"] = authorization
     if key is not None:
         headers["Idempotency-Key"] = key
-    session = context.session()
-    if isinstance(session, str):  # closed, or bound to another event loop
-        return InvalidRequestError(session, idempotency_key=key)
     if opts is None:  # the usual case: the core's settings
         return CallState(
             context=context,
