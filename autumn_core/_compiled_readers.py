@@ -22,8 +22,10 @@ never builds a different model:
   takes any `str` and any `int` as they are;
 - `X | None`, a model, `list[X]`, `dict[str, X]`: inlined; a model that does not
   tolerate unknown fields (params) gives up on a key it does not know;
-- any other type (enums, Literals, unions, free-form objects): its hook, called
-  as the converter would.
+- an enum: its member for the value, as the hook's value map finds it, else
+  the hook;
+- any other type (Literals, unions, free-form objects): its hook, called as the
+  converter would.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import itertools
 import linecache
 from collections.abc import Callable
+from enum import Enum
 from types import MemberDescriptorType, UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -199,6 +202,15 @@ class _Compiler:
                     if self._parsed_json
                     else [f"{indent}if not all(k.isascii() for k in {var}): raise _Unfit"]
                 ),
+            ]
+        if isinstance(tp, type) and issubclass(tp, Enum):
+            # The hook's own first step, its value map (`_structure_enum`), inlined; an
+            # unhashable value raises here, and the hook then says why.
+            members = self._name(tp._value2member_map_, "members")
+            hook, kind = self._hook(tp), self._name(tp, "t")
+            return [
+                f"{indent}m = {members}.get({var})",
+                f"{indent}{var} = {hook}({var}, {kind}) if m is None else m",
             ]
         return [f"{indent}{var} = {self._hook(tp)}({var}, {self._name(tp, 't')})"]
 

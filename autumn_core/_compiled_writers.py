@@ -21,6 +21,7 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
 import attrs
+from cattrs.fns import identity
 
 UnstructureHook = Callable[[Any], Any]
 
@@ -100,7 +101,10 @@ class _Compiler:
             return expression
         if isinstance(tp, type) and attrs.has(tp):
             return f"{self._name(self.writer(tp), 'write')}({expression})"
-        return f"{self._name(self._hook_for(tp), 'hook')}({expression})"
+        hook = self._hook_for(tp)
+        if hook is identity:  # a str-valued enum, say: cattrs writes it inline too
+            return expression
+        return f"{self._name(hook, 'hook')}({expression})"
 
     def _define(self, lines: list[str], what: str) -> Callable[[Any], dict[str, Any]]:
         """The function `lines` define, its source registered in `linecache` so that a
