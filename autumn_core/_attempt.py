@@ -142,7 +142,7 @@ def _success(
         reason = f"body larger than {MAX_SUCCESS_BODY_BYTES} bytes once decoded (not read further)"
     else:
         try:
-            return Outcome(Ok(operation.read_response(data)), status=status, response=response)
+            return Outcome(Ok(operation.read_response(data)), status, response)
         except WrongShape as exc:
             reason = validation_error(exc.error, "response").message
         except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError

@@ -115,11 +115,9 @@ def _attempted(
     key: str | None,
     authorization: str,
 ) -> Coroutine[Any, Any, Result[R, AutumnSDKError]]:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:  # built outside the loop that will await it: prepared in it
-        return _authorized(context, operation, opts, body, key, authorization)
     call = _prepared_call(context, operation, opts, body, key, authorization)
+    if call is None:  # built outside the loop that will await it: prepared in it
+        return _authorized(context, operation, opts, body, key, authorization)
     if isinstance(call, AutumnSDKError):
         return _returned(Err(call))
     if opts is None or opts.abort_signal is None:
@@ -151,20 +149,16 @@ async def _run(call: CallState[R]) -> Result[R, AutumnSDKError]:
 
 
 def _ended(call: CallState[R], result: Result[R, AutumnSDKError]) -> Result[R, AutumnSDKError]:
-    """The call's result, once what it showed of its key is kept (see _remember)."""
+    """The call's result, once the core keeps what it showed of its key across the
+    calls that share it (autumn_core._keys_in_doubt)."""
     key = call.idempotency_key
     if key is not None:
-        _remember(call.context, key, result)
+        doubts = call.context.keys_in_doubt
+        if isinstance(result, Err):
+            doubts.after_error(key, result.error)
+        elif doubts:
+            doubts.settled(key)
     return result
-
-
-def _remember(context: CallContext, key: str, result: Result[Any, AutumnSDKError]) -> None:
-    """Keep what the core knows of the key across the calls that share it."""
-    doubts = context.keys_in_doubt
-    if isinstance(result, Err):
-        doubts.after_error(key, result.error)
-    elif doubts:
-        doubts.settled(key)
 
 
 def _after_failure(
@@ -276,15 +270,16 @@ def _prepared_call(
     body: bytes,
     key: str | None,
     authorization: str,
-) -> CallState[R] | AutumnSDKError:
-    """The call ready to send (no I/O), or why it cannot be."""
+) -> CallState[R] | AutumnSDKError | None:
+    """The call ready to send (no I/O), why it cannot be, or None outside a running
+    event loop."""
+    session = context.session()
+    if session is None or isinstance(session, str):  # str: closed, or bound to another loop
+        return None if session is None else InvalidRequestError(session, idempotency_key=key)
     headers = dict(context.base_headers)
     headers["Authorization"] = authorization
     if key is not None:
         headers["Idempotency-Key"] = key
-    session = context.session()
-    if isinstance(session, str):  # closed, or bound to another event loop
-        return InvalidRequestError(session, idempotency_key=key)
     if opts is None:  # the usual case: the core's settings
         return CallState(
             context=context,
@@ -309,7 +304,7 @@ def _checked(
         if isinstance(params, CheckedParams):
             fields = _checked_fields(operation, params)
         else:
-            fields = operation.unstructure_params(operation.checked_params(params))
+            fields = operation.params_fields(params)
     except SDKValidationError as exc:
         return exc
     if operation.body_field is not None:

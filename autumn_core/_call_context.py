@@ -49,9 +49,10 @@ class CallContext:
 
     `session()` gives the core's pooled session, created on first use inside the
     running loop, or why no call can use it (the core is closed, or was first
-    used in another event loop). `timeout` bounds each attempt; `total_timeout`
-    (seconds, or None) the whole call. `keys_in_doubt`: keys the core's calls
-    left with `applied` "unknown", carried into resends that settle nothing.
+    used in another event loop), or None outside a running loop. `timeout`
+    bounds each attempt; `total_timeout` (seconds, or None) the whole call.
+    `keys_in_doubt`: keys the core's calls left with `applied` "unknown",
+    carried into resends that settle nothing.
     `observer`, when set (by `autumn_core.otel.instrument`), wraps every call;
     None costs a core nothing.
     """
@@ -59,7 +60,7 @@ class CallContext:
     credentials: Credentials
     base_headers: Mapping[str, str]
     hooks: Hooks | None  # None: the core has none, and attempts build no hook context
-    session: Callable[[], aiohttp.ClientSession | str]
+    session: Callable[[], aiohttp.ClientSession | str | None]
     urls: URLCache
     timeout: aiohttp.ClientTimeout
     retry: RetryConfig

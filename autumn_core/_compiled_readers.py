@@ -16,10 +16,16 @@ never builds a different model:
   what UTF-8 cannot carry); bool: exactly `bool`; int and float: an `int` of
   under 1,000 bits as is, anything else through the hook (which turns 1000.0
   into 1000, refuses NaN and an integer too long to write as JSON);
+- for `parsed_json=True`, a reader of what `json.loads` made of a text with no
+  `\\u` escape: its text holds no lone surrogate (only an escape makes one) and
+  its ints are short enough to write (json.loads refuses longer ones), so it
+  takes any `str` and any `int` as they are;
 - `X | None`, a model, `list[X]`, `dict[str, X]`: inlined; a model that does not
   tolerate unknown fields (params) gives up on a key it does not know;
-- any other type (enums, Literals, unions, free-form objects): its hook, called
-  as the converter would.
+- an enum: its member for the value, as the hook's value map finds it, else
+  the hook;
+- any other type (Literals, unions, free-form objects): its hook, called as the
+  converter would.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import itertools
 import linecache
 from collections.abc import Callable
+from enum import Enum
 from types import MemberDescriptorType, UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -40,23 +47,32 @@ class _Unfit(Exception):
 
 
 def compile_reader(
-    cls: object, hook_for: Callable[[Any], Hook], tolerant: Callable[[type], bool]
+    cls: object,
+    hook_for: Callable[[Any], Hook],
+    tolerant: Callable[[type], bool],
+    *,
+    parsed_json: bool = False,
 ) -> Callable[[Any], Any] | None:
     """A function from parsed JSON to `cls`, or None when `cls` is not a model (a union
     of models, say).
 
     `hook_for(type)` is the converter's structure hook; `tolerant(cls)` says that a
     model ignores unknown fields (the reader of one that refuses them gives up on them).
+    `parsed_json`: the reader only ever gets `json.loads` of a text without `\\u`
+    escapes (see the module's docstring).
     """
     if not (isinstance(cls, type) and attrs.has(cls)):
         return None
-    return _Compiler(hook_for, tolerant).reader(cls)
+    return _Compiler(hook_for, tolerant, parsed_json).reader(cls)
 
 
 class _Compiler:
-    def __init__(self, hook_for: Callable[[Any], Hook], tolerant: Callable[[type], bool]) -> None:
+    def __init__(
+        self, hook_for: Callable[[Any], Hook], tolerant: Callable[[type], bool], parsed_json: bool
+    ) -> None:
         self._hook_for = hook_for
         self._tolerant = tolerant
+        self._parsed_json = parsed_json
         self._readers: dict[type, Callable[[Any], Any]] = {}
         self._scope: dict[str, Any] = {"_Unfit": _Unfit, "_absent": object()}
 
@@ -148,17 +164,21 @@ class _Compiler:
         args = get_args(tp)
         origin = get_origin(tp)
         if tp is str:
+            ascii_only = "" if self._parsed_json else f" or not {var}.isascii()"
             return [
-                f"{indent}if type({var}) is not str or not {var}.isascii():",
+                f"{indent}if type({var}) is not str{ascii_only}:",
                 f"{indent}    {var} = {self._hook(str)}({var}, {self._name(str, 't')})",
             ]
         if tp is bool:
             return [f"{indent}if type({var}) is not bool: raise _Unfit"]
         if tp is int or tp is float:
             hook, kind = self._hook(tp), self._name(tp, "t")
-            big = self._name(2**1000, "big")  # params may hold any int; the hook bounds it
+            bounded = ""
+            if not self._parsed_json:  # params may hold any int; the hook bounds it
+                low, high = self._name(-(2**1000), "low"), self._name(2**1000, "high")
+                bounded = f" or not {low} < {var} < {high}"
             return [
-                f"{indent}if type({var}) is not int or not -{big} < {var} < {big}:",
+                f"{indent}if type({var}) is not int{bounded}:",
                 f"{indent}    {var} = {hook}({var}, {kind})",
             ]
         if _is_optional(tp):
@@ -177,7 +197,20 @@ class _Compiler:
             return [
                 f"{indent}if type({var}) is not dict: raise _Unfit",
                 f"{indent}{var} = {{k: {item}(i) for k, i in {var}.items()}}",
-                f"{indent}if not all(k.isascii() for k in {var}): raise _Unfit",
+                *(
+                    []
+                    if self._parsed_json
+                    else [f"{indent}if not all(k.isascii() for k in {var}): raise _Unfit"]
+                ),
+            ]
+        if isinstance(tp, type) and issubclass(tp, Enum):
+            # The hook's own first step, its value map (`_structure_enum`), inlined; an
+            # unhashable value raises here, and the hook then says why.
+            members = self._name(tp._value2member_map_, "members")
+            hook, kind = self._hook(tp), self._name(tp, "t")
+            return [
+                f"{indent}m = {members}.get({var})",
+                f"{indent}{var} = {hook}({var}, {kind}) if m is None else m",
             ]
         return [f"{indent}{var} = {self._hook(tp)}({var}, {self._name(tp, 't')})"]
 

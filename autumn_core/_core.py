@@ -155,10 +155,14 @@ class AutumnCore:
             return call_operation(context, operation, params, options)
         return context.observer(operation, call_operation(context, operation, params, options))
 
-    def _session_for_call(self) -> aiohttp.ClientSession | str:
+    def _session_for_call(self) -> aiohttp.ClientSession | str | None:
+        """The pooled session, why no call can use it, or None outside a running loop."""
         if self._closed:
             return _CLOSED
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
         if loop is not self._loop:
             if self._loop is not None:
                 return _OTHER_LOOP
@@ -270,7 +274,7 @@ def _checked_session(session: object) -> aiohttp.ClientSession | None:
 def _call_context(
     config: CoreConfig,
     key: Credentials,
-    session: Callable[[], aiohttp.ClientSession | str],
+    session: Callable[[], aiohttp.ClientSession | str | None],
 ) -> CallContext:
     total = config.total_timeout_ms
     return CallContext(

@@ -20,30 +20,25 @@ from autumn_core._errors import Applied, AutumnSDKError
 MAX_KEYS_IN_DOUBT = 4096
 
 
-class KeysInDoubt:
-    """Keys whose change may have been applied, each with whether it may be partial."""
+class KeysInDoubt(OrderedDict[str, bool]):
+    """Keys whose change may have been applied, each with whether it may be partial.
 
-    __slots__ = ("_keys",)
-
-    def __init__(self) -> None:
-        self._keys: OrderedDict[str, bool] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._keys)
+    A dict, oldest first: `if keys_in_doubt:`, which every successful write
+    asks, is then no call of a method."""
 
     def settled(self, key: str) -> None:
         """The key's change is known now: applied (Ok, or `already`)."""
-        self._keys.pop(key, None)
+        self.pop(key, None)
 
     def after_error(self, key: str, error: AutumnSDKError) -> None:
         """Remember an unknown outcome, or carry a remembered one into `error`."""
         if error.applied is Applied.ALREADY:
             self.settled(key)
         elif error.applied is Applied.UNKNOWN:
-            self._keys[key] = self._keys.get(key, False) or error.may_be_partial
-            self._keys.move_to_end(key)
-            if len(self._keys) > MAX_KEYS_IN_DOUBT:
-                self._keys.popitem(last=False)
-        elif key in self._keys:  # this call learned nothing: the earlier doubt stands
+            self[key] = self.get(key, False) or error.may_be_partial
+            self.move_to_end(key)
+            if len(self) > MAX_KEYS_IN_DOUBT:
+                self.popitem(last=False)
+        elif key in self:  # this call learned nothing: the earlier doubt stands
             error.applied = Applied.UNKNOWN
-            error.may_be_partial = self._keys[key]
+            error.may_be_partial = self[key]

@@ -9,8 +9,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from autumn_core._errors import SDKValidationError
-from autumn_core._serde import converter, params_structurer, response_reader, validation_error
+from autumn_core._serde import params_fields, response_reader
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -35,7 +34,9 @@ class CheckedParams:
     fields: Any
 
 
-@attrs.frozen
+# Not slotted: attrs gives a slotted class with cached properties a `__getattr__`,
+# which sends every attribute read through a slower path, and a call reads a dozen.
+@attrs.frozen(slots=False)
 class Operation(Generic[P, R]):
     """An endpoint with its params and response models; built once per operation module.
 
@@ -86,39 +87,26 @@ class Operation(Generic[P, R]):
     no_content: bool = attrs.field(default=False, kw_only=True)
     body_field: str | None = attrs.field(default=None, kw_only=True)
     atomic: bool = attrs.field(default=True, kw_only=True)
-    # The converter's generated functions, looked up once so that no call pays for
-    # dispatch, and built on the operation's first call: generating them takes
-    # milliseconds per operation (25 ms for the customer view), which an import of
-    # the facade would otherwise pay for every operation it may never call. Called
-    # as hook(data, type), the cattrs convention. (Two threads racing on a first
-    # call build equal functions; either may stay.)
+    # The generated functions that check params and read answers, built on the
+    # operation's first call: generating them takes milliseconds per operation (25 ms
+    # for the customer view), which an import of the facade would otherwise pay for
+    # every operation it may never call. (Two threads racing on a first call build
+    # equal functions; either may stay.)
 
     @functools.cached_property
-    def structure_params(self) -> Callable[[object, type[P]], P]:
-        return params_structurer(self.params_type)
-
-    @functools.cached_property
-    def unstructure_params(self) -> Callable[[P], dict[str, Any]]:
-        return converter.get_unstructure_hook(self.params_type)
-
-    def checked_params(self, params: P | Mapping[str, Any]) -> P:
-        """The params model built from `params` (a dict or the model), checked as every
-        call checks it before any I/O; raises SDKValidationError naming each bad field.
-
-        For code that takes params now and sends them later (the usage recorder):
-        a bad event is refused when it is given, not when it is sent."""
-        try:
-            return self.structure_params(params, self.params_type)
-        except SDKValidationError:
-            raise
-        except Exception as exc:  # cattrs' grouped errors, turned into field names
-            raise validation_error(exc, "params") from None
+    def params_fields(self) -> Callable[[P | Mapping[str, Any]], dict[str, Any]]:
+        """`params` (a dict or the model) checked as every call checks them before any
+        I/O, as the JSON object they send; raises SDKValidationError naming each bad
+        field."""
+        return params_fields(self.params_type)
 
     def check(self, params: P | Mapping[str, Any]) -> CheckedParams:
-        """`params` checked as `checked_params` checks them, as the JSON they send;
-        raises SDKValidationError naming each bad field. `run_operation` takes
-        the result in place of params and sends it without checking it again."""
-        fields = self.unstructure_params(self.checked_params(params))
+        """`params` checked as every call checks them, as the JSON they send; raises
+        SDKValidationError naming each bad field. For code that takes params now and
+        sends them later (the usage recorder): a bad event is refused when it is
+        given, not when it is sent. `run_operation` takes the result in place of
+        params and sends it without checking it again."""
+        fields = self.params_fields(params)
         body = fields if self.body_field is None else fields[self.body_field]
         return CheckedParams(self.operation_id, body)
 

@@ -48,16 +48,18 @@ class Outcome(Generic[R]):
     may_have_reached_server: bool
     response: aiohttp.ClientResponse | None
 
+    # `status` and `response` may be passed by position: every success does, and a
+    # call by position is about half the cost of one by keyword.
     def __init__(
         self,
         result: Result[R, AutumnSDKError],
-        *,
         status: int | None = None,
+        response: aiohttp.ClientResponse | None = None,
+        *,
         code: str | None = None,
         retry_after: float | None = None,
         failure: Failure | None = None,
         may_have_reached_server: bool = True,
-        response: aiohttp.ClientResponse | None = None,
     ) -> None:
         self.result = result
         self.status = status

@@ -29,6 +29,7 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from autumn_core._compiled_readers import compile_reader
+from autumn_core._compiled_writers import compile_writer
 from autumn_core._errors import SDKValidationError
 
 T = TypeVar("T")
@@ -417,12 +418,16 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     hook: Callable[[object, object], T] = converter.get_structure_hook(cls)
     # The same checks inlined, for a model (None for a union of them); it gives up
     # on anything it is unsure of, and the hook then decides (autumn_core._compiled_readers).
-    fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
+    # It reads text without `\u` escapes, the usual answer: a JavaScript server writes
+    # other text as UTF-8 and escapes only control characters and lone surrogates.
+    fast = compile_reader(
+        cls, converter.get_structure_hook, _tolerates_unknown_fields, parsed_json=True
+    )
 
     def read(body: bytes) -> T:
         # Decoding first skips json's encoding detection, which runs in Python.
         data = json.loads(body.decode())
-        if fast is not None:
+        if fast is not None and b"\\u" not in body:
             try:
                 return cast("T", fast(data))
             except Exception:  # noqa: S110 - the hook decides, and names the field
@@ -435,25 +440,33 @@ def response_reader(cls: type[T] | UnionType) -> Callable[[bytes], T]:
     return read
 
 
-def params_structurer(cls: type[T]) -> Callable[[object, type[T]], T]:
-    """The converter's structure hook of a params model, with a compiled fast path for
-    the usual input, a dict of plain values (autumn_core._compiled_readers). The fast
-    path gives up on anything else, and the hook then builds the model or says which
-    field is wrong, as it always did."""
+def params_fields(cls: type[T]) -> Callable[[object], dict[str, Any]]:
+    """A function from params (a dict or the model `cls`) to the JSON object they send,
+    checked as the converter's structure hook checks them; it raises
+    SDKValidationError naming each bad field.
+
+    The usual input, a dict of plain values, takes a compiled fast path
+    (autumn_core._compiled_readers), which gives up on anything else; the hook
+    then builds the model or says which field is wrong. The model is written by
+    its compiled writer (autumn_core._compiled_writers)."""
     hook: Callable[[object, type[T]], T] = converter.get_structure_hook(cls)
     fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
-    if fast is None:
-        return hook
+    write = compile_writer(cls, converter.get_unstructure_hook, WIRE_NAME)
 
-    def structure(value: object, kind: type[T]) -> T:
-        if value.__class__ is dict:  # exactly a dict (`.__class__`: not narrowed by checkers)
+    def fields(value: object) -> dict[str, Any]:
+        if fast is not None and value.__class__ is dict:  # exactly a dict
             try:
-                return cast("T", fast(value))
+                return write(fast(value))
             except Exception:  # noqa: S110 - the hook decides, and names the field
                 pass
-        return hook(value, kind)
+        try:
+            return write(hook(value, cls))
+        except SDKValidationError:  # a model's own rule, already named
+            raise
+        except Exception as exc:  # cattrs' grouped errors, turned into field names
+            raise validation_error(exc, "params") from None
 
-    return structure
+    return fields
 
 
 def _tolerates_unknown_fields(cls: type) -> bool:

@@ -163,7 +163,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "_lock": ("Lock", "LockDict"),
     "_reset_interval": ("ResetInterval", "ResetIntervalValue"),
     "_usage_queue": ("RecorderStats",),
-    "_usage_recorder": ("UsageRecorder", "UsageRecorderSync"),
+    "_usage_recorder": ("RecorderSettings", "UsageRecorder", "UsageRecorderSync"),
 }
 
 if TYPE_CHECKING:
@@ -295,6 +295,7 @@ if TYPE_CHECKING:
     from autumn_funcs._reset_interval import ResetInterval as ResetInterval
     from autumn_funcs._reset_interval import ResetIntervalValue as ResetIntervalValue
     from autumn_funcs._usage_queue import RecorderStats as RecorderStats
+    from autumn_funcs._usage_recorder import RecorderSettings as RecorderSettings
     from autumn_funcs._usage_recorder import UsageRecorder as UsageRecorder
     from autumn_funcs._usage_recorder import UsageRecorderSync as UsageRecorderSync
 

@@ -33,11 +33,13 @@ _TOKEN_COUNTS = (
 
 
 def check_token_counts(params: object) -> None:
-    """Each token count set is a whole number from 0 (Autumn refuses 1.5 and -1)."""
+    """Each token count set is a whole number from 0 to 2^53-1 (Autumn refuses 1.5, -1,
+    and 2^53: its schema's `.int()` takes safe integers only)."""
     for name in _TOKEN_COUNTS:
         count = getattr(params, name)
         if count is not None and (type(count) is not int or not 0 <= count <= _MAX_SAFE):
-            raise problem(name, f"expected a whole number of tokens >= 0, got {count!r}")
+            reason = f"expected a whole number of tokens from 0 to 2^53-1, got {count!r}"
+            raise problem(name, reason)
 
 
 @attrs.frozen(kw_only=True)

@@ -24,23 +24,72 @@ import weakref
 from collections.abc import Callable, Mapping
 from os import urandom
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
 
 from autumn_core import AutumnCore, SDKValidationError
 from autumn_funcs._balances_track import TRACK, TrackParams, TrackParamsDict
-from autumn_funcs._usage_delivery import DeliverySettings, Sender, wire
+from autumn_funcs._typing_backports import Unpack
+from autumn_funcs._usage_delivery import DeliverySettings, RefusedHook, Sender, wire
 from autumn_funcs._usage_queue import RecorderStats, UsageQueue
 from autumn_funcs._usage_spool import UsageSpool
 
 if TYPE_CHECKING:
     from autumn_funcs._autumn_sync import AutumnSync
-    from autumn_funcs._usage_delivery import RefusedHook
 
 logger = logging.getLogger("autumn")
 
 DroppedHook = Callable[[list[dict[str, Any]], str], None]
+
+
+class RecorderSettings(TypedDict, total=False):
+    """The settings `UsageRecorder(core, **settings)` and `UsageRecorderSync(autumn,
+    **settings)` take; each left out takes its default (see `UsageRecorder`).
+
+    >>> settings: RecorderSettings = {"spool": "usage.db", "flush_interval": 0.5}
+    >>> recorder = UsageRecorder(core, **settings)
+    """
+
+    flush_interval: float
+    max_batch: int
+    max_pending: int
+    requests_per_second: float | None
+    max_in_flight: int
+    spool: str | os.PathLike[str] | None
+    on_refused: RefusedHook | None
+    on_dropped: DroppedHook | None
+    close_timeout: float
+    retry_initial_s: float
+    retry_max_s: float
+
+
+@attrs.frozen(kw_only=True)
+class _Settings:
+    """`RecorderSettings` with every default filled in."""
+
+    flush_interval: float = 1.0
+    max_batch: int = 1000
+    max_pending: int = 100_000
+    requests_per_second: float | None = 10.0
+    max_in_flight: int = 2
+    spool: str | os.PathLike[str] | None = None
+    on_refused: RefusedHook | None = None
+    on_dropped: DroppedHook | None = None
+    close_timeout: float = 10.0
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 30.0
+
+
+def _with_defaults(settings: RecorderSettings) -> _Settings:
+    known = RecorderSettings.__optional_keys__
+    unknown = sorted(set(settings) - known)
+    if unknown:  # a TypeError, as Python's for a keyword no signature names
+        raise TypeError(
+            f"unexpected keyword argument {unknown[0]!r}: a UsageRecorder's settings are "
+            + ", ".join(sorted(known))
+        )
+    return _Settings(**settings)
 
 
 def _invalid(name: str, reason: str) -> SDKValidationError:
@@ -113,34 +162,20 @@ class UsageRecorder:
     From blocking code, use `UsageRecorderSync`.
     """
 
-    def __init__(
-        self,
-        core: AutumnCore,
-        *,
-        flush_interval: float = 1.0,
-        max_batch: int = 1000,
-        max_pending: int = 100_000,
-        requests_per_second: float | None = 10.0,
-        max_in_flight: int = 2,
-        spool: str | os.PathLike[str] | None = None,
-        on_refused: RefusedHook | None = None,
-        on_dropped: DroppedHook | None = None,
-        close_timeout: float = 10.0,
-        retry_initial_s: float = 0.5,
-        retry_max_s: float = 30.0,
-    ) -> None:
+    def __init__(self, core: AutumnCore, **settings: Unpack[RecorderSettings]) -> None:
+        s = _with_defaults(settings)
         _check_settings(
             core,
             {
-                "flush_interval": flush_interval,
-                "close_timeout": close_timeout,
-                "retry_initial_s": retry_initial_s,
-                "retry_max_s": retry_max_s,
-                "requests_per_second": requests_per_second,
+                "flush_interval": s.flush_interval,
+                "close_timeout": s.close_timeout,
+                "retry_initial_s": s.retry_initial_s,
+                "retry_max_s": s.retry_max_s,
+                "requests_per_second": s.requests_per_second,
             },
-            {"max_batch": (max_batch, 1, 1000), "max_in_flight": (max_in_flight, 1, 16),
-             "max_pending": (max_pending, max_batch, 10**12)},
-            {"on_refused": on_refused, "on_dropped": on_dropped},
+            {"max_batch": (s.max_batch, 1, 1000), "max_in_flight": (s.max_in_flight, 1, 16),
+             "max_pending": (s.max_pending, s.max_batch, 10**12)},
+            {"on_refused": s.on_refused, "on_dropped": s.on_dropped},
         )  # fmt: skip
         try:
             self._loop = asyncio.get_running_loop()
@@ -150,24 +185,24 @@ class UsageRecorder:
                 "loop (in your app's lifespan), or use UsageRecorderSync from blocking code"
             ) from None
         self._loop_thread = threading.get_ident()
-        self._spool = None if spool is None else UsageSpool(spool)
-        self._queue = UsageQueue(max_pending, self._spool)
-        self._max_batch = max_batch
-        self._on_dropped = on_dropped
-        self._close_timeout = close_timeout
+        self._spool = None if s.spool is None else UsageSpool(s.spool)
+        self._queue = UsageQueue(s.max_pending, self._spool)
+        self._max_batch = s.max_batch
+        self._on_dropped = s.on_dropped
+        self._close_timeout = s.close_timeout
         self._closed = False
         self._keys = itertools.count(1)
         # Unique per recorder: 64 random bits, then a counter (cheaper than 128 fresh bits).
         self._key_prefix = f"ur_{urandom(8).hex()}_"
-        settings = DeliverySettings(
-            flush_interval=flush_interval,
-            max_batch=max_batch,
-            requests_per_second=requests_per_second,
-            max_in_flight=max_in_flight,
-            retry_initial_s=retry_initial_s,
-            retry_max_s=retry_max_s,
+        delivery = DeliverySettings(
+            flush_interval=s.flush_interval,
+            max_batch=s.max_batch,
+            requests_per_second=s.requests_per_second,
+            max_in_flight=s.max_in_flight,
+            retry_initial_s=s.retry_initial_s,
+            retry_max_s=s.retry_max_s,
         )
-        self._sender = Sender(core, self._queue, settings, on_refused)
+        self._sender = Sender(core, self._queue, delivery, s.on_refused)
         self._task = self._loop.create_task(self._sender.run(), name="autumn-usage-recorder")
         if self._queue.recovered:
             logger.info(
@@ -339,7 +374,7 @@ class UsageRecorderSync:
 
     __slots__ = ("__weakref__", "_autumn", "_recorder")
 
-    def __init__(self, autumn: AutumnSync, **settings: Any) -> None:
+    def __init__(self, autumn: AutumnSync, **settings: Unpack[RecorderSettings]) -> None:
         self._autumn = autumn
         self._recorder: UsageRecorder = autumn.call(_open, settings)
 
@@ -371,7 +406,7 @@ class UsageRecorderSync:
         self.close()
 
 
-async def _open(_core: AutumnCore, settings: dict[str, Any]) -> UsageRecorder:
+async def _open(_core: AutumnCore, settings: RecorderSettings) -> UsageRecorder:
     return UsageRecorder(_core, **settings)
 
 

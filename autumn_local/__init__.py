@@ -15,20 +15,25 @@ every pytest run of a project that has it installed, and the server (aiohttp's
 web server, sqlite3) should cost nothing until a test asks for it.
 
 The API is the names below, the ``autumn_local.pytest_plugin`` module and the
-command line. The subpackages are the server's layout, not API: ``http``
-(the app, its request pipeline and every route's handler), ``rules``
-(Autumn's semantics), ``schemas`` (request bodies), ``store`` (SQLite),
-``run`` (``LocalAutumn``, its thread, the command line, the demo) and ``page``
-(the page ``autumn-local serve`` shows at ``/``, loaded only by a server that
-serves it).
+command line. The subpackages are the server's layout, not API: ``run``
+(``LocalAutumn``, its thread, the command line, the demo, the configuration
+file), ``page`` (the page ``autumn-local serve`` shows at ``/``, loaded only by
+a server that serves it), ``http`` (the app, its request pipeline, injected
+faults and every route's handler), ``rules`` (Autumn's semantics and the
+clock they are judged by), ``schemas`` (request bodies and the error answers)
+and ``store`` (SQLite).
+
+Each subpackage imports only from those after it in this order, never back:
+
+    run -> page -> http -> rules -> schemas -> store
 """
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from autumn_local.http.auth import DEFAULT_SECRET_KEY
-    from autumn_local.run.clock import Clock
-    from autumn_local.run.faults import FAULT_KINDS, FaultInjector, FaultSpec
+    from autumn_local.http.faults import FAULT_KINDS, FaultInjector, FaultSpec
+    from autumn_local.rules.clock import Clock
     from autumn_local.run.server import LocalAutumn, LocalAutumnThread
 
 __all__ = [
@@ -45,10 +50,10 @@ __all__ = [
 def __getattr__(name: str) -> object:
     home = {
         "DEFAULT_SECRET_KEY": "autumn_local.http.auth",
-        "Clock": "autumn_local.run.clock",
-        "FAULT_KINDS": "autumn_local.run.faults",
-        "FaultInjector": "autumn_local.run.faults",
-        "FaultSpec": "autumn_local.run.faults",
+        "Clock": "autumn_local.rules.clock",
+        "FAULT_KINDS": "autumn_local.http.faults",
+        "FaultInjector": "autumn_local.http.faults",
+        "FaultSpec": "autumn_local.http.faults",
         "LocalAutumn": "autumn_local.run.server",
         "LocalAutumnThread": "autumn_local.run.server",
     }.get(name)

@@ -11,10 +11,12 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from aiohttp import web
+
+_Server = TypeVar("_Server", bound="ScriptedServer")  # start() returns a subclass as itself
 
 Reply = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -131,7 +133,7 @@ class ScriptedServer:
         reply = self._replies.popleft() if self._replies else self.default
         return await reply(request)
 
-    async def start(self) -> ScriptedServer:
+    async def start(self: _Server) -> _Server:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)

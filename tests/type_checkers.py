@@ -59,6 +59,12 @@ def errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diagnostics if d.severity == "error"]
 
 
+def marked_lines(code: str, mark: str = "# error") -> set[int]:
+    """The 1-based numbers of the lines of ``code`` that end with ``mark``: the lines a
+    test expects a checker to flag."""
+    return {n for n, line in enumerate(code.splitlines(), 1) if line.endswith(mark)}
+
+
 def require_mypy() -> None:
     if importlib.util.find_spec("mypy") is None:
         pytest.skip("mypy (in the test extra) is not installed")

@@ -1,2 +1,3 @@
 """The HTTP layer: the aiohttp app and its request pipeline, every route's handler,
-keys, ``x-api-version``, body reading, rate limits and the connection guard."""
+keys, ``x-api-version``, body reading, rate limits, injected faults and the
+connection guard."""

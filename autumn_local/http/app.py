@@ -23,13 +23,14 @@ from aiohttp import web
 
 from autumn_local.http.auth import bearer_token, env_of
 from autumn_local.http.body import MAX_BODY_BYTES
+from autumn_local.http.faults import FaultInjector
 from autumn_local.http.idempotency_key import idempotency_key
 from autumn_local.http.ratelimits import TOO_MANY_REQUESTS, RateLimited
 from autumn_local.http.routes import ENDPOINTS, Endpoint, ServerState
 from autumn_local.http.versions import parse_api_version
-from autumn_local.rules.errors import ApiError, StepsApplied
 from autumn_local.rules.replies import Reply
-from autumn_local.run.faults import FaultInjector
+from autumn_local.schemas.errors import ApiError, StepsApplied
+from autumn_local.store.database import AmountOutOfRange
 
 __all__ = ["IDEMPOTENCY_WINDOW_MS", "answer_directly", "build_app"]
 
@@ -121,6 +122,8 @@ def _run(
                 raise body
             try:
                 return endpoint.handler(state, body, env, now)
+            except AmountOutOfRange as exc:
+                raise ApiError(400, "invalid_request", str(exc)) from None
             except StepsApplied as applied:
                 failure = applied.error
                 if idem_key is not None and failure.status != 409:

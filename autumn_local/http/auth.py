@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from hmac import compare_digest
 
-from autumn_local.rules.errors import ApiError
+from autumn_local.schemas.errors import ApiError
 
 __all__ = ["DEFAULT_SECRET_KEY", "KeyRing", "bearer_token", "env_of"]
 

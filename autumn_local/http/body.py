@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from autumn_local.rules.errors import ApiError, invalid_inputs
+from autumn_local.schemas.errors import ApiError, invalid_inputs
 
 __all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "parse_json", "parse_json_object"]
 

@@ -4,23 +4,38 @@ aiohttp's server reads a request head for as long as a client cares to send
 it and keeps a connection that never sends one, and when the process runs out
 of file descriptors every client stalls. ``ConnectionGuard`` sits between the
 listening socket and aiohttp's per-connection protocol and gives every
-connection a deadline for what it owes:
+connection one deadline at a time, for what its client owes:
 
-- waiting for a request (new, or kept alive after an answer): ``keepalive_timeout``;
-- the request line and headers, once their first byte arrived: ``header_timeout``;
-- the body, once the head was read: ``body_timeout``.
+- a request (on a new connection, or one kept alive after an answer):
+  ``keepalive_timeout``;
+- the rest of the request head, from its first byte until the handler starts:
+  ``header_timeout``;
+- the whole request body, from the handler's start: ``body_timeout``.
 
-A connection past its deadline is closed. At ``max_connections`` (lowered to
-fit the process's open-file limit) a new connection displaces the one that
-has waited longest for a request; failing that, the one whose request body is
-still owed and that sent nothing for the longest (a slow body is the client
-lagging, as an idle connection is; without this, slow bodies up to the cap
-starve every other client until body_timeout). A connection that sent a whole
-request head and waits for its handler, or whose whole request is being
-handled, is never displaced, and a new connection is refused only when every
-one is such.
-Such closes are logged once, then summed up at most once a minute, never per
-connection. Ordinary keep-alive expiry is counted, not logged.
+A connection past its deadline is closed. Once a request has wholly arrived
+the client owes nothing: its handler may take as long as it takes.
+
+``max_connections`` is lowered to fit the process's open-file limit
+(``effective_max_connections``: the limit less the descriptors already open,
+room for three accepted bursts of ``BACKLOG`` and a few spares; never below 16).
+At the cap a new connection displaces one whose client is behind: of the
+connection that has waited longest for a request (one still sending its head
+included) and the one owing a body that has sent nothing for the longest,
+whichever has been quiet longer. A slow body is the client lagging, as an
+idle connection is; without this, slow bodies up to the cap would starve
+every other client until ``body_timeout``. A connection whose head has
+arrived and waits for its handler, or whose whole request has arrived, is
+never displaced; a new connection is refused (closed at once) only when every
+open one is such.
+
+``deepen_listen_queue`` lets ``LISTEN_QUEUE`` connections wait in the kernel
+to be accepted, so that a flood's clients queue rather than have their SYNs
+dropped; when accepting fails (out of file descriptors), they wait there.
+
+Displacements, refusals, slow heads and bodies, and failures to accept are
+logged (WARNING, on ``autumn_local.connections``) once, then summed up at most
+once a minute (``FloodLog``), never per connection; an idle connection's
+expiry is counted, not logged. ``ConnectionGuard.stats`` has the counts.
 """
 
 from __future__ import annotations

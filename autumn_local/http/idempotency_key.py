@@ -8,7 +8,7 @@ refused with a clear 400 before anything is claimed or changed.
 
 from __future__ import annotations
 
-from autumn_local.rules.errors import ApiError
+from autumn_local.schemas.errors import ApiError
 
 __all__ = ["idempotency_key"]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from autumn_local.http.auth import KeyRing
 from autumn_local.http.body import parse_json, parse_json_object
+from autumn_local.http.faults import FaultInjector
 from autumn_local.http.ratelimits import (
     CHECK_ORG_FAIL_OPEN,
     ROUTE_LIMITS,
@@ -25,14 +26,12 @@ from autumn_local.rules import customers, locks, operations, views
 from autumn_local.rules.batch_queue import BatchQueue
 from autumn_local.rules.batch_track import resolve_items
 from autumn_local.rules.check import check
+from autumn_local.rules.clock import Clock
 from autumn_local.rules.delete import delete_balances
-from autumn_local.rules.errors import ApiError
 from autumn_local.rules.model_prices import ModelPrices
 from autumn_local.rules.replies import Reply
 from autumn_local.rules.track import track
 from autumn_local.rules.track_tokens import to_track_params
-from autumn_local.run.clock import Clock
-from autumn_local.run.faults import FaultInjector
 from autumn_local.schemas.balances import (
     parse_create_balance,
     parse_create_feature,
@@ -44,6 +43,7 @@ from autumn_local.schemas.customers import (
     parse_get_entity,
     parse_get_or_create,
 )
+from autumn_local.schemas.errors import ApiError
 from autumn_local.schemas.track_tokens import parse_track_tokens
 from autumn_local.schemas.usage import (
     TrackParams,
@@ -153,8 +153,8 @@ def _finalize_lock(s: ServerState, body: dict[str, Any], env: str, now: int) -> 
 
 
 def _accept_batch(s: ServerState, items: Sequence[TrackParams], env: str, now: int) -> bytes:
-    resolve_items(s.store, items)
-    s.batches.submit(s.store, s.clock, items, env, now)
+    resolved = resolve_items(s.store, items)
+    s.batches.submit(s.store, s.clock, items, resolved, env, now)
     return _SUCCESS
 
 

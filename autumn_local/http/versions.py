@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from autumn_local.rules.errors import ApiError
+from autumn_local.schemas.errors import ApiError
 
 __all__ = ["DEFAULT_API_VERSION", "parse_api_version"]
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from aiohttp import web
 
+from autumn_local.http.faults import FaultSpec
 from autumn_local.http.routes import ServerState
 from autumn_local.page.snapshot import RequestLog, snapshot
-from autumn_local.run.faults import FaultSpec
 
 __all__ = ["PAGE_PREFIX", "add_page"]
 

@@ -14,9 +14,9 @@ from collections import deque
 from typing import Any
 
 from autumn_local.http.app import answer_directly
+from autumn_local.http.faults import FAULT_KINDS
 from autumn_local.http.routes import ENDPOINTS, ServerState
-from autumn_local.rules.errors import ApiError
-from autumn_local.run.faults import FAULT_KINDS
+from autumn_local.schemas.errors import ApiError
 from autumn_local.store.database import CustomerRow
 
 __all__ = ["MAX_CUSTOMERS", "MAX_REQUESTS", "RequestLog", "snapshot"]

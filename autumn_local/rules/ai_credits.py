@@ -31,9 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import ApiError, invalid_request
 from autumn_local.rules.model_prices import ModelCost, ModelPrices, Tier
 from autumn_local.schemas.ai_markups import AI_CREDIT_SYSTEM
+from autumn_local.schemas.errors import ApiError, invalid_request
 from autumn_local.schemas.track_tokens import Tokens
 from autumn_local.store.database import FeatureRow, Number
 

@@ -18,8 +18,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from autumn_local.rules.batch_track import apply_items
-from autumn_local.run.clock import Clock
+from autumn_local.rules.batch_track import Deductions, apply_items
+from autumn_local.rules.clock import Clock
 from autumn_local.schemas.usage import TrackParams
 from autumn_local.store.database import Store
 
@@ -53,11 +53,19 @@ class BatchQueue:
         return len(self._waiting)
 
     def submit(
-        self, store: Store, clock: Clock, items: Sequence[TrackParams], env: str, now_ms: int
+        self,
+        store: Store,
+        clock: Clock,
+        items: Sequence[TrackParams],
+        resolved: Sequence[Deductions],
+        env: str,
+        now_ms: int,
     ) -> None:
-        """Apply ``items`` now (inside the request's transaction) or schedule them."""
+        """Apply ``items`` now (inside the request's transaction, with the deductions
+        ``resolved`` for them there) or schedule them (resolved again when applied:
+        the features may have changed by then)."""
         if self.delay_s == 0:
-            apply_items(store, items, env, now_ms)
+            apply_items(store, items, env, now_ms, resolved)
             return
         loop = asyncio.get_running_loop()
         self._waiting.append(_Batch(loop.time() + self.delay_s, store, clock, items, env))

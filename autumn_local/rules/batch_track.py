@@ -10,6 +10,9 @@ As Autumn's ``handleBatchTrack`` / ``runBatchTrack`` / ``runQueuedTrack``
 2. Then every item's feature is resolved before anything is queued: an
    unknown ``feature_id`` refuses the whole batch with 404
    ``feature_not_found``, an ``event_name`` no feature lists with 404.
+   Autumn's worker resolves them again when it runs the item; here a batch
+   applied at once uses what was just resolved, and one applied later
+   resolves its items again, against the features as they are then.
 3. The answer is ``200 {"success": true}``. Autumn queues each item and a
    worker applies it later, as a ``balances.track`` would, except that a
    failure then (an unknown customer, ``overage_behavior: "reject"`` over
@@ -31,7 +34,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from autumn_local.rules.errors import ApiError
 from autumn_local.rules.subject import Subject, load_subject
 from autumn_local.rules.track import (
     FeatureDeduction,
@@ -43,10 +45,11 @@ from autumn_local.rules.track import (
     subject_feature_ids,
 )
 from autumn_local.schemas.batch import at_index
+from autumn_local.schemas.errors import ApiError
 from autumn_local.schemas.usage import TrackParams
 from autumn_local.store.database import Store
 
-__all__ = ["apply_items", "resolve_items"]
+__all__ = ["Deductions", "apply_items", "resolve_items"]
 
 log = logging.getLogger("autumn_local")
 
@@ -87,9 +90,24 @@ class _Subjects:
             self.save(customer_id)
 
 
-def _apply_one(store: Store, subjects: _Subjects, p: TrackParams, env: str, now_ms: int) -> bool:
-    """Apply one item as ``runQueuedTrack`` would; False when its key was claimed already."""
-    deductions = feature_deductions(store, p)
+Deductions = Sequence[FeatureDeduction]
+
+
+def _apply_one(
+    store: Store,
+    subjects: _Subjects,
+    p: TrackParams,
+    deductions: Deductions | None,
+    env: str,
+    now_ms: int,
+) -> bool:
+    """Apply one item as ``runQueuedTrack`` would; False when its key was claimed already.
+
+    ``deductions``: the item's, resolved when the batch was accepted in this
+    transaction; None for a batch applied later, resolved now, as Autumn's
+    worker resolves them against the features as they are then."""
+    if deductions is None:
+        deductions = feature_deductions(store, p)
     check_overage_behavior(p)
     ids = subject_feature_ids(store.feature_map(), deductions)
     if not any(d.lock is not None for d in deductions):
@@ -135,27 +153,39 @@ def _apply_in_memory(
     return True
 
 
-def apply_items(store: Store, items: Sequence[TrackParams], env: str, now_ms: int) -> int:
+def apply_items(
+    store: Store,
+    items: Sequence[TrackParams],
+    env: str,
+    now_ms: int,
+    resolved: Sequence[Deductions] | None = None,
+) -> int:
     """Apply ``items`` in order, each as the queue worker would; the number applied.
 
     Runs inside the caller's transaction. A failing item leaves nothing (its
-    key claim included) and the rest goes on.
+    key claim included) and the rest goes on. ``resolved``: what
+    ``resolve_items`` found for them in this same transaction, else they are
+    resolved here.
     """
     applied = 0
     subjects = _Subjects(store, now_ms)
     for index, p in enumerate(items):
+        deductions = None if resolved is None else resolved[index]
         try:
-            applied += _apply_one(store, subjects, p, env, now_ms)
+            applied += _apply_one(store, subjects, p, deductions, env, now_ms)
         except ApiError as exc:
             log.info("batch item %d not applied: %s %s", index, exc.code, exc.message)
     subjects.save_all()
     return applied
 
 
-def resolve_items(store: Store, items: Sequence[TrackParams]) -> None:
-    """Every item's features must exist: else the whole batch is refused (404), naming the item."""
+def resolve_items(store: Store, items: Sequence[TrackParams]) -> list[Deductions]:
+    """Each item's deductions, by feature. Every item's features must exist: else the
+    whole batch is refused (404), naming the item."""
+    resolved: list[Deductions] = []
     for index, p in enumerate(items):
         try:
-            feature_deductions(store, p)
+            resolved.append(feature_deductions(store, p))
         except ApiError as exc:
             raise at_index(index, exc) from None
+    return resolved

@@ -34,18 +34,20 @@ As Autumn's ``handleCheck`` / ``runCheckV2`` / ``getCheckResponseV2`` /
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autumn_local.rules import locks
 from autumn_local.rules.credits import CREDIT_SYSTEM, credit_systems_of, to_credits
-from autumn_local.rules.errors import ApiError, invalid_request
 from autumn_local.rules.operations import require_feature
 from autumn_local.rules.replies import Reply
-from autumn_local.rules.subject import Subject, js_number, load_subject
+from autumn_local.rules.subject import Subject, load_subject
 from autumn_local.rules.track import answer_balances, deducted_by_feature, deducted_per_balance
+from autumn_local.schemas.errors import ApiError, invalid_request
 from autumn_local.schemas.usage import CheckParams
 from autumn_local.store.database import FeatureRow, Number, Store
+from autumn_local.store.js_numbers import MAX_SAFE_INTEGER, js_number
 
 __all__ = ["check"]
 
@@ -54,7 +56,14 @@ _DAY_MS = 24 * 3600 * 1000
 
 def _allowed(balance: Mapping[str, Any], required: Number) -> bool:
     """``apiBalanceToAllowed`` for a balance without plan billing controls."""
-    return bool(balance["unlimited"]) or required < 0 or balance["remaining"] >= required
+    remaining = balance["remaining"]
+    if remaining is None:  # a total past the double range: Infinity, written null
+        remaining = math.inf
+    elif isinstance(remaining, int) and abs(remaining) > MAX_SAFE_INTEGER:
+        # Shown as JavaScript writes the double (2^60 - 128 as ...846800, below
+        # it): compare the double itself, which these digits read back as.
+        remaining = float(remaining)
+    return bool(balance["unlimited"]) or required < 0 or remaining >= required
 
 
 def _feature_to_use(

@@ -25,8 +25,8 @@ import dataclasses
 import json
 from typing import Any
 
-from autumn_local.rules.errors import ApiError, invalid_request
 from autumn_local.schemas.customers import CustomerData, GetEntityParams, GetOrCreateParams
+from autumn_local.schemas.errors import ApiError, invalid_request
 from autumn_local.store.database import CustomerRow, EntityRow, Store
 from autumn_local.store.ids import new_customer_key
 

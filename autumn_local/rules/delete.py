@@ -27,9 +27,9 @@ import dataclasses
 from typing import Any
 
 from autumn_local.rules.credits import relevant_features
-from autumn_local.rules.errors import ApiError, invalid_request
 from autumn_local.rules.operations import require_owner, settled_balances
 from autumn_local.rules.usage_deduction import deduct_usage, prepare_entries, usage_order
+from autumn_local.schemas.errors import ApiError, invalid_request
 from autumn_local.schemas.usage import DeleteParams
 from autumn_local.store.database import Balance, Number, Store
 

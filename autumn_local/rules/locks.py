@@ -34,9 +34,9 @@ from decimal import Decimal
 from typing import Any
 
 from autumn_local.rules.credits import relevant_features
-from autumn_local.rules.errors import ApiError, invalid_request
 from autumn_local.rules.resets import apply_due_reset
 from autumn_local.rules.usage_deduction import Mutation, UnwindItem, deduct_usage, prepare_entries
+from autumn_local.schemas.errors import ApiError, invalid_request
 from autumn_local.schemas.usage import FinalizeParams, LockParams
 from autumn_local.store.database import Balance, LockRow, Number, Store
 

@@ -1,12 +1,22 @@
 """Per-model token prices for ``balances.track_tokens``: a small dated table, and overrides.
 
 Autumn prices a ``model_id`` ("<provider>/<model>") from models.dev's
-catalogue (``server/src/internal/features/utils/getModelPricing.ts``),
-which this server cannot reach: no traffic leaves the machine. It ships
-the prices below instead, in models.dev's units (US dollars per million
-tokens) and field names, as models.dev listed them on ``PRICES_AS_OF``.
-Prices change: a config's ``[[models]]`` entries add models or replace a
-model's prices whole::
+catalogue, fetched at run time from ``https://models.dev/api.json`` and
+cached (``server/src/internal/features/utils/getModelPricing.ts``); its
+repository holds no copy. This server cannot fetch it (no traffic leaves the
+machine), so it ships the entries below, in models.dev's units (US dollars
+per million tokens) and field names (``cost.input``, ``output``,
+``cache_read``, ``cache_write``, ``input_audio``, ``tiers``,
+``context_over_200k``), copied from the catalogue's source: the repository
+behind models.dev (``anomalyco/models.dev``, formerly ``sst/models.dev``) at
+commit ``f3fc692299671838c7c65fd8126bf84d81a2e817`` (2026-07-02), files
+``providers/<provider>/models/<model>.toml`` (merged over
+``models/<base_model>.toml`` where they name one), as its build
+(``packages/core/src/generate.ts``) turns them into ``api.json``: a single
+context tier of 200,000 tokens or more is also given as
+``context_over_200k``. ``PRICES_AS_OF`` is that commit's date. Prices change:
+a config's ``[[models]]`` entries add models or replace a model's prices
+whole::
 
     [[models]]
     id = "openai/gpt-4o"        # "<provider>/<model>", split on the first "/"
@@ -42,7 +52,7 @@ __all__ = [
     "parse_model",
 ]
 
-PRICES_AS_OF = "2025-10-01"
+PRICES_AS_OF = "2026-07-02"
 
 _POOLS = ("cache_read", "cache_write", "input_audio", "output_audio", "reasoning")
 
@@ -73,15 +83,14 @@ class ModelCost:
     context_over_200k: Tier | None = None
 
 
-def _long(input: float, output: float, cache_read: float, cache_write: float) -> Tier:
-    return Tier(200_000, input, output, cache_read, cache_write)
-
-
 def _aliased(keys: tuple[str, ...], cost: ModelCost) -> dict[str, ModelCost]:
     return dict.fromkeys(keys, cost)
 
 
-# models.dev's providers and model keys, on PRICES_AS_OF.
+# gemini-2.5-pro's one context tier, in api.json under both names.
+_GEMINI_25_PRO_LONG = Tier(200_000, 2.5, 15, cache_read=0.25)
+
+# models.dev's providers and model keys, at the commit named above.
 BUILT_IN_PRICES: Mapping[str, Mapping[str, ModelCost]] = {
     "openai": {
         "gpt-4o": ModelCost(2.5, 10, cache_read=1.25),
@@ -96,7 +105,9 @@ BUILT_IN_PRICES: Mapping[str, Mapping[str, ModelCost]] = {
         "o4-mini": ModelCost(1.1, 4.4, cache_read=0.275),
     },
     "anthropic": {
-        # models.dev lists each model under its alias and its dated id.
+        # models.dev lists each model under its alias and its dated id; it
+        # lists no long-context rates for Claude models, and no Claude 3.5
+        # Haiku (retired, removed from the catalogue).
         **_aliased(
             ("claude-opus-4-1", "claude-opus-4-1-20250805"),
             ModelCost(15, 75, cache_read=1.5, cache_write=18.75),
@@ -107,35 +118,28 @@ BUILT_IN_PRICES: Mapping[str, Mapping[str, ModelCost]] = {
         ),
         **_aliased(
             ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
-            ModelCost(
-                3, 15, cache_read=0.3, cache_write=3.75, context_over_200k=_long(6, 22.5, 0.6, 7.5)
-            ),
+            ModelCost(3, 15, cache_read=0.3, cache_write=3.75),
         ),
         **_aliased(
             ("claude-sonnet-4-0", "claude-sonnet-4-20250514"),
-            ModelCost(
-                3, 15, cache_read=0.3, cache_write=3.75, context_over_200k=_long(6, 22.5, 0.6, 7.5)
-            ),
+            ModelCost(3, 15, cache_read=0.3, cache_write=3.75),
         ),
         **_aliased(
             ("claude-haiku-4-5", "claude-haiku-4-5-20251001"),
             ModelCost(1, 5, cache_read=0.1, cache_write=1.25),
-        ),
-        **_aliased(
-            ("claude-3-5-haiku-latest", "claude-3-5-haiku-20241022"),
-            ModelCost(0.8, 4, cache_read=0.08, cache_write=1),
         ),
     },
     "google": {
         "gemini-2.5-pro": ModelCost(
             1.25,
             10,
-            cache_read=0.31,
-            context_over_200k=Tier(200_000, 2.5, 15, cache_read=0.625),
+            cache_read=0.125,
+            tiers=(_GEMINI_25_PRO_LONG,),
+            context_over_200k=_GEMINI_25_PRO_LONG,
         ),
-        "gemini-2.5-flash": ModelCost(0.3, 2.5, cache_read=0.075, input_audio=1),
-        "gemini-2.5-flash-lite": ModelCost(0.1, 0.4, cache_read=0.025, input_audio=0.3),
-        "gemini-2.0-flash": ModelCost(0.1, 0.4, cache_read=0.025, input_audio=0.7),
+        "gemini-2.5-flash": ModelCost(0.3, 2.5, cache_read=0.03, input_audio=1),
+        "gemini-2.5-flash-lite": ModelCost(0.1, 0.4, cache_read=0.01, input_audio=0.3),
+        "gemini-2.0-flash": ModelCost(0.1, 0.4, cache_read=0.025),
     },
 }
 

@@ -29,7 +29,6 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 
 from autumn_local.rules import locks
-from autumn_local.rules.errors import ApiError, StepsApplied, invalid_request
 from autumn_local.rules.resets import LIFETIME, add_interval, apply_due_reset
 from autumn_local.rules.update_spread import deduct, deduction_order, set_remaining
 from autumn_local.schemas.balances import (
@@ -37,6 +36,7 @@ from autumn_local.schemas.balances import (
     CreateFeatureParams,
     UpdateBalanceParams,
 )
+from autumn_local.schemas.errors import ApiError, StepsApplied, invalid_request
 from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Store
 from autumn_local.store.ids import new_balance_id
 

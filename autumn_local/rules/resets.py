@@ -137,7 +137,10 @@ def _within_rollover_max(
 ) -> list[Rollover]:
     """Trim rollovers to the configured maximum, taking from the soonest to expire."""
     if config.max_percentage is not None:
-        cap: float | None = math.floor(allowance * config.max_percentage / 100)
+        share = allowance * config.max_percentage / 100
+        # Past the double range the share is Infinity, as in JavaScript, whose
+        # Math.floor keeps it (Python's floor cannot): no cap, or every rollover gone.
+        cap: float | None = math.floor(share) if math.isfinite(share) else share
     else:
         cap = config.max
     ordered = sorted(rollovers, key=lambda r: math.inf if r.expires_at is None else r.expires_at)

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import ApiError
 from autumn_local.rules.operations import require_owner, settled_balances
 from autumn_local.rules.usage_deduction import (
     Mutation,
@@ -22,14 +21,11 @@ from autumn_local.rules.usage_deduction import (
     prepare_entries,
 )
 from autumn_local.rules.views import balance_reset, subject_balances
+from autumn_local.schemas.errors import ApiError
 from autumn_local.store.database import Balance, FeatureRow, Number, Store
+from autumn_local.store.js_numbers import js_number
 
-__all__ = ["Subject", "deductions_view", "js_number", "load_subject"]
-
-
-def js_number(value: Number) -> Number:
-    """A number as JavaScript writes it: whole floats without ``.0``."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+__all__ = ["Subject", "deductions_view", "load_subject"]
 
 
 @dataclass

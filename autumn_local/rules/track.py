@@ -40,19 +40,19 @@ from typing import Any
 
 from autumn_local.rules import locks
 from autumn_local.rules.credits import CREDIT_SYSTEM, relevant_features
-from autumn_local.rules.errors import ApiError, StepsApplied, invalid_request
 from autumn_local.rules.operations import require_feature
 from autumn_local.rules.replies import Reply
 from autumn_local.rules.subject import (
     Subject,
     deductions_view,
     insufficient_balance,
-    js_number,
     load_subject,
 )
 from autumn_local.rules.usage_deduction import Mutation
+from autumn_local.schemas.errors import ApiError, StepsApplied, invalid_request
 from autumn_local.schemas.usage import LockParams, TrackParams
 from autumn_local.store.database import FeatureRow, Number, Store
+from autumn_local.store.js_numbers import js_number
 
 __all__ = [
     "answer_balances",

@@ -28,9 +28,9 @@ from autumn_local.rules.ai_credits import (
     cost_breakdown,
     require_ai_credit_system,
 )
-from autumn_local.rules.errors import ApiError, invalid_request
 from autumn_local.rules.model_prices import ModelPrices
 from autumn_local.rules.operations import require_owner
+from autumn_local.schemas.errors import ApiError, invalid_request
 from autumn_local.schemas.track_tokens import TokenTrackParams
 from autumn_local.schemas.usage import TrackParams
 from autumn_local.store.database import FeatureRow, Store

@@ -128,7 +128,12 @@ def prepare_entries(
 
 
 def _round10(value: Number) -> Number:
-    rounded = math.floor(value * 1e10 + 0.5) / 1e10
+    scaled = value * 1e10 + 0.5
+    if not math.isfinite(scaled):
+        # Beyond about 1.8e298: a whole number already. Autumn's Lua rounding
+        # turns it into Infinity here, which its JSON encoder then refuses.
+        return value
+    rounded = math.floor(scaled) / 1e10
     return int(rounded) if rounded == int(rounded) else rounded
 
 

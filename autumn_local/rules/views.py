@@ -25,6 +25,7 @@ from typing import Any
 from autumn_local.rules.update_spread import deduction_order, live_rollovers
 from autumn_local.schemas.ai_markups import AI_CREDIT_SYSTEM
 from autumn_local.store.database import Balance, CustomerRow, EntityRow, FeatureRow, Number
+from autumn_local.store.js_numbers import js_number
 
 __all__ = ["balance_reset", "customer_view", "entity_view", "feature_view", "subject_balances"]
 
@@ -39,7 +40,10 @@ def feature_view(f: FeatureRow) -> dict[str, Any]:
     }
     if f.type == "credit_system":
         view["credit_schema"] = [
-            {"metered_feature_id": item.metered_feature_id, "credit_cost": item.credit_cost}
+            {
+                "metered_feature_id": item.metered_feature_id,
+                "credit_cost": js_number(item.credit_cost),
+            }
             for item in f.credit_schema
         ]
     elif f.type == AI_CREDIT_SYSTEM:
@@ -51,13 +55,9 @@ def feature_view(f: FeatureRow) -> dict[str, Any]:
     return view
 
 
-def _num(value: Number) -> Number:
-    """As a JavaScript server writes it: 10 decimals at most, whole numbers without ``.0``."""
-    if isinstance(value, float):
-        value = round(value, 10)
-        if value.is_integer():
-            return int(value)
-    return value
+def _num(value: Number) -> Number | None:
+    """As Autumn writes a balance: 10 decimals at most, then as JavaScript writes it."""
+    return js_number(round(value, 10) if isinstance(value, float) else value)
 
 
 def _earliest_reset(balances: Iterable[Balance]) -> int | None:

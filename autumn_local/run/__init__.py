@@ -1,2 +1,2 @@
 """Running the server: ``LocalAutumn``, its thread wrapper, the command line, the
-demo, the configuration file and seed data, injected faults and the clock."""
+demo, the configuration file and seed data."""

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from autumn_local.http.auth import DEFAULT_SECRET_KEY
 from autumn_local.http.connection_limits import ConnectionLimits
+from autumn_local.http.faults import FaultSpec
 from autumn_local.run.config import ConfigError
-from autumn_local.run.faults import FaultSpec
 from autumn_local.run.server import LocalAutumn
 
 __all__ = ["main"]

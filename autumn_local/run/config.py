@@ -67,11 +67,11 @@ from pathlib import Path
 from typing import Any
 
 from autumn_local.rules.customers import get_or_create
-from autumn_local.rules.errors import ApiError
 from autumn_local.rules.model_prices import ModelPriceError, ModelPrices
 from autumn_local.rules.operations import create_balance, create_feature
 from autumn_local.schemas.balances import parse_create_balance, parse_create_feature
 from autumn_local.schemas.customers import parse_get_or_create
+from autumn_local.schemas.errors import ApiError
 from autumn_local.store.database import EntityRow, Store
 
 __all__ = ["DEFAULT_SEED", "ConfigError", "ServerConfig", "apply_config", "load_config"]

@@ -7,21 +7,27 @@ and imports the SDK inside the function so the server never depends on it.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from autumn_local.run.server import LocalAutumn
 
 if TYPE_CHECKING:  # for a type checker only: the server still never imports the SDK
-    from autumn_core import AutumnCore
+    from autumn_core import AutumnCore, AutumnSDKError, Result
     from autumn_funcs import (
         CheckParamsDict,
+        CheckResponse,
         CreateBalanceParamsDict,
         TrackParamsDict,
+        TrackResponse,
         UpdateBalanceParamsDict,
     )
 
 __all__ = ["run_demo"]
+
+_T = TypeVar("_T")
+_P = TypeVar("_P")
 
 CREATE_PARAMS: CreateBalanceParamsDict = {
     "customer_id": "cus_123",
@@ -45,6 +51,33 @@ FAILING_PARAMS: UpdateBalanceParamsDict = {
     "feature_id": "no_such_feature",
     "remaining": 5,
 }
+
+
+async def _step(
+    heading: str,
+    operation: Callable[[AutumnCore, _P], Awaitable[Result[_T, AutumnSDKError]]],
+    core: AutumnCore,
+    params: _P,
+    summary: Callable[[_T], str] = str,
+) -> _T | None:
+    """Print the call, run it and print its outcome; the response, or None for an error."""
+    print(f"{heading}: {operation.__name__}(core, {json.dumps(params)})")
+    res = await operation(core, params)
+    if not res.ok:
+        print(f"   -> Err: {res.error}")
+        return None
+    print(f"   -> Ok: {summary(res.value)}")
+    return res.value
+
+
+def _allowed(checked: CheckResponse) -> str:
+    left = checked.balance.remaining if checked.balance else None
+    return f"allowed={checked.allowed}, remaining {left}"
+
+
+def _tracked(tracked: TrackResponse) -> str:
+    left = tracked.balance.remaining if tracked.balance else None
+    return f"value {tracked.value}, remaining {left}"
 
 
 async def _print_balance(core: AutumnCore) -> None:
@@ -84,34 +117,18 @@ async def run_demo() -> int:
         print(f"Local Autumn server at {server.url} (secret key {server.secret_key},")
         print("in-memory database seeded with customer cus_123 and feature api_calls)\n")
         async with AutumnCore(secret_key=server.secret_key, server_url=server.url) as core:
-            print(f"1. Grant: balances_create(core, {json.dumps(CREATE_PARAMS)})")
-            res = await balances_create(core, CREATE_PARAMS)
-            steps_ok &= res.ok
-            print(f"   -> {'Ok' if res.ok else 'Err'}: {res.value if res.ok else res.error}")
+            created = await _step("1. Grant", balances_create, core, CREATE_PARAMS)
+            steps_ok &= created is not None
             await _print_balance(core)
 
-            print(f"\n2. Gate: balances_check(core, {json.dumps(CHECK_PARAMS)})")
-            checked = await balances_check(core, CHECK_PARAMS)
-            steps_ok &= checked.ok and checked.value.allowed
-            if checked.ok:
-                left = checked.value.balance.remaining if checked.value.balance else None
-                print(f"   -> Ok: allowed={checked.value.allowed}, remaining {left}")
-            else:
-                print(f"   -> Err: {checked.error}")
+            checked = await _step("\n2. Gate", balances_check, core, CHECK_PARAMS, _allowed)
+            steps_ok &= checked is not None and checked.allowed
 
-            print(f"\n3. Record: balances_track(core, {json.dumps(TRACK_PARAMS)})")
-            tracked = await balances_track(core, TRACK_PARAMS)
-            steps_ok &= tracked.ok
-            if tracked.ok:
-                left = tracked.value.balance.remaining if tracked.value.balance else None
-                print(f"   -> Ok: value {tracked.value.value}, remaining {left}")
-            else:
-                print(f"   -> Err: {tracked.error}")
+            tracked = await _step("\n3. Record", balances_track, core, TRACK_PARAMS, _tracked)
+            steps_ok &= tracked is not None
 
-            print(f"\n4. Adjust: balances_update(core, {json.dumps(UPDATE_PARAMS)})")
-            res2 = await balances_update(core, UPDATE_PARAMS)
-            steps_ok &= res2.ok
-            print(f"   -> {'Ok' if res2.ok else 'Err'}: {res2.value if res2.ok else res2.error}")
+            updated = await _step("\n4. Adjust", balances_update, core, UPDATE_PARAMS)
+            steps_ok &= updated is not None
             await _print_balance(core)
 
             print(f"\n5. A failure: balances_update(core, {json.dumps(FAILING_PARAMS)})")

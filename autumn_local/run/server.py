@@ -21,16 +21,16 @@ from autumn_local.http.connection_limits import (
     ConnectionLimits,
     deepen_listen_queue,
 )
+from autumn_local.http.faults import FaultInjector, FaultSpec
 from autumn_local.http.ratelimits import RateLimiter
 from autumn_local.http.routes import ServerState
 from autumn_local.http.server_log import server_log
 from autumn_local.rules.batch_queue import BatchQueue
-from autumn_local.rules.errors import ApiError
+from autumn_local.rules.clock import Clock
 from autumn_local.rules.model_prices import ModelPrices
-from autumn_local.run.clock import Clock
 from autumn_local.run.config import apply_config, load_config
-from autumn_local.run.faults import FaultInjector, FaultSpec
 from autumn_local.run.thread import ServerThread
+from autumn_local.schemas.errors import ApiError
 from autumn_local.store.database import Store
 
 __all__ = ["LocalAutumn", "LocalAutumnThread"]
@@ -58,7 +58,7 @@ class LocalAutumn:
             None for a fresh private in-memory database.
         secret_key: the key clients must send as ``Authorization: Bearer``.
         config: path of a ``.json`` / ``.toml`` config file, or the same as a dict.
-        faults: a spec string (see ``autumn_local.run.faults``) or a ``FaultSpec``;
+        faults: a spec string (see ``autumn_local.http.faults``) or a ``FaultSpec``;
             None for no faults.
         clock: a ``Clock`` to share; by default a new one following wall time.
         strict: refuse unknown body fields instead of ignoring them.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
+from autumn_local.schemas.errors import invalid_inputs
 from autumn_local.store.database import Number
 
 __all__ = ["AI_CREDIT_SYSTEM", "parse_ai_markups"]

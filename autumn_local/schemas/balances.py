@@ -13,20 +13,21 @@ instead, naming the field to send when the intent is clear.
 Beyond Autumn's schemas, input that only a hostile or broken client sends
 is refused here too, so nothing absurd reaches the calendar or the database:
 ids must be non-empty, at most 256 characters and free of control
-characters; numbers at most 2^53-1 in magnitude; timestamps between 1 ms and
-the year 3000; ``interval_count`` a whole number from 1 to 1000.
+characters; timestamps between 1 ms and the year 3000; ``interval_count`` a
+whole number from 1 to 1000. Numbers are read as JavaScript reads them
+(``store/js_numbers.py``): any finite double, as Autumn's ``z.number()`` takes.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
 from autumn_local.schemas.ai_markups import parse_ai_markups
+from autumn_local.schemas.errors import invalid_inputs
 from autumn_local.store.database import CreditCost
+from autumn_local.store.js_numbers import MAX_SAFE_INTEGER, as_double
 
 __all__ = [
     "INTERVALS",
@@ -50,8 +51,9 @@ Number = int | float
 
 MAX_ID_LENGTH = 256
 MAX_TEXT_LENGTH = 1024
-# The real server is JavaScript: integers beyond 2**53 lose precision there.
-MAX_SAFE_NUMBER = 2**53 - 1
+# The real server is JavaScript: integers beyond 2**53 lose precision there,
+# and zod's ``.int()`` takes none beyond it (token counts, track timestamps).
+MAX_SAFE_NUMBER = MAX_SAFE_INTEGER
 # Year 3000; keeps calendar arithmetic far from datetime's year-9999 ceiling.
 MAX_TIMESTAMP_MS = 32_503_680_000_000
 MAX_INTERVAL_COUNT = 1000
@@ -153,10 +155,15 @@ class _Fields:
         # bool is an int in Python; JSON true is not a number.
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise invalid_inputs(f"{name} must be a number, got {json_type_name(value)}")
-        # The magnitude first: an int of 310+ digits overflows math.isfinite.
-        if abs(value) > MAX_SAFE_NUMBER or not math.isfinite(value):
-            raise invalid_inputs(f"{name} must be a finite number of magnitude at most 2^53-1")
-        return value
+        # As JavaScript's JSON.parse reads it (Autumn's zod then takes any finite
+        # double): an int beyond 2^53 becomes the nearest double, and one beyond
+        # the double range is Infinity, which z.number() refuses.
+        double = as_double(value)
+        if double is None:
+            raise invalid_inputs(
+                f"{name} must be a finite number (at most about 1.8e308 in magnitude)"
+            )
+        return double
 
     def first_of(self, *keys: str) -> Number | None:
         """A number that may be sent under several names: the first name present wins.
@@ -172,13 +179,11 @@ class _Fields:
         if value is None:
             return None
         name = self._name(key)
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise invalid_inputs(f"{name} must be a whole number, got {value}")
-            value = int(value)
+        if isinstance(value, float) and not value.is_integer():
+            raise invalid_inputs(f"{name} must be a whole number, got {value}")
         if not minimum <= value <= maximum:
             raise invalid_inputs(f"{name} must be between {minimum} and {maximum}, got {value}")
-        return value
+        return int(value)
 
     def timestamp(self, key: str) -> int | None:
         """Unix milliseconds; fractions of a millisecond are dropped."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from autumn_local.rules.errors import ApiError, invalid_inputs
 from autumn_local.schemas.balances import json_type_name
+from autumn_local.schemas.errors import ApiError, invalid_inputs
 
 __all__ = ["MAX_BATCH_ITEMS", "at_index", "parse_batch"]
 

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
 from autumn_local.schemas.balances import MAX_TEXT_LENGTH, Fields, json_type_name
+from autumn_local.schemas.errors import invalid_inputs
 
 __all__ = [
     "CUSTOMER_EXPAND",

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
-from autumn_local.schemas.balances import Fields
+from autumn_local.schemas.balances import MAX_SAFE_NUMBER, Fields
+from autumn_local.schemas.errors import invalid_inputs
 from autumn_local.schemas.usage import OVERAGE_BEHAVIORS, parse_timestamp
 
 __all__ = ["TokenTrackParams", "Tokens", "parse_track_tokens"]
@@ -55,8 +55,9 @@ def _token_count(fields: Fields, key: str, *, required: bool = False) -> int | N
     value = fields.number(key, required=required)
     if value is None:
         return None
-    if (isinstance(value, float) and not value.is_integer()) or value < 0:
-        raise invalid_inputs(f"{key} must be a whole number of at least 0, got {value}")
+    # zod's .int() takes safe integers only: 2^53 and beyond is too big.
+    if (isinstance(value, float) and not value.is_integer()) or not 0 <= value <= MAX_SAFE_NUMBER:
+        raise invalid_inputs(f"{key} must be a whole number from 0 to 2^53-1, got {value}")
     return int(value)
 
 

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from autumn_local.rules.errors import invalid_inputs
 from autumn_local.schemas.balances import (
     INTERVALS,
     MAX_ID_LENGTH,
@@ -24,6 +23,7 @@ from autumn_local.schemas.balances import (
     Fields,
     Number,
 )
+from autumn_local.schemas.errors import invalid_inputs
 
 __all__ = [
     "OVERAGE_BEHAVIORS",
@@ -122,6 +122,13 @@ def _lock(fields: Fields) -> LockParams | None:
         raise invalid_inputs("lock.enabled must be true (omit lock to check without one)")
     lock.string("hashed_key")
     expires_at = lock.number("expires_at")
+    if expires_at is not None and not 0 < expires_at <= MAX_TIMESTAMP_MS:
+        # Autumn passes it on to Redis as an expiry time, which refuses one
+        # that is negative or beyond its range: bounded as every timestamp here.
+        raise invalid_inputs(
+            f"lock.expires_at must be a Unix timestamp in milliseconds between 1 and "
+            f"{MAX_TIMESTAMP_MS}"
+        )
     lock.finish()
     return LockParams(lock_id=lock_id, expires_at=expires_at)
 

@@ -1,1 +1,2 @@
-"""SQLite persistence: rows, one transaction per write, idempotency claims, ids."""
+"""SQLite persistence: rows, one transaction per write, idempotency claims, ids, and
+numbers as Autumn's JavaScript server holds them."""

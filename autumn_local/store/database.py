@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -34,8 +35,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from autumn_local.store.ids import new_balance_id, new_rollover_id
+from autumn_local.store.js_numbers import MAX_SAFE_INTEGER, as_double
 
 __all__ = [
+    "AmountOutOfRange",
     "Balance",
     "CreditCost",
     "CustomerRow",
@@ -204,6 +207,11 @@ class RolloverConfig:
     length: Number
 
 
+# JavaScript's exact integers end here; Autumn's numbers are doubles beyond it.
+_MAX_EXACT = MAX_SAFE_INTEGER + 1
+_MIN_EXACT = -_MAX_EXACT
+
+
 @dataclass(slots=True)
 class Rollover:
     """Leftover balance carried past a reset; used before the balance itself."""
@@ -283,9 +291,24 @@ def _columns(cls: type[Any]) -> tuple[str, ...]:
     )
 
 
+def _as_double(column: str) -> str:
+    """``column`` as the double it was stored as: SQLite keeps a whole double below
+    2^63 as an integer, whose exact arithmetic would not round as JavaScript's does."""
+    return (
+        f"CASE WHEN {column} > {_MAX_EXACT} OR {column} < {_MIN_EXACT}"
+        f" THEN CAST({column} AS REAL)"
+        f" ELSE {column} END AS {column}"
+    )
+
+
+# The amounts of a balance, read back as doubles beyond 2^53.
+_AMOUNTS = frozenset(("allowance", "adjustment", "balance"))
+
+
 def _select(cls: type[Any], table: str, where: str) -> str:
     """SELECT of ``cls``'s columns in field order (``where`` is constant SQL)."""
-    return f"SELECT {', '.join(_columns(cls))} FROM {table} WHERE {where}"  # noqa: S608
+    columns = (_as_double(c) if cls is Balance and c in _AMOUNTS else c for c in _columns(cls))
+    return f"SELECT {', '.join(columns)} FROM {table} WHERE {where}"  # noqa: S608
 
 
 def _row_factory(cls: Callable[..., _T]) -> Callable[[sqlite3.Cursor, tuple[Any, ...]], _T]:
@@ -320,16 +343,33 @@ _SAVE_BALANCE = (
     + ", ".join(f"{c} = :{c}" for c in _SAVED_COLUMNS)
     + " WHERE pk = :pk"
 )
-# JavaScript's exact integers end here; Autumn's numbers are doubles beyond it.
-_MAX_EXACT = 2**53
+
+
+class AmountOutOfRange(ValueError):
+    """A balance would pass the double range; the HTTP layer answers it as
+    ``400 invalid_request``, the request's transaction rolled back."""
 
 
 def _as_stored(value: object) -> object:
     """A number as Autumn would hold it: an int beyond 2^53 becomes a double, as a
-    JavaScript number is, and so never overflows SQLite's 64-bit integers."""
-    if type(value) is int and not -_MAX_EXACT <= value <= _MAX_EXACT:
-        return float(value)
-    return value
+    JavaScript number is, and so never overflows SQLite's 64-bit integers.
+
+    A sum past the double range (two grants of 1e308) is Infinity in JavaScript,
+    which Autumn's Redis scripts cannot encode (cjson refuses it): refused here,
+    the whole change rolled back, rather than kept as a balance no JSON can show.
+    """
+    if type(value) is int:
+        if _MIN_EXACT <= value <= _MAX_EXACT:
+            return value
+    elif type(value) is not float or math.isfinite(value):
+        return value
+    double = as_double(value)
+    if double is None:
+        raise AmountOutOfRange(
+            "the change would take a balance beyond the largest number "
+            "(about 1.8e308); nothing was changed"
+        )
+    return double
 
 
 _INSERT_BALANCE = (
@@ -674,7 +714,8 @@ class Store:
         by_pk = {b.pk: b for b in balances}
         marks = ", ".join("?" * len(by_pk))
         for pk, balance_pk, amount, usage, expires_at, rollover_id in self._db.execute(
-            "SELECT pk, balance_pk, balance, usage, expires_at, id FROM rollovers"  # noqa: S608
+            f"SELECT pk, balance_pk, {_as_double('balance')}, {_as_double('usage')},"  # noqa: S608
+            " expires_at, id FROM rollovers"
             f" WHERE balance_pk IN ({marks}) ORDER BY pk",
             tuple(by_pk),
         ):

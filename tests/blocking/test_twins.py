@@ -18,7 +18,7 @@ import pytest
 from autumn_core import AutumnCore
 from autumn_funcs import Autumn, AutumnSync
 from autumn_funcs._autumn_sync import BlockingMethod
-from tests.type_checkers import errors, run_mypy, run_pyright
+from tests.type_checkers import errors, marked_lines, run_mypy, run_pyright
 
 
 def operations(client_type: type[Any], is_operation: Callable[[Any], bool]) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def grant(autumn: AutumnSync) -> None:
 
 
 def refused_lines() -> set[int]:
-    return {n for n, line in enumerate(REFUSED.splitlines(), 1) if line.endswith("# error")}
+    return marked_lines(REFUSED)
 
 
 def write_sources(directory: Path) -> None:

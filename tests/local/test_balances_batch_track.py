@@ -313,3 +313,20 @@ async def test_waiting_batches_can_be_applied_on_demand(http: aiohttp.ClientSess
         assert server.apply_pending_batches() == 2
         assert await used(api) == 5
         assert server.apply_pending_batches() == 0
+
+
+async def test_a_waiting_batch_is_resolved_against_the_features_when_applied(
+    http: aiohttp.ClientSession,
+) -> None:
+    # Autumn's worker resolves a queued item's features when it runs the item:
+    # a feature that takes the event meanwhile is deducted too.
+    async with LocalAutumn(config=USAGE, rate_limits=False, batch_apply_delay=3600) as server:
+        api = Api(http, server)
+        await grant(api)
+        event = {"customer_id": "cus_123", "event_name": "generation", "value": 2}
+        (await api.post(BATCH, [event])).ok()
+        images = {"id": "images", "type": "metered", "event_names": ["generation"]}
+        (await api.post("/v1/features.create", images)).ok()
+        await grant(api, feature_id="images")
+        assert server.apply_pending_batches() == 1
+        assert (await used(api), await used(api, "images")) == (2, 2)

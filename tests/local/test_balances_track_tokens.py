@@ -165,13 +165,14 @@ async def test_the_largest_tier_the_prompt_exceeds_applies(ai: Api) -> None:
 
 async def test_long_context_rates_over_200k(ai: Api) -> None:
     await grant(ai)
-    model = "anthropic/claude-sonnet-4-5"
+    model = "google/gemini-2.5-pro"  # one tier: over 200,000 tokens 2.5 / 15 / 0.25
     at = await tokens(ai, model_id=model, input_tokens=200_000, output_tokens=100)
-    assert at.ok()["value"] == cost((3, 200_000), (15, 100))
+    assert at.ok()["value"] == cost((1.25, 200_000), (10, 100))
     over = await tokens(
         ai, model_id=model, input_tokens=200_000, cache_write_tokens=1, output_tokens=100
     )
-    assert over.ok()["value"] == cost((6, 200_000), (22.5, 100), (7.5, 1))
+    # No cache write rate: billed at the tier's input rate.
+    assert over.ok()["value"] == cost((2.5, 200_000), (15, 100), (2.5, 1))
 
 
 async def test_markup_comes_from_the_model_then_provider_then_default(ai: Api) -> None:

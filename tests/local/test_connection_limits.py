@@ -96,11 +96,11 @@ class Flood:
                 writer.write(HEAD)  # half a head, then nothing
             self._watch(reader, writer, HEAD if drip else b"")
 
-    async def slow_bodies(self, count: int) -> None:
+    async def slow_bodies(self, count: int, *, drip: bool = True) -> None:
         for _ in range(count):
             reader, writer = await self._open()
             writer.write(HEAD + b"Content-Length: 1000\r\n\r\n{")
-            self._watch(reader, writer, b" ")
+            self._watch(reader, writer, b" " if drip else b"")
 
     async def kept_alive(self, count: int) -> None:
         """Connections that got one answer and then stay idle."""

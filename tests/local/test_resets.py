@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from autumn_local.rules.clock import Clock
 from autumn_local.rules.resets import add_interval, next_boundary_after
-from autumn_local.run.clock import Clock
 from tests.local.conftest import DAY, KEY, Api
 
 JAN_31 = 1_769_817_600_000  # 2026-01-31T00:00:00Z

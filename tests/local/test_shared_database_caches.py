@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from autumn_local import LocalAutumn
-from autumn_local.run.clock import Clock
+from autumn_local.rules.clock import Clock
 from tests.local.conftest import KEY, NOW, Api
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from autumn_local.rules.errors import ApiError
+from autumn_local.schemas.errors import ApiError
 from autumn_local.schemas.usage import TrackParams, parse_track
 
 NOW_MS = 1_800_000_000_000

@@ -58,6 +58,19 @@ def import_graph(*packages: str, root: Path = ROOT) -> Graph:
     return graph
 
 
+def subpackage_graph(graph: Mapping[str, set[str]]) -> Graph:
+    """``graph`` one level up: each subpackage (or top-level module) of a package is one
+    node, importing the others that any of its modules imports."""
+
+    def node(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    collapsed: Graph = {node(module): set() for module in graph}
+    for module, targets in graph.items():
+        collapsed[node(module)].update(node(t) for t in targets if node(t) != node(module))
+    return collapsed
+
+
 def cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
     """The strongly connected components of more than one module (Tarjan), sorted."""
     index: dict[str, int] = {}

@@ -24,7 +24,20 @@ from autumn_funcs import UsageRecorder
 from tests.recorder.batch_server import BatchServer
 
 Quick = Callable[..., dict[str, Any]]
+Spooled = Callable[..., UsageRecorder]
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Path:
+    """The test's spool file (not there yet)."""
+    return tmp_path / "usage.db"
+
+
+@pytest.fixture
+def spooled(core: AutumnCore, quick: Quick, spool: Path) -> Spooled:
+    """A new UsageRecorder on the test's spool, with quick settings plus what a test adds."""
+    return lambda **more: UsageRecorder(core, **quick(spool=spool, **more))
 
 
 def rows(path: Path) -> int:
@@ -33,11 +46,10 @@ def rows(path: Path) -> int:
 
 
 async def test_an_event_is_on_disk_when_track_returns(
-    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+    server: BatchServer, spool: Path, spooled: Spooled
 ) -> None:
-    spool = tmp_path / "usage.db"
     server.down = True
-    recorder = UsageRecorder(core, **quick(spool=spool, flush_interval=60))
+    recorder = spooled(flush_interval=60)
     recorder.track({"customer_id": "cus_1", "feature_id": "f"})
     on_disk = rows(spool)  # read by another connection, as another process would
     server.down = False
@@ -49,18 +61,17 @@ async def test_an_event_is_on_disk_when_track_returns(
 
 
 async def test_a_new_recorder_on_the_spool_delivers_what_the_last_one_left(
-    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+    server: BatchServer, spooled: Spooled
 ) -> None:
-    spool = tmp_path / "usage.db"
     server.down = True
-    first = UsageRecorder(core, **quick(spool=spool))
+    first = spooled()
     for _ in range(20):
         first.track({"customer_id": "cus_1", "feature_id": "f"})
     await first.aclose(timeout=0.1)
     left = first.stats()
 
     server.down = False
-    async with UsageRecorder(core, **quick(spool=spool)) as second:
+    async with spooled() as second:
         assert await second.flush(5)
         stats = second.stats()
 
@@ -70,13 +81,12 @@ async def test_a_new_recorder_on_the_spool_delivers_what_the_last_one_left(
 
 
 async def test_an_event_read_back_from_the_spool_is_checked_again(
-    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+    server: BatchServer, spool: Path, spooled: Spooled
 ) -> None:
     # An event is checked when recorded and sent as it was checked; one read back
     # from a file is checked again, and refused alone when it no longer passes.
-    spool = tmp_path / "usage.db"
     server.down = True
-    first = UsageRecorder(core, **quick(spool=spool))
+    first = spooled()
     for _ in range(5):
         first.track({"customer_id": "cus_1", "feature_id": "f"})
     await first.aclose(timeout=0.1)
@@ -92,8 +102,7 @@ async def test_an_event_read_back_from_the_spool_is_checked_again(
     def on_refused(event: dict[str, Any], error: Exception) -> None:
         refused.append((event, error))
 
-    settings = quick(spool=spool, on_refused=on_refused)
-    async with UsageRecorder(core, **settings) as second:
+    async with spooled(on_refused=on_refused) as second:
         assert await second.flush(5)
         stats = second.stats()
 
@@ -106,11 +115,10 @@ async def test_an_event_read_back_from_the_spool_is_checked_again(
 
 
 async def test_a_full_queue_pushes_events_to_disk_and_drops_none(
-    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+    server: BatchServer, spooled: Spooled
 ) -> None:
     server.down = True
-    settings = quick(spool=tmp_path / "usage.db", max_batch=2, max_pending=4)
-    async with UsageRecorder(core, **settings) as recorder:
+    async with spooled(max_batch=2, max_pending=4) as recorder:
         for i in range(50):
             recorder.track({"customer_id": "cus_1", "feature_id": "f", "value": i})
         waiting = recorder.stats()
@@ -145,9 +153,8 @@ asyncio.run(main())
 
 
 async def test_a_process_killed_with_sigkill_loses_nothing(
-    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+    server: BatchServer, spool: Path, spooled: Spooled
 ) -> None:
-    spool = tmp_path / "usage.db"
     server.faults.extend(["lost"] * 50)  # answers lost, so the process keeps resending
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -166,7 +173,7 @@ async def test_a_process_killed_with_sigkill_loses_nothing(
     await child.wait()
     server.faults.clear()
 
-    async with UsageRecorder(core, **quick(spool=spool)) as recorder:
+    async with spooled() as recorder:
         assert await recorder.flush(10)
         stats = recorder.stats()
 
@@ -176,9 +183,9 @@ async def test_a_process_killed_with_sigkill_loses_nothing(
 
 
 async def test_a_failing_spool_keeps_events_in_memory_and_delivers_them(
-    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+    server: BatchServer, spooled: Spooled
 ) -> None:
-    async with UsageRecorder(core, **quick(spool=tmp_path / "usage.db")) as recorder:
+    async with spooled() as recorder:
         recorder.track({"customer_id": "cus_1", "feature_id": "f"})
         recorder._spool._db.close()  # type: ignore[union-attr]  # pyright: ignore[reportPrivateUsage, reportOptionalMemberAccess]
         for _ in range(5):
@@ -191,14 +198,13 @@ async def test_a_failing_spool_keeps_events_in_memory_and_delivers_them(
 
 
 async def test_one_spool_belongs_to_one_recorder_at_a_time(
-    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+    server: BatchServer, spooled: Spooled
 ) -> None:
-    spool = tmp_path / "usage.db"
-    async with UsageRecorder(core, **quick(spool=spool)) as first:
+    async with spooled() as first:
         with pytest.raises(SDKValidationError, match="in use by another UsageRecorder") as taken:
-            UsageRecorder(core, **quick(spool=spool))
+            spooled()
         first.track({"customer_id": "cus_1", "feature_id": "f"})
-    async with UsageRecorder(core, **quick(spool=spool)) as second:  # free again once closed
+    async with spooled() as second:  # free again once closed
         second.track({"customer_id": "cus_1", "feature_id": "f"})
 
     assert taken.value.field == "spool"
@@ -206,17 +212,16 @@ async def test_one_spool_belongs_to_one_recorder_at_a_time(
 
 
 async def test_a_recorder_with_a_spool_collected_unclosed_warns_and_leaks_nothing(
-    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+    server: BatchServer, spooled: Spooled
 ) -> None:
     server.down = True
-    spool = tmp_path / "usage.db"
-    recorder = UsageRecorder(core, **quick(spool=spool, flush_interval=60))
+    recorder = spooled(flush_interval=60)
     recorder.track({"customer_id": "cus_1", "feature_id": "f"})
     with pytest.warns(RuntimeWarning, match=r"stay in the spool"):
         del recorder
         gc.collect()
     await asyncio.sleep(0.05)  # the task stops, then the spool closes, on the loop
     server.down = False
-    async with UsageRecorder(core, **quick(spool=spool)) as again:  # the lock was released
+    async with spooled() as again:  # the lock was released
         assert await again.flush(5)
     assert server.applied == {"cus_1": 1}

@@ -19,14 +19,18 @@ from collections.abc import Iterator
 import pytest
 
 from autumn_core import AutumnCore, AutumnSDKError, RetryConfig
-from autumn_funcs import Autumn, AutumnSync, balances_create
+from autumn_funcs import Autumn, AutumnSync, CreateBalanceParamsDict, balances_create
 from tests.resilience.conftest import SECRET, fast_retries
 from tests.resilience.hostile import HostileServer
 from tests.sdk.test_every_operation import EACH, OPERATIONS, valid_params
 
 pytestmark = pytest.mark.resilience
 
-GRANT = {"customer_id": "cus_123", "feature_id": "api_calls", "included_grant": 100}
+GRANT: CreateBalanceParamsDict = {
+    "customer_id": "cus_123",
+    "feature_id": "api_calls",
+    "included_grant": 100,
+}
 ONE_RETRY = fast_retries(max_retries=1, retry_connection_errors=True)
 
 

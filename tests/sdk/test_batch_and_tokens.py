@@ -151,6 +151,7 @@ async def test_track_tokens_sends_its_fields_and_reads_a_track_answer(
     [
         ({"input_tokens": 1.5}, "input_tokens"),
         ({"output_tokens": -1}, "output_tokens"),
+        ({"reasoning_tokens": 2**53}, "reasoning_tokens"),
         ({"cache_write_tokens": True}, "cache_write_tokens"),
         ({"model_id": None}, "model_id"),
         ({"timestamp": 0}, "timestamp"),
@@ -164,6 +165,19 @@ async def test_bad_token_counts_are_refused_before_any_io(
     assert not res.ok and isinstance(res.error, SDKValidationError), res
     assert res.error.field == field
     assert scripted.requests == []
+
+
+async def test_a_token_count_names_its_bound_and_the_largest_is_sent(
+    core: AutumnCore, scripted: ScriptedServer
+) -> None:
+    """Autumn's `.int()` takes safe integers only: 2^53 is refused, 2^53-1 is sent."""
+    scripted.then(json_reply(200, TRACK))
+    refused = await balances_track_tokens(core, {**TOKENS, "input_tokens": 2**53})
+    assert not refused.ok and "from 0 to 2^53-1" in str(refused.error), refused
+
+    sent = await balances_track_tokens(core, {**TOKENS, "input_tokens": 2**53 - 1})
+    assert sent.ok, sent
+    assert scripted.requests[0].json()["input_tokens"] == 2**53 - 1
 
 
 async def test_batch_track_tokens_sends_the_array(

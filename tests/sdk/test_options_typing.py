@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.type_checkers import errors, run_mypy, run_pyright
+from tests.type_checkers import errors, marked_lines, run_mypy, run_pyright
 
 USER_CODE = """
 import asyncio
@@ -57,8 +57,7 @@ async def refused(core: AutumnCore, autumn: Autumn) -> None:
 
 
 def refused_lines() -> set[int]:
-    lines = USER_CODE.splitlines()
-    return {n for n, line in enumerate(lines, 1) if line.endswith("# error")}
+    return marked_lines(USER_CODE)
 
 
 @pytest.fixture
