@@ -1,0 +1,105 @@
+"""An error answer's body is kept up to MAX_ERROR_BODY_BYTES once decoded, and the error
+says whether more was left: at the bound exactly, one byte over, plain (streamed,
+no length) or gzip/deflate/x-gzip encoded, several gzip members, an encoding the SDK
+did not ask for. Real answers from an aiohttp app on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable
+
+import pytest
+from aiohttp import web
+
+from autumn_core import AutumnCore, AutumnDefaultError, RetryConfig
+from autumn_core._errors import MAX_ERROR_BODY_BYTES
+from autumn_funcs import balances_create
+from tests.scripted_server import Reply, ScriptedServer
+from tests.sdk.conftest import CREATE_EXAMPLE
+
+MakeCore = Callable[..., AutumnCore]
+LIMIT = MAX_ERROR_BODY_BYTES
+
+
+def deflated(data: bytes) -> bytes:
+    return zlib.compress(data)
+
+
+def streamed(body: bytes, encoding: str | None = None) -> Reply:
+    """A 502 page sent in chunks, with no Content-Length (the length is unknown)."""
+
+    async def reply(request: web.Request) -> web.StreamResponse:
+        headers = {"Content-Type": "text/html"}
+        if encoding is not None:
+            headers["Content-Encoding"] = encoding
+        response = web.StreamResponse(status=502, headers=headers)
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 10_000):
+            await response.write(body[start : start + 10_000])
+        await response.write_eof()
+        return response
+
+    return reply
+
+
+ENCODERS: dict[str | None, Callable[[bytes], bytes]] = {
+    None: lambda data: data,
+    "identity": lambda data: data,
+    "gzip": gzip.compress,
+    "x-gzip": gzip.compress,
+    "deflate": deflated,
+}
+
+
+async def error_of(
+    make_core: MakeCore, scripted: ScriptedServer, reply: Reply
+) -> AutumnDefaultError:
+    scripted.then(reply)
+    res = await balances_create(make_core(retry_config=RetryConfig(max_retries=0)), CREATE_EXAMPLE)
+    assert isinstance(res.error, AutumnDefaultError), res
+    return res.error
+
+
+@pytest.mark.parametrize("encoding", list(ENCODERS))
+@pytest.mark.parametrize("size", [LIMIT, LIMIT + 1])
+async def test_an_error_body_is_kept_to_the_bound_and_says_if_cut(
+    make_core: MakeCore, scripted: ScriptedServer, encoding: str | None, size: int
+) -> None:
+    page = b"<p>" + b"x" * (size - 3)
+    error = await error_of(make_core, scripted, streamed(ENCODERS[encoding](page), encoding))
+    assert error.body == page[:LIMIT].decode()
+    assert error.body_truncated is (size > LIMIT)
+    assert ("[body truncated to 65536 bytes once decoded]" in str(error)) is (size > LIMIT)
+
+
+async def test_a_gzip_body_of_several_members_is_read_whole(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    error = await error_of(
+        make_core,
+        scripted,
+        streamed(gzip.compress(b"<p>first") + gzip.compress(b" second"), "gzip"),
+    )
+    assert (error.body, error.body_truncated) == ("<p>first second", False)
+
+
+async def test_bytes_after_a_deflate_stream_are_ignored(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    error = await error_of(
+        make_core, scripted, streamed(deflated(b"<p>page") + b"trailing", "deflate")
+    )
+    assert (error.body, error.body_truncated) == ("<p>page", False)
+
+
+async def test_an_encoding_not_asked_for_is_named_within_40_characters(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    encoding = "br" + "-x" * 30
+    error = await error_of(make_core, scripted, streamed(b"<p>page", encoding))
+    assert f"[body not read: content-encoding {encoding[:40]!r} is not one the SDK asked for]" in (
+        str(error)
+    )
+    assert error.body == ""
