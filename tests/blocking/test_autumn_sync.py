@@ -187,7 +187,12 @@ def test_session_is_refused_with_the_reason() -> None:
         with pytest.raises(SDKValidationError) as caught:
             AutumnSync("am_sk_test_x", session=session)  # type: ignore[arg-type]
         assert caught.value.field == "session"
-        assert "loop" in caught.value.message
+        assert caught.value.message == (
+            "session: AutumnSync cannot use a session of yours: its calls run on an event "
+            "loop of its own, in its own thread, and an aiohttp session only works on the "
+            "loop it was created in. Leave it out (the client makes and closes its own), "
+            "or use Autumn / AutumnCore from async code to bring your session"
+        )
     finally:
         asyncio.run(session.close())
 
