@@ -128,3 +128,44 @@ def test_a_spool_in_use_is_refused_naming_the_file(tmp_path: Path) -> None:
         f"invalid spool: {str(path)!r} is in use by another UsageRecorder; give each "
         "process its own spool file"
     )
+
+
+async def test_dropped_events_are_logged_with_the_reason_and_a_failing_hook_too(
+    core: AutumnCore, server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
+) -> None:
+    reasons: list[str] = []
+
+    def on_dropped(events: list[dict[str, Any]], why: str) -> None:
+        reasons.append(why)
+        raise RuntimeError("the hook of yours failed")
+
+    server.down = True
+    recorder = UsageRecorder(core, **quick(on_dropped=on_dropped))
+    with caplog.at_level(logging.ERROR, logger="autumn"):
+        for _ in range(3):
+            recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+        await recorder.aclose(timeout=0.1)
+    (why,) = reasons
+    errors = messages(caplog, logging.ERROR)
+    assert f"usage recorder: dropped 3 events: {why}" in [r.getMessage() for r in errors]
+    (hook,) = [r for r in errors if r.exc_info is not None]
+    assert hook.getMessage() == "usage recorder: the on_dropped hook raised"
+    assert isinstance(hook.exc_info[1], RuntimeError)  # type: ignore[index]
+
+
+def test_a_batch_of_no_events_or_of_other_checks_is_refused_by_field() -> None:
+    from autumn_core.seam import CheckedParams
+    from autumn_funcs._balances_batch_track import checked_batch
+
+    with pytest.raises(SDKValidationError) as empty:
+        checked_batch([])
+    assert (empty.value.field, empty.value.message) == (
+        "events",
+        "invalid events: expected 1 to 1000 events, got 0",
+    )
+    assert ("events", "expected 1 to 1000 events, got 0") in empty.value.problems
+    with pytest.raises(SDKValidationError) as other:
+        checked_batch([CheckedParams("createBalance", {"customer_id": "c"})])
+    reason = "expected an event checked for track, got createBalance"
+    assert (other.value.field, other.value.message) == ("events.0", f"invalid events.0: {reason}")
+    assert ("events.0", reason) in other.value.problems
