@@ -45,10 +45,12 @@ async def test_the_cause_keeps_the_request_but_not_its_credentials(broken_status
     async with AutumnCore(
         SECRET, server_url=broken_status_line, retry_config=RetryConfig(max_retries=0)
     ) as core:
-        res = await balances_create(core, CREATE_EXAMPLE)
+        # A header of the caller's that repeats the key (a proxy's, say) loses it too.
+        res = await balances_create(core, CREATE_EXAMPLE, {"headers": {"X-Proxy-Key": SECRET}})
     assert not res.ok
     info = request_info_in(res.error)
     assert (str(info.url), info.method, str(info.real_url)) == (url, "POST", url)
     assert "Authorization" not in info.headers
     assert info.headers["Idempotency-Key"] == res.error.idempotency_key
     assert SECRET not in repr(info)
+    assert "X-Proxy-Key" in info.headers
