@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from aiohttp import web
 
-from autumn_core import AutumnCore, AutumnDefaultError, RetryConfig
+from autumn_core import AutumnCore, AutumnDefaultError, ResponseValidationError, RetryConfig
 from autumn_core._errors import MAX_ERROR_BODY_BYTES
 from autumn_funcs import balances_create
 from tests.scripted_server import Reply, ScriptedServer
@@ -103,3 +103,26 @@ async def test_an_encoding_not_asked_for_is_named_within_40_characters(
         str(error)
     )
     assert error.body == ""
+
+
+async def test_an_undecodable_error_answer_says_so_with_nothing_cut(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    error = await error_of(make_core, scripted, streamed(b"not gzip at all", "gzip"))
+    assert (error.body, error.body_truncated, error.attempts) == ("", False, 1)
+    assert "[body not read: the gzip body does not decode]" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [(200, ResponseValidationError), (300, AutumnDefaultError)]
+)
+async def test_an_undecodable_answer_is_an_invalid_success_only_when_2xx(
+    make_core: MakeCore, scripted: ScriptedServer, status: int, kind: type[Exception]
+) -> None:
+    async def reply(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, body=b"{}", headers={"Content-Encoding": "br"})
+
+    scripted.then(reply)
+    res = await balances_create(make_core(retry_config=RetryConfig(max_retries=0)), CREATE_EXAMPLE)
+    assert type(res.error) is kind
+    assert res.error.attempts == 1  # type: ignore[union-attr]
