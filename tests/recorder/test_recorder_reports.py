@@ -4,6 +4,8 @@ it waits when the server says, and its spool file's own rules."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import re
 import threading
@@ -169,3 +171,41 @@ def test_a_batch_of_no_events_or_of_other_checks_is_refused_by_field() -> None:
     reason = "expected an event checked for track, got createBalance"
     assert (other.value.field, other.value.message) == ("events.0", f"invalid events.0: {reason}")
     assert ("events.0", reason) in other.value.problems
+
+
+async def test_a_recorder_collected_unclosed_says_what_is_lost_and_stops_its_task(
+    core: AutumnCore, server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.down = True
+    recorder = UsageRecorder(core, **quick(flush_interval=60))
+    recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+    task = recorder._task  # type: ignore[attr-defined]  # pyright: ignore[reportPrivateUsage]
+    with pytest.warns(RuntimeWarning) as warned:
+        del recorder
+        gc.collect()
+    await asyncio.sleep(0.05)
+    message = (
+        "a UsageRecorder was garbage-collected, or left open at exit, with 1 events not "
+        "delivered; they are lost. Close it (`await recorder.aclose()`, `async with "
+        "UsageRecorder(...)`, or `close()` of a UsageRecorderSync) before dropping it"
+    )
+    assert [str(w.message) for w in warned] == [message]
+    assert message in [r.getMessage() for r in messages(caplog, logging.ERROR)]
+    assert task.cancelled()
+
+
+async def test_a_recorder_with_a_spool_collected_unclosed_leaves_the_spool_usable(
+    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+) -> None:
+    server.down = True
+    spool = tmp_path / "usage.db"
+    recorder = UsageRecorder(core, **quick(flush_interval=60, spool=spool))
+    recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+    with pytest.warns(RuntimeWarning, match=f"they stay in the spool {spool} for the next"):
+        del recorder
+        gc.collect()
+    await asyncio.sleep(0.05)  # the spool closes on the loop, after the task stopped
+    server.down = False
+    async with UsageRecorder(core, **quick(spool=spool)) as again:  # its lock was let go
+        assert await again.flush(5)
+    assert server.applied == {"cus_1": 1}
