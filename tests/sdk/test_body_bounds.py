@@ -5,7 +5,10 @@ did not ask for. Real answers from an aiohttp app on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import random
+import string
 import zlib
 from collections.abc import Callable
 
@@ -38,6 +41,7 @@ def streamed(body: bytes, encoding: str | None = None) -> Reply:
         await response.prepare(request)
         for start in range(0, len(body), 10_000):
             await response.write(body[start : start + 10_000])
+            await asyncio.sleep(0.002)  # so that the client reads it in several chunks
         await response.write_eof()
         return response
 
@@ -67,7 +71,9 @@ async def error_of(
 async def test_an_error_body_is_kept_to_the_bound_and_says_if_cut(
     make_core: MakeCore, scripted: ScriptedServer, encoding: str | None, size: int
 ) -> None:
-    page = b"<p>" + b"x" * (size - 3)
+    # Letters drawn at random compress little: the body arrives, and decodes, in pieces.
+    letters = random.Random(size).choices(string.ascii_letters.encode(), k=size - 3)
+    page = b"<p>" + bytes(letters)
     error = await error_of(make_core, scripted, streamed(ENCODERS[encoding](page), encoding))
     assert error.body == page[:LIMIT].decode()
     assert error.body_truncated is (size > LIMIT)
