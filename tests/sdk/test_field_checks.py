@@ -75,3 +75,12 @@ def test_the_libraries_own_checks_name_their_fields() -> None:
     assert RequestOptions(abort_signal=None).abort_signal is None
     event = asyncio.Event()
     assert RequestOptions(abort_signal=event).abort_signal is event
+
+
+def test_a_hook_of_the_retry_policy_must_be_callable() -> None:
+    with pytest.raises(SDKValidationError) as caught:
+        RetryConfig(sleep=42)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.message) == (
+        "RetryConfig.sleep",
+        "invalid RetryConfig.sleep: expected a callable, got 42",
+    )
