@@ -10,6 +10,7 @@ import pytest
 
 from autumn_core import AutumnCore, SDKValidationError
 from autumn_funcs import (
+    Autumn,
     DeleteBalanceParams,
     FinalizeLockParams,
     Lock,
@@ -97,4 +98,15 @@ async def test_bad_options_say_what_was_expected(
     res = await balances_delete(core, {"customer_id": "c", "feature_id": "f"}, options)
     assert isinstance(res.error, SDKValidationError)
     assert (res.error.field, res.error.message) == (field, message)
+    assert scripted.requests == []
+
+
+async def test_params_and_keyword_fields_together_are_refused(scripted: ScriptedServer) -> None:
+    async with Autumn("am_sk_test_x", server_url=scripted.url) as autumn:
+        with pytest.raises(SDKValidationError) as both:
+            await autumn.balances.check({"customer_id": "c", "feature_id": "f"}, customer_id="c")
+    assert (both.value.field, both.value.message) == (
+        "params",
+        "params: pass one params object or keyword fields, not both",
+    )
     assert scripted.requests == []

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from autumn_core import Applied, AutumnCore
-from autumn_funcs import balances_update
+from autumn_funcs import UpdateBalanceParams, balances_update
 from tests.scripted_server import Reply, ScriptedServer, autumn_error, raw_reply
 
 MakeCore = Callable[..., AutumnCore]
@@ -30,11 +30,18 @@ HTML = b"<html>error</html>"
         (raw_reply(300, HTML), 1, Applied.UNKNOWN),
     ],
 )
+@pytest.mark.parametrize("form", ["dict", "model"])
 async def test_a_failed_update_of_several_steps(
-    make_core: MakeCore, scripted: ScriptedServer, reply: Reply, sent: int, applied: Applied
+    make_core: MakeCore,
+    scripted: ScriptedServer,
+    reply: Reply,
+    sent: int,
+    applied: Applied,
+    form: str,
 ) -> None:
     scripted.then(reply, reply, reply)
-    res = await balances_update(make_core(), STEPS)
+    params = STEPS if form == "dict" else UpdateBalanceParams(**STEPS)
+    res = await balances_update(make_core(), params)
     assert not res.ok
     assert len(scripted.requests) == sent
     assert res.error.applied is applied
