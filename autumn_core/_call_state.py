@@ -8,7 +8,8 @@ state is in this module.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 import yarl
@@ -33,7 +34,10 @@ def attempt_timeout(seconds: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=seconds, sock_connect=seconds / 2)
 
 
-_UNSET: Any = object()  # a bound not given: the core's
+_UNSET: Any = object()
+_new: Callable[[type], Any] = (
+    object.__new__
+)  # typed Any: no cast, which is a call  # a bound not given: the core's
 
 
 class CallState(Generic[R]):
@@ -108,7 +112,7 @@ class CallState(Generic[R]):
         attempt_timeout: aiohttp.ClientTimeout = _UNSET,
         total_timeout: float | None = _UNSET,
     ) -> CallState[T]:
-        self = cast("CallState[T]", object.__new__(CallState))
+        self: CallState[T] = _new(CallState)
         self.context = context
         self.operation = operation
         self.session = session
