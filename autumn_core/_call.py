@@ -281,7 +281,7 @@ def _prepared_call(
     if key is not None:
         headers["Idempotency-Key"] = key
     if opts is None:  # the usual case: the core's settings
-        return CallState(
+        return CallState.new(
             context=context,
             operation=operation,
             session=session,
@@ -420,7 +420,7 @@ def _with_options(
     if opts.retry_codes is not None:  # an empty set is a choice: retry no status
         retry = attrs.evolve(retry, retry_codes=opts.retry_codes)
     total = context.total_timeout if opts.total_timeout_ms is None else opts.total_timeout_ms / 1000
-    return CallState(
+    return CallState.new(
         context=context,
         operation=operation,
         session=session,
