@@ -17,11 +17,7 @@ from aiohttp import web
 pytest.importorskip("opentelemetry.sdk", reason="the otel tests need opentelemetry-sdk")
 
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import TracerProvider
 
 from autumn_core import AutumnCore, RetryConfig, SDKValidationError
 from autumn_core.otel import instrument, instrument_recorder
@@ -35,54 +31,14 @@ from tests.scripted_server import (
     json_reply,
 )
 from tests.sdk.conftest import CREATE_EXAMPLE, header
-
-
-class Telemetry:
-    """A tracer and a meter provider exporting to memory."""
-
-    def __init__(self) -> None:
-        self.spans = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
-
-    def instrument(self, core: AutumnCore) -> AutumnCore:
-        instrument(core, tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
-        return core
-
-    def finished(self) -> list[ReadableSpan]:
-        return list(self.spans.get_finished_spans())
-
-    def call_span(self) -> ReadableSpan:
-        (span,) = [s for s in self.finished() if s.name.startswith("autumn ")]
-        return span
-
-    def attempt_spans(self) -> list[ReadableSpan]:
-        spans = [s for s in self.finished() if s.kind is trace.SpanKind.CLIENT]
-        return sorted(spans, key=lambda s: s.start_time or 0)
-
-    def points(self, name: str) -> list[Any]:
-        data = self.reader.get_metrics_data()
-        found: list[Any] = []
-        for resource in data.resource_metrics if data else ():
-            for scope in resource.scope_metrics:
-                for metric in scope.metrics:
-                    if metric.name == name:
-                        found.extend(metric.data.data_points)
-        return found
+from tests.sdk.otel_memory import Telemetry, attrs_of
 
 
 @pytest.fixture
 def telemetry() -> Iterator[Telemetry]:
     t = Telemetry()
     yield t
-    t.tracer_provider.shutdown()
-    t.meter_provider.shutdown()
-
-
-def attrs_of(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
+    t.shutdown()
 
 
 async def test_a_call_is_a_span_with_a_client_span_per_attempt(telemetry: Telemetry) -> None:

@@ -16,11 +16,7 @@ import pytest
 pytest.importorskip("opentelemetry.sdk", reason="the otel tests need opentelemetry-sdk")
 
 from opentelemetry import trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import TracerProvider
 
 import autumn_core
 from autumn_core import (
@@ -36,60 +32,18 @@ from autumn_funcs import AutumnSync, UsageRecorder, balances_create
 from autumn_funcs._balances_create import CREATE_BALANCE
 from tests.scripted_server import ScriptedServer, autumn_error, json_reply
 from tests.sdk.conftest import CREATE_EXAMPLE, SECRET
+from tests.sdk.otel_memory import Telemetry, attrs_of
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
 # The HTTP semantic conventions' advice for http.client.request.duration.
 SEMCONV_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 
 
-class Telemetry:
-    def __init__(self) -> None:
-        self.spans = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
-
-    def instrument(self, core: AutumnCore) -> AutumnCore:
-        instrument(core, tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
-        return core
-
-    def finished(self) -> list[ReadableSpan]:
-        return list(self.spans.get_finished_spans())
-
-    def call_span(self) -> ReadableSpan:
-        (span,) = [s for s in self.finished() if s.name.startswith("autumn ")]
-        return span
-
-    def attempt_spans(self) -> list[ReadableSpan]:
-        spans = [s for s in self.finished() if s.kind is trace.SpanKind.CLIENT]
-        return sorted(spans, key=lambda s: s.start_time or 0)
-
-    def metrics(self) -> dict[str, tuple[Any, Metric]]:
-        """Each metric by name, with the instrumentation scope that made it."""
-        data = self.reader.get_metrics_data()
-        found: dict[str, tuple[Any, Metric]] = {}
-        for resource in data.resource_metrics if data else ():
-            for scope in resource.scope_metrics:
-                for metric in scope.metrics:
-                    found[metric.name] = (scope.scope, metric)
-        return found
-
-    def points(self, name: str) -> list[Any]:
-        found = self.metrics().get(name)
-        return [] if found is None else list(found[1].data.data_points)
-
-
 @pytest.fixture
 def telemetry() -> Iterator[Telemetry]:
     t = Telemetry()
     yield t
-    t.tracer_provider.shutdown()
-    t.meter_provider.shutdown()
-
-
-def attrs_of(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
+    t.shutdown()
 
 
 def autumn_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
