@@ -30,14 +30,14 @@ never builds a different model:
 
 from __future__ import annotations
 
-import itertools
-import linecache
 from collections.abc import Callable
 from enum import Enum
 from types import MemberDescriptorType, UnionType
 from typing import Any, Union, get_args, get_origin
 
 import attrs
+
+from autumn_core._generated_code import define
 
 Hook = Callable[[Any, Any], Any]
 
@@ -122,20 +122,9 @@ class _Compiler:
                 lines.extend("    " + line for line in self._check(var, field.type, "    "))
             arguments.append((field.alias, var))
         lines.extend(self._construct(cls, arguments))
-        read: Callable[[Any], Any] = self._define(lines, cls.__qualname__)
+        read: Callable[[Any], Any] = define(lines, f"reader {cls.__qualname__}", self._scope)
         self._readers[cls] = read
         return read
-
-    def _define(self, lines: list[str], what: str) -> Callable[[Any], Any]:
-        """The function `lines` define, its source registered in `linecache` (as cattrs
-        does for its own generated code) so that a traceback through it shows code."""
-        source = "\n".join(lines) + "\n"
-        filename = f"<autumn_core compiled reader {what} #{next(_SERIAL)}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        namespace: dict[str, Any] = {}
-        exec(compile(source, filename, "exec"), self._scope, namespace)  # noqa: S102 - our own code
-        function: Callable[[Any], Any] = namespace[lines[0][4 : lines[0].index("(")]]
-        return function
 
     def _construct(self, cls: type, arguments: list[tuple[str, str]]) -> list[str]:
         """Lines returning the instance. A frozen attrs class sets each field through
@@ -219,14 +208,10 @@ class _Compiler:
         if isinstance(tp, type) and attrs.has(tp):
             return self._name(self.reader(tp), "read")
         lines = ["def item(v):", *self._check("v", tp, "    "), "    return v"]
-        return self._name(self._define(lines, f"item of {tp!r}"), "item")
+        return self._name(define(lines, f"reader item of {tp!r}", self._scope), "item")
 
     def _hook(self, tp: Any) -> str:
         return self._name(self._hook_for(tp), "hook")
-
-
-# Numbers the generated sources, so that each has a file name of its own in linecache.
-_SERIAL = itertools.count(1)
 
 
 def _is_optional(tp: Any) -> bool:

@@ -14,14 +14,14 @@ for it, as cattrs would.
 
 from __future__ import annotations
 
-import itertools
-import linecache
 from collections.abc import Callable
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
 import attrs
 from cattrs.fns import identity
+
+from autumn_core._generated_code import define
 
 UnstructureHook = Callable[[Any], Any]
 
@@ -69,7 +69,9 @@ class _Compiler:
             if field.default is not attrs.NOTHING:
                 lines.extend(self._optional(field))
         lines.append("    return r")
-        write = self._define(lines, cls.__qualname__)
+        write: Callable[[Any], dict[str, Any]] = define(
+            lines, f"writer {cls.__qualname__}", self._scope
+        )
         self._writers[cls] = write
         return write
 
@@ -105,20 +107,6 @@ class _Compiler:
         if hook is identity:  # a str-valued enum, say: cattrs writes it inline too
             return expression
         return f"{self._name(hook, 'hook')}({expression})"
-
-    def _define(self, lines: list[str], what: str) -> Callable[[Any], dict[str, Any]]:
-        """The function `lines` define, its source registered in `linecache` so that a
-        traceback through it shows code."""
-        source = "\n".join(lines) + "\n"
-        filename = f"<autumn_core compiled writer {what} #{next(_SERIAL)}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        namespace: dict[str, Any] = {}
-        exec(compile(source, filename, "exec"), self._scope, namespace)  # noqa: S102 - our own code
-        function: Callable[[Any], dict[str, Any]] = namespace["write"]
-        return function
-
-
-_SERIAL = itertools.count(1)
 
 
 def _is_optional(tp: Any) -> bool:
