@@ -137,7 +137,7 @@ def _success(
     operation = call.operation
     if status == 204 and operation.no_content:
         # Such an operation is typed `Operation[P, Model | None]`: None is one of its answers.
-        return Outcome(Ok(cast("R", None)), status=status, response=response)
+        return Outcome(Ok(cast("R", None)), status, response)
     if truncated:
         reason = f"body larger than {MAX_SUCCESS_BODY_BYTES} bytes once decoded (not read further)"
     else:
