@@ -7,10 +7,11 @@ fields over four nested models) that costs twice the JSON parse, and for a
 call's params dict more than encoding it. A compiled reader does the same
 checks inline, in one generated function per model, and gives up (raises) at
 the first value it is not sure of. It is only a fast path: `response_reader`
-and `params_structurer` then structure the same data with the converter's
-hooks, which either accept it (the model is the same) or say which field is
-wrong. So a reader may be stricter than the hooks, never more lenient, and
-never builds a different model:
+and `params_fields` then structure the same data with the converter's hooks,
+which either accept it (the model is the same) or say which field is wrong.
+So a reader may be stricter than the hooks, never more lenient, and never
+builds a different model (params use its checks without building the model:
+autumn_core._compiled_params):
 
 - str: exactly `str`, ASCII (other text goes through the hook, which refuses
   what UTF-8 cannot carry); bool: exactly `bool`; int and float: an `int` of
@@ -63,10 +64,13 @@ def compile_reader(
     """
     if not (isinstance(cls, type) and attrs.has(cls)):
         return None
-    return _Compiler(hook_for, tolerant, parsed_json).reader(cls)
+    return ReaderCompiler(hook_for, tolerant, parsed_json).reader(cls)
 
 
-class _Compiler:
+class ReaderCompiler:
+    """Generates readers into one scope; `reader(cls)` and `check(var, tp, indent)`
+    are the parts autumn_core._compiled_params builds on."""
+
     def __init__(
         self, hook_for: Callable[[Any], Hook], tolerant: Callable[[type], bool], parsed_json: bool
     ) -> None:
@@ -76,7 +80,7 @@ class _Compiler:
         self._readers: dict[type, Callable[[Any], Any]] = {}
         self._scope: dict[str, Any] = {"_Unfit": _Unfit, "_absent": object()}
 
-    def _name(self, value: Any, prefix: str) -> str:
+    def name(self, value: Any, prefix: str) -> str:
         name = f"{prefix}{len(self._scope)}"
         self._scope[name] = value
         return name
@@ -93,33 +97,33 @@ class _Compiler:
         ]
         if not self._tolerant(cls):
             names = frozenset(field.name for field in attrs.fields(cls))
-            lines.append(f"    if not o.keys() <= {self._name(names, 'known')}: raise _Unfit")
+            lines.append(f"    if not o.keys() <= {self.name(names, 'known')}: raise _Unfit")
         arguments: list[tuple[str, str]] = []  # (the __init__ parameter, its variable)
         for number, field in enumerate(attrs.fields(cls)):
             var = f"v{number}"
             key = repr(field.name)
             if field.default is attrs.NOTHING:
                 lines.append(f"    {var} = o[{key}]")
-                lines.extend(self._check(var, field.type, "    "))
+                lines.extend(self.check(var, field.type, "    "))
             else:
                 # Only a value sent is checked, as by the hooks; a default is used as is.
                 default = field.default
-                if default is None and _is_optional(field.type):
+                if default is None and is_optional(field.type):
                     lines.append(f"    {var} = o.get({key})")  # None: absent, or null
-                    lines.extend(self._check(var, field.type, "    "))
+                    lines.extend(self.check(var, field.type, "    "))
                     arguments.append((field.alias, var))
                     continue
                 if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
                     factory: Any = default.factory  # pyright: ignore
                     # `list[Model]()` is a plain list made ten times slower.
                     factory = get_origin(factory) or factory
-                    fallback = f"{self._name(factory, 'factory')}()"
+                    fallback = f"{self.name(factory, 'factory')}()"
                 else:
-                    fallback = self._name(default, "default")
+                    fallback = self.name(default, "default")
                 lines.append(f"    {var} = o.get({key}, _absent)")
                 lines.append(f"    if {var} is _absent: {var} = {fallback}")
                 lines.append("    else:")
-                lines.extend("    " + line for line in self._check(var, field.type, "    "))
+                lines.extend("    " + line for line in self.check(var, field.type, "    "))
             arguments.append((field.alias, var))
         lines.extend(self._construct(cls, arguments))
         read: Callable[[Any], Any] = define(lines, f"reader {cls.__qualname__}", self._scope)
@@ -136,19 +140,19 @@ class _Compiler:
         filler = _filler(cls)
         if filler is None:
             keywords = ", ".join(f"{alias}={var}" for alias, var in arguments)
-            return [f"    return {self._name(cls, 'cls')}({keywords})"]
-        lines = [f"    r = {self._name(object.__new__, 'new')}({self._name(filler, 'filler')})"]
+            return [f"    return {self.name(cls, 'cls')}({keywords})"]
+        lines = [f"    r = {self.name(object.__new__, 'new')}({self.name(filler, 'filler')})"]
         lines.extend(
             f"    r.{field.name} = {var}"
             for field, (_, var) in zip(attrs.fields(cls), arguments, strict=True)
         )
-        lines.append(f"    r.__class__ = {self._name(cls, 'cls')}")
+        lines.append(f"    r.__class__ = {self.name(cls, 'cls')}")
         if hasattr(cls, "__attrs_post_init__"):  # a params model's own cross-field rules
             lines.append("    r.__attrs_post_init__()")
         lines.append("    return r")
         return lines
 
-    def _check(self, var: str, tp: Any, indent: str) -> list[str]:
+    def check(self, var: str, tp: Any, indent: str) -> list[str]:
         """Lines that check `var` against `tp`, leaving the structured value in `var`."""
         args = get_args(tp)
         origin = get_origin(tp)
@@ -156,25 +160,25 @@ class _Compiler:
             ascii_only = "" if self._parsed_json else f" or not {var}.isascii()"
             return [
                 f"{indent}if type({var}) is not str{ascii_only}:",
-                f"{indent}    {var} = {self._hook(str)}({var}, {self._name(str, 't')})",
+                f"{indent}    {var} = {self._hook(str)}({var}, {self.name(str, 't')})",
             ]
         if tp is bool:
             return [f"{indent}if type({var}) is not bool: raise _Unfit"]
         if tp is int or tp is float:
-            hook, kind = self._hook(tp), self._name(tp, "t")
+            hook, kind = self._hook(tp), self.name(tp, "t")
             bounded = ""
             if not self._parsed_json:  # params may hold any int; the hook bounds it
-                low, high = self._name(-(2**1000), "low"), self._name(2**1000, "high")
+                low, high = self.name(-(2**1000), "low"), self.name(2**1000, "high")
                 bounded = f" or not {low} < {var} < {high}"
             return [
                 f"{indent}if type({var}) is not int{bounded}:",
                 f"{indent}    {var} = {hook}({var}, {kind})",
             ]
-        if _is_optional(tp):
+        if is_optional(tp):
             (inner,) = [a for a in args if a is not type(None)]
-            return [f"{indent}if {var} is not None:", *self._check(var, inner, indent + "    ")]
+            return [f"{indent}if {var} is not None:", *self.check(var, inner, indent + "    ")]
         if isinstance(tp, type) and attrs.has(tp):
-            return [f"{indent}{var} = {self._name(self.reader(tp), 'read')}({var})"]
+            return [f"{indent}{var} = {self.name(self.reader(tp), 'read')}({var})"]
         if origin is list and len(args) == 1:
             item = self._item_reader(args[0])
             return [
@@ -195,26 +199,26 @@ class _Compiler:
         if isinstance(tp, type) and issubclass(tp, Enum):
             # The hook's own first step, its value map (`_structure_enum`), inlined; an
             # unhashable value raises here, and the hook then says why.
-            members = self._name(tp._value2member_map_, "members")
-            hook, kind = self._hook(tp), self._name(tp, "t")
+            members = self.name(tp._value2member_map_, "members")
+            hook, kind = self._hook(tp), self.name(tp, "t")
             return [
                 f"{indent}m = {members}.get({var})",
                 f"{indent}{var} = {hook}({var}, {kind}) if m is None else m",
             ]
-        return [f"{indent}{var} = {self._hook(tp)}({var}, {self._name(tp, 't')})"]
+        return [f"{indent}{var} = {self._hook(tp)}({var}, {self.name(tp, 't')})"]
 
     def _item_reader(self, tp: Any) -> str:
         """The name of a one-argument function checking a list's or a dict's items."""
         if isinstance(tp, type) and attrs.has(tp):
-            return self._name(self.reader(tp), "read")
-        lines = ["def item(v):", *self._check("v", tp, "    "), "    return v"]
-        return self._name(define(lines, f"reader item of {tp!r}", self._scope), "item")
+            return self.name(self.reader(tp), "read")
+        lines = ["def item(v):", *self.check("v", tp, "    "), "    return v"]
+        return self.name(define(lines, f"reader item of {tp!r}", self._scope), "item")
 
     def _hook(self, tp: Any) -> str:
-        return self._name(self._hook_for(tp), "hook")
+        return self.name(self._hook_for(tp), "hook")
 
 
-def _is_optional(tp: Any) -> bool:
+def is_optional(tp: Any) -> bool:
     args = get_args(tp)
     return get_origin(tp) in (Union, UnionType) and len(args) == 2 and type(None) in args
 

@@ -36,15 +36,24 @@ def compile_writer(
 
     `hook_for(type)` is the converter's unstructure hook for a type; a field's
     metadata under `wire_name` is its name on the wire."""
-    return _Compiler(hook_for, wire_name).writer(cls)
+    return WriterCompiler(hook_for, wire_name).writer(cls)
 
 
-class _Compiler:
-    def __init__(self, hook_for: Callable[[Any], UnstructureHook], wire_name: str) -> None:
+class WriterCompiler:
+    """Generates writers into one scope (`scope`, when given, shared with other
+    generated code); `value(expression, tp)` is the part autumn_core._compiled_params
+    builds on."""
+
+    def __init__(
+        self,
+        hook_for: Callable[[Any], UnstructureHook],
+        wire_name: str,
+        scope: dict[str, Any] | None = None,
+    ) -> None:
         self._hook_for = hook_for
         self._wire_name = wire_name
         self._writers: dict[type, Callable[[Any], dict[str, Any]]] = {}
-        self._scope: dict[str, Any] = {}
+        self._scope: dict[str, Any] = {} if scope is None else scope
 
     def _name(self, value: Any, prefix: str) -> str:
         name = f"{prefix}{len(self._scope)}"
@@ -62,7 +71,7 @@ class _Compiler:
         # cattrs starts the object with the fields that have no default, in order,
         # then adds the others in order: the same keys in the same order.
         entries = ", ".join(
-            f"{self._key(f)!r}: {self._value(f'i.{f.name}', f.type)}" for f in required
+            f"{self.key(f)!r}: {self.value(f'i.{f.name}', f.type)}" for f in required
         )
         lines.append(f"    r = {{{entries}}}")
         for field in fields:
@@ -75,7 +84,7 @@ class _Compiler:
         self._writers[cls] = write
         return write
 
-    def _key(self, field: attrs.Attribute[Any]) -> str:
+    def key(self, field: attrs.Attribute[Any]) -> str:
         return str(field.metadata.get(self._wire_name, field.name))
 
     def _optional(self, field: attrs.Attribute[Any]) -> list[str]:
@@ -84,7 +93,7 @@ class _Compiler:
         default = field.default
         if default is None:
             sent = f"{value} is not None"
-            tp = _without_none(field.type)
+            tp = without_none(field.type)
         elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
             sent = f"{value} != {self._name(default.factory, 'factory')}()"  # pyright: ignore
             tp = field.type
@@ -94,12 +103,12 @@ class _Compiler:
         return [
             f"    {value} = i.{field.name}",
             f"    if {sent}:",
-            f"        r[{self._key(field)!r}] = {self._value(value, tp)}",
+            f"        r[{self.key(field)!r}] = {self.value(value, tp)}",
         ]
 
-    def _value(self, expression: str, tp: Any) -> str:
+    def value(self, expression: str, tp: Any) -> str:
         """The expression of the JSON value of `expression`, of type `tp`."""
-        if tp in _AS_IS or (_is_optional(tp) and _without_none(tp) in _AS_IS):
+        if tp in _AS_IS or (_is_optional(tp) and without_none(tp) in _AS_IS):
             return expression
         if isinstance(tp, type) and attrs.has(tp):
             return f"{self._name(self.writer(tp), 'write')}({expression})"
@@ -113,7 +122,7 @@ def _is_optional(tp: Any) -> bool:
     return get_origin(tp) in (Union, UnionType) and type(None) in get_args(tp)
 
 
-def _without_none(tp: Any) -> Any:
+def without_none(tp: Any) -> Any:
     """`X` of `X | None`; `tp` itself otherwise (a union of several stays a union)."""
     if not _is_optional(tp):
         return tp

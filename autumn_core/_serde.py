@@ -28,6 +28,7 @@ from cattrs.errors import (
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from autumn_core._compiled_params import compile_params
 from autumn_core._compiled_readers import compile_reader
 from autumn_core._compiled_writers import compile_writer
 from autumn_core._errors import SDKValidationError
@@ -445,18 +446,21 @@ def params_fields(cls: type[T]) -> Callable[[object], dict[str, Any]]:
     checked as the converter's structure hook checks them; it raises
     SDKValidationError naming each bad field.
 
-    The usual input, a dict of plain values, takes a compiled fast path
-    (autumn_core._compiled_readers), which gives up on anything else; the hook
-    then builds the model or says which field is wrong. The model is written by
-    its compiled writer (autumn_core._compiled_writers)."""
+    The usual input, a dict of plain values, takes a compiled fast path that
+    checks and writes it without building the model (autumn_core._compiled_params)
+    and gives up on anything else; the hook then builds the model or says which
+    field is wrong. The model is written by its compiled writer
+    (autumn_core._compiled_writers)."""
     hook: Callable[[object, type[T]], T] = converter.get_structure_hook(cls)
-    fast = compile_reader(cls, converter.get_structure_hook, _tolerates_unknown_fields)
+    fast = compile_params(
+        cls, converter.get_structure_hook, converter.get_unstructure_hook, WIRE_NAME
+    )
     write = compile_writer(cls, converter.get_unstructure_hook, WIRE_NAME)
 
     def fields(value: object) -> dict[str, Any]:
         if fast is not None and value.__class__ is dict:  # exactly a dict
             try:
-                return write(fast(value))
+                return fast(value)
             except Exception:  # noqa: S110 - the hook decides, and names the field
                 pass
         try:

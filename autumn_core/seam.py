@@ -28,6 +28,9 @@
   and sent without a second check (the usage recorder's events).
 - `tolerate_unknown_fields`: a response model ignores fields it does not
   declare (servers add fields); without it an unknown field is refused.
+- `apply_rules`: the `__attrs_post_init__` of a params model with rules across
+  its fields, stated once as its staticmethod `_rules`, a function of the
+  fields' values (see autumn_core._field_rules).
 - `WIRE_NAME`: the attrs metadata key for a field whose JSON name is not a
   Python name (`async_` sent as `async`).
 - `LoopThread`: an event loop on a thread of its own, for blocking twins of
@@ -37,6 +40,7 @@
 
 from autumn_core._config import CoreConfig
 from autumn_core._core import run_operation
+from autumn_core._field_rules import apply_rules
 from autumn_core._loop_thread import LoopThread
 from autumn_core._operation import CheckedParams, Operation
 from autumn_core._serde import WIRE_NAME, tolerate_unknown_fields
@@ -47,6 +51,7 @@ __all__ = [
     "CoreConfig",
     "LoopThread",
     "Operation",
+    "apply_rules",
     "run_operation",
     "tolerate_unknown_fields",
 ]

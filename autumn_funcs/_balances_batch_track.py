@@ -4,12 +4,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import attrs
 
 from autumn_core import AutumnCore, AutumnSDKError, Result, SDKValidationError
-from autumn_core.seam import CheckedParams, Operation, run_operation, tolerate_unknown_fields
+from autumn_core.seam import (
+    CheckedParams,
+    Operation,
+    apply_rules,
+    run_operation,
+    tolerate_unknown_fields,
+)
 from autumn_funcs._balances_track import TRACK, TrackParams, TrackParamsDict
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._typing_backports import Required
@@ -45,8 +51,11 @@ class BatchTrackParams:
 
     events: list[TrackParams]
 
-    def __attrs_post_init__(self) -> None:
-        check_batch_size(len(self.events))
+    @staticmethod
+    def _rules(events: list[Any]) -> None:
+        check_batch_size(len(events))  # events are models, or from a dict their objects
+
+    __attrs_post_init__ = apply_rules
 
 
 class BatchTrackParamsDict(TypedDict, total=False):

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import attrs
 
 from autumn_core import AutumnCore, AutumnSDKError, Result
-from autumn_core.seam import Operation, run_operation
+from autumn_core.seam import Operation, apply_rules, run_operation
 from autumn_funcs._balances_batch_track import BatchTrackResponse, check_batch_size
 from autumn_funcs._balances_track_tokens import TrackTokensParams, TrackTokensParamsDict
 from autumn_funcs._options_arg import OptionsArg
@@ -31,8 +31,11 @@ class BatchTrackTokensParams:
 
     events: list[TrackTokensParams]
 
-    def __attrs_post_init__(self) -> None:
-        check_batch_size(len(self.events))
+    @staticmethod
+    def _rules(events: list[Any]) -> None:
+        check_batch_size(len(events))  # events are models, or from a dict their objects
+
+    __attrs_post_init__ = apply_rules
 
 
 class BatchTrackTokensParamsDict(TypedDict, total=False):

@@ -8,7 +8,7 @@ from typing import Literal, TypeAlias, TypedDict
 import attrs
 
 from autumn_core import AutumnCore, AutumnSDKError, Result, SDKValidationError
-from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
+from autumn_core.seam import Operation, apply_rules, run_operation, tolerate_unknown_fields
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._reset_interval import ResetInterval, ResetIntervalValue
 from autumn_funcs._typing_backports import Required
@@ -42,10 +42,6 @@ class Rollover:
     duration: RolloverDuration | None = None
 
 
-# Names a caller may use for the grant; the wire only knows `included_grant`.
-_GRANT_ALIASES = ("included", "granted_balance")
-
-
 @attrs.frozen(kw_only=True)
 class CreateBalanceParams:
     """The body of balances.create. Only fields you set are sent.
@@ -72,12 +68,18 @@ class CreateBalanceParams:
     included: float | None = None
     granted_balance: float | None = None
 
-    def __attrs_post_init__(self) -> None:
-        if self.included is None and self.granted_balance is None:
-            return  # the usual case: the grant, if any, under its wire name
-        given = [
-            name for name in ("included_grant", *_GRANT_ALIASES) if getattr(self, name) is not None
-        ]
+    @staticmethod
+    def _rules(
+        included_grant: float | None, included: float | None, granted_balance: float | None
+    ) -> dict[str, float | None] | None:
+        if included is None and granted_balance is None:
+            return None  # the usual case: the grant, if any, under its wire name
+        amounts = {
+            "included_grant": included_grant,
+            "included": included,
+            "granted_balance": granted_balance,
+        }
+        given = [name for name, amount in amounts.items() if amount is not None]
         if len(given) > 1:
             raise SDKValidationError(
                 f"invalid params: {' and '.join(given)} name the same grant; set only one "
@@ -88,11 +90,11 @@ class CreateBalanceParams:
                     for name in given[1:]
                 ],
             )
-        for alias in _GRANT_ALIASES:
-            amount = getattr(self, alias)
-            if amount is not None:  # normalised once, so the model shows what is sent
-                object.__setattr__(self, "included_grant", amount)
-                object.__setattr__(self, alias, None)
+        # Normalised once, so the model shows what is sent.
+        grant = included if included is not None else granted_balance
+        return {"included_grant": grant, "included": None, "granted_balance": None}
+
+    __attrs_post_init__ = apply_rules
 
 
 # The same params as dicts, for a type checker: a typo in a key, a wrong type or a

@@ -7,7 +7,7 @@ from typing import TypedDict
 import attrs
 
 from autumn_core import AutumnCore, AutumnSDKError, Result, SDKValidationError
-from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
+from autumn_core.seam import Operation, apply_rules, run_operation, tolerate_unknown_fields
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._reset_interval import ResetInterval, ResetIntervalValue
 from autumn_funcs._typing_backports import Required
@@ -37,19 +37,24 @@ class DeleteBalanceParams:
     recalculate_balances: bool | None = None
     interval: ResetInterval | None = None
 
-    def __attrs_post_init__(self) -> None:
-        if self.feature_id is None and self.balance_id is None:
+    @staticmethod
+    def _rules(
+        feature_id: str | None, balance_id: str | None, recalculate_balances: bool | None
+    ) -> None:
+        if feature_id is None and balance_id is None:
             reason = (
                 "set feature_id or balance_id: without either, Autumn deletes every "
                 "balance of the customer"
             )
-        elif self.recalculate_balances and self.feature_id is None:
+        elif recalculate_balances and feature_id is None:
             reason = "recalculate_balances needs feature_id (Autumn answers 400 without it)"
         else:
             return
         raise SDKValidationError(
             f"invalid feature_id: {reason}", field="feature_id", problems=[("feature_id", reason)]
         )
+
+    __attrs_post_init__ = apply_rules
 
 
 class _DeleteBalanceOptionalKeys(TypedDict, total=False):

@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 import attrs
 
 from autumn_core import AutumnCore, AutumnSDKError, Result, SDKValidationError
-from autumn_core.seam import Operation, run_operation, tolerate_unknown_fields
+from autumn_core.seam import Operation, apply_rules, run_operation, tolerate_unknown_fields
 from autumn_funcs._options_arg import OptionsArg
 from autumn_funcs._typing_backports import Required
 
@@ -38,14 +38,17 @@ class FinalizeLockParams:
     override_value: float | None = None
     properties: dict[str, Any] | None = None
 
-    def __attrs_post_init__(self) -> None:
-        if self.action == FinalizeLockAction.RELEASE and self.override_value is not None:
+    @staticmethod
+    def _rules(action: FinalizeLockAction, override_value: float | None) -> None:
+        if action == FinalizeLockAction.RELEASE and override_value is not None:
             reason = "only a confirm takes it, not a release (Autumn answers 400)"
             raise SDKValidationError(
                 f"invalid override_value: {reason}",
                 field="override_value",
                 problems=[("override_value", reason)],
             )
+
+    __attrs_post_init__ = apply_rules
 
 
 class FinalizeLockParamsDict(TypedDict, total=False):

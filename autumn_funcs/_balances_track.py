@@ -9,7 +9,13 @@ from typing import Any, Literal, TypeAlias, TypedDict, cast
 import attrs
 
 from autumn_core import AutumnCore, AutumnSDKError, Ok, Result, SDKValidationError
-from autumn_core.seam import WIRE_NAME, Operation, run_operation, tolerate_unknown_fields
+from autumn_core.seam import (
+    WIRE_NAME,
+    Operation,
+    apply_rules,
+    run_operation,
+    tolerate_unknown_fields,
+)
 from autumn_funcs._balance_view import Balance, BalanceReset
 from autumn_funcs._lock import Lock, LockDict
 from autumn_funcs._options_arg import OptionsArg
@@ -75,14 +81,17 @@ class TrackParams:
     lock: Lock | None = None
     idempotency_key: str | None = None
 
-    def __attrs_post_init__(self) -> None:
+    @staticmethod
+    def _rules(feature_id: str | None, event_name: str | None, timestamp: int | None) -> None:
         # Autumn's own rules, refused here by name instead of by a 400 after a round trip.
-        if (self.feature_id is None) == (self.event_name is None):
-            which = "both" if self.feature_id is not None else "neither"
+        if (feature_id is None) == (event_name is None):
+            which = "both" if feature_id is not None else "neither"
             raise problem("feature_id", f"set feature_id or event_name, not {which}")
-        if self.event_name == "":
+        if event_name == "":
             raise problem("event_name", "must not be empty")
-        check_timestamp(self.timestamp)
+        check_timestamp(timestamp)
+
+    __attrs_post_init__ = apply_rules
 
 
 class _TrackOptionalKeys(TypedDict, total=False):

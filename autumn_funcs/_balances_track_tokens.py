@@ -8,7 +8,7 @@ from typing import Any, TypedDict
 import attrs
 
 from autumn_core import AutumnCore, AutumnSDKError, Result
-from autumn_core.seam import WIRE_NAME, Operation, run_operation
+from autumn_core.seam import WIRE_NAME, Operation, apply_rules, run_operation
 from autumn_funcs._balances_track import (
     OverageBehavior,
     OverageBehaviorValue,
@@ -32,11 +32,11 @@ _TOKEN_COUNTS = (
 )
 
 
-def check_token_counts(params: object) -> None:
-    """Each token count set is a whole number from 0 to 2^53-1 (Autumn refuses 1.5, -1,
-    and 2^53: its schema's `.int()` takes safe integers only)."""
-    for name in _TOKEN_COUNTS:
-        count = getattr(params, name)
+def check_token_counts(counts: tuple[object, ...]) -> None:
+    """Each token count set (in the order of `_TOKEN_COUNTS`) is a whole number from 0 to
+    2^53-1 (Autumn refuses 1.5, -1, and 2^53: its schema's `.int()` takes safe integers
+    only)."""
+    for name, count in zip(_TOKEN_COUNTS, counts, strict=True):
         if count is not None and (type(count) is not int or not 0 <= count <= _MAX_SAFE):
             reason = f"expected a whole number of tokens from 0 to 2^53-1, got {count!r}"
             raise problem(name, reason)
@@ -75,9 +75,31 @@ class TrackTokensParams:
     overage_behavior: OverageBehavior | None = None
     async_: bool | None = attrs.field(default=None, metadata={WIRE_NAME: "async"})
 
-    def __attrs_post_init__(self) -> None:
-        check_token_counts(self)
-        check_timestamp(self.timestamp)
+    @staticmethod
+    def _rules(
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int | None,
+        cache_write_tokens: int | None,
+        audio_input_tokens: int | None,
+        audio_output_tokens: int | None,
+        reasoning_tokens: int | None,
+        timestamp: int | None,
+    ) -> None:
+        check_token_counts(
+            (
+                input_tokens,
+                output_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                audio_input_tokens,
+                audio_output_tokens,
+                reasoning_tokens,
+            )
+        )
+        check_timestamp(timestamp)
+
+    __attrs_post_init__ = apply_rules
 
 
 class _TrackTokensOptionalKeys(TypedDict, total=False):

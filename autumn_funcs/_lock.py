@@ -3,11 +3,12 @@ with `balances_finalize`."""
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict, cast
+from typing import Literal, TypedDict
 
 import attrs
 
 from autumn_core import SDKValidationError
+from autumn_core.seam import apply_rules
 from autumn_funcs._typing_backports import Required
 
 # Autumn refuses longer lock ids (400); refused here by name, before any I/O.
@@ -27,14 +28,16 @@ class Lock:
     enabled: Literal[True]
     expires_at: float | None = None
 
-    def __attrs_post_init__(self) -> None:
-        lock_id = cast(object, self.lock_id)  # a hand-built model may hold anything
+    @staticmethod
+    def _rules(lock_id: object) -> None:  # object: a hand-built model may hold anything
         if isinstance(lock_id, str) and len(lock_id) > MAX_LOCK_ID_LENGTH:
             raise SDKValidationError(
                 f"invalid lock_id: at most {MAX_LOCK_ID_LENGTH} characters",
                 field="lock_id",
                 problems=[("lock_id", f"at most {MAX_LOCK_ID_LENGTH} characters")],
             )
+
+    __attrs_post_init__ = apply_rules
 
 
 class LockDict(TypedDict, total=False):

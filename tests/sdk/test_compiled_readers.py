@@ -54,7 +54,7 @@ JSON = st.recursive(
 )
 TEXT = st.one_of(
     st.text(max_size=6),
-    st.sampled_from(["month", "é", "\ud800", "cus_ent_1", ""]),
+    st.sampled_from(["month", "é", "\ud800", "cus_ent_1", "", "j" * 257]),
 )
 NUMBERS = st.one_of(
     st.integers(min_value=-(2**60), max_value=2**60),

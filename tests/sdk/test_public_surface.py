@@ -47,6 +47,7 @@ SEAM = {
     "CoreConfig",
     "LoopThread",
     "Operation",
+    "apply_rules",
     "run_operation",
     "tolerate_unknown_fields",
 }
