@@ -42,15 +42,46 @@ def _not_json(value: object) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _one_shot(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """`encoder.encode`, as the standard library runs it for a value that is not a str:
+    its C encoder (`json.encoder.c_make_encoder`) over the whole value at once."""
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    indent = cast("object", encoder.indent)  # None, though typeshed says int | str
+    if make is None or encoder.check_circular or indent is not None:
+        # No C accelerator, or settings the standard library encodes in Python.
+        return encoder.encode
+    # `encode` builds this C encoder again on every call, which costs about as much
+    # as encoding a params object: built once here, with the same settings.
+    iterencode = make(
+        None,  # no markers: no cycle check
+        encoder.default,
+        json.encoder.encode_basestring_ascii
+        if encoder.ensure_ascii
+        else json.encoder.encode_basestring,
+        encoder.indent,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(iterencode(value, 0))
+
+    return encode
+
+
 # Compact JSON, NaN refused (a last line of defence behind validation). Bodies
 # are unstructured models, never cyclic, so the cycle check is skipped.
-encode_json: Callable[[Any], str] = json.JSONEncoder(
+_ENCODER = json.JSONEncoder(
     separators=(",", ":"),
     allow_nan=False,
     ensure_ascii=False,
     check_circular=False,
     default=_not_json,
-).encode
+)
+encode_json: Callable[[Any], str] = _one_shot(_ENCODER)
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
