@@ -122,8 +122,14 @@ def required_only(cls: type) -> dict[str, Any]:
     return {name: value for name, value in full.items() if name in kept}
 
 
+def with_nulls(cls: type) -> dict[str, Any]:
+    """What is needed, and null for every other field."""
+    nulls = {f.name: None for f in attrs.fields(cls) if f.default is None}
+    return nulls | required_only(cls)
+
+
 @pytest.mark.parametrize("cls", EVERY_PARAMS)
-@pytest.mark.parametrize("shape", [plain_dict, required_only])
+@pytest.mark.parametrize("shape", [plain_dict, required_only, with_nulls])
 def test_plain_params_are_sent_by_the_function_itself(cls: type, shape: Any) -> None:
     """Every field set, and only what is needed: the function does not give up, and
     sends what the model sends, keys in the same order."""
@@ -138,6 +144,17 @@ def test_the_plain_dicts_set_every_field_of_their_model() -> None:
     assert set(full) == {f.name for f in attrs.fields(TrackParams)} - {"event_name"}
     assert json.dumps(compiled(TrackParams)(full)).startswith('{"customer_id": "x", "feature_id"')
     assert '"async": true' in json.dumps(compiled(TrackParams)(full))
+
+
+@pytest.mark.parametrize("cls", EVERY_PARAMS)
+@pytest.mark.parametrize("shape", [plain_dict, required_only, with_nulls])
+def test_an_unknown_key_gives_up_and_the_call_names_it(cls: type, shape: Any) -> None:
+    given_params = {**shape(cls), "zzz": "c"}
+    with pytest.raises(Exception):  # noqa: B017 - gives up; the model path names the key
+        compiled(cls)(given_params)
+    expected = by_model(cls, given_params)
+    assert expected[:3] == ("error", "invalid params: zzz: unknown field", "zzz")
+    assert by_call(cls, given_params) == expected
 
 
 BROKEN_RULES: list[tuple[type, dict[str, Any], str]] = [
