@@ -9,10 +9,11 @@ from enum import Enum
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autumn_core._serde import _ENCODER, _one_shot, encode_json
+from tests.property_examples import examples
 
 
 class Color(str, Enum):
@@ -49,6 +50,7 @@ def outcome(encode: Any, value: Any) -> tuple[str, str]:
         return type(exc).__name__, str(exc)
 
 
+@settings(max_examples=examples(100))
 @given(VALUES)
 def test_it_writes_and_refuses_what_the_standard_encoder_does(value: Any) -> None:
     assert outcome(encode_json, value) == outcome(_ENCODER.encode, value)
