@@ -6,7 +6,9 @@ raises the TypeError the async call would."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -75,3 +77,18 @@ def test_the_clients_repr_is_the_async_clients_under_its_own_name() -> None:
             "AutumnSync(server_url='http://127.0.0.1:9/v(1)', x_api_version='2.1', "
             "secret_key=<hidden>)"
         )
+
+
+class Answer:
+    """A result that can be watched for collection."""
+
+
+async def answer(_core: AutumnCore) -> Answer:
+    return Answer()
+
+
+def test_a_calls_result_is_not_kept_by_the_client() -> None:
+    with AutumnSync("am_sk_test_loop", server_url="http://127.0.0.1:9") as autumn:
+        result = weakref.ref(autumn.call(answer))
+        gc.collect()
+        assert result() is None

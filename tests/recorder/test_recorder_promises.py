@@ -362,3 +362,16 @@ def test_blocking_flush_and_close_keep_to_their_timeouts(threaded_server: BatchS
     assert threaded_server.applied == {}
     with pytest.raises(RuntimeError, match="closed"):
         recorder.track(EVENT)
+
+
+async def test_a_flush_waits_only_for_events_recorded_before_it(
+    core: AutumnCore, server: BatchServer, quick: Quick
+) -> None:
+    server.down = True
+    async with UsageRecorder(core, **quick(flush_interval=60)) as recorder:
+        flushing = asyncio.create_task(recorder.flush(1))
+        await asyncio.sleep(0)  # the flush has begun, with nothing recorded before it
+        recorder.track(EVENT)  # recorded after: not the flush's to wait for
+        assert await flushing is True
+        server.down = False
+    assert server.applied == {"cus_1": 1}
