@@ -28,13 +28,14 @@ from autumn_funcs import (
     balances_create,
     balances_update,
 )
+from tests.property_examples import examples
 from tests.resilience.conftest import NO_RETRIES, SECRET, assert_no_secret
 from tests.resilience.hostile import HostileServer
 
 pytestmark = pytest.mark.resilience
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("RESILIENCE_EXAMPLES", "150")),
+    max_examples=examples(int(os.environ.get("RESILIENCE_EXAMPLES", "150"))),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -35,6 +35,7 @@ from autumn_funcs import (
     TrackResponse,
     UpdateBalanceParams,
 )
+from tests.property_examples import examples
 from tests.sdk.answers import CHECK_ALLOWED, CUSTOMER, ENTITY, TRACK
 from tests.sdk.test_every_operation import OPERATIONS, params_model
 
@@ -163,7 +164,7 @@ def test_the_readers_build_what_the_hooks_build_from_real_answers(
     assert same(reader(answer), expected)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 @pytest.mark.parametrize("cls", [CheckResponse, TrackResponse, Entity])
 def test_a_reader_builds_the_hooks_model_or_gives_up(cls: type, data: st.DataObject) -> None:
@@ -179,7 +180,7 @@ def test_a_reader_builds_the_hooks_model_or_gives_up(cls: type, data: st.DataObj
     assert same(read, expected)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), ascii_only=st.booleans())
 @pytest.mark.parametrize("cls", [CheckResponse, TrackResponse, Entity, Customer])
 def test_response_reader_answers_as_the_hooks_do(
@@ -298,7 +299,7 @@ def sent(cls: type, data: Any) -> tuple[str, str]:
     return "ok", json.dumps(converter.unstructure(model, cls))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 @pytest.mark.parametrize("cls", PARAMS)
 def test_params_are_structured_as_the_hooks_do(cls: type, data: st.DataObject) -> None:
@@ -318,7 +319,7 @@ def test_params_are_structured_as_the_hooks_do(cls: type, data: st.DataObject) -
 EVERY_PARAMS = sorted({params_model(f) for f in OPERATIONS.values()}, key=lambda c: c.__name__)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 @pytest.mark.parametrize("cls", EVERY_PARAMS)
 def test_params_send_what_the_converter_sends(cls: type, data: st.DataObject) -> None:

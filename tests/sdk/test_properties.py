@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from autumn_core import AutumnCore, RetryConfig, SDKValidationError
 from autumn_funcs import balances_create, balances_update
+from tests.property_examples import examples
 from tests.scripted_server import ScriptedServer
 from tests.sdk.conftest import SECRET
 
@@ -117,7 +118,7 @@ async def check(core: AutumnCore, scripted: ScriptedServer, call: Any, params: A
 
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
