@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ import pytest
 from autumn_core import AutumnCore
 from autumn_core._loop_thread import LoopThread
 from autumn_funcs import AutumnSync
+from autumn_funcs import _autumn_sync as autumn_sync
 
 
 async def echo(_core: AutumnCore, value: int) -> int:
@@ -92,3 +94,24 @@ def test_a_calls_result_is_not_kept_by_the_client() -> None:
         result = weakref.ref(autumn.call(answer))
         gc.collect()
         assert result() is None
+
+
+def test_a_client_nobody_closed_is_closed_when_collected_within_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The bound is 5 s; shortened here so that a loop busy for 1 s outlasts it.
+    monkeypatch.setattr(autumn_sync, "UNATTENDED_CLOSE_S", 0.05)
+
+    async def keep_the_loop_busy(_core: AutumnCore) -> None:
+        # Once this call has returned to its caller: a hook that blocks the loop, say.
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, time.sleep, 1.0)
+
+    autumn = AutumnSync("am_sk_test_loop", server_url="http://127.0.0.1:9")
+    autumn.call(keep_the_loop_busy)
+    (loop_thread,) = [t for t in threading.enumerate() if t.name == "AutumnSync-loop"]
+    del autumn
+    gc.collect()  # closes it: waits for the busy thread no longer than the bound
+    assert loop_thread.is_alive()
+    loop_thread.join(5)
+    assert not loop_thread.is_alive()
