@@ -99,13 +99,13 @@ def test_a_calls_result_is_not_kept_by_the_client() -> None:
 def test_a_client_nobody_closed_is_closed_when_collected_within_a_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The bound is 5 s; shortened here so that a loop busy for 1 s outlasts it.
+    # The bound is 5 s; shortened here so that a loop busy for half a second outlasts it.
     monkeypatch.setattr(autumn_sync, "UNATTENDED_CLOSE_S", 0.05)
 
     async def keep_the_loop_busy(_core: AutumnCore) -> None:
         # Once this call has returned to its caller: a hook that blocks the loop, say.
         loop = asyncio.get_running_loop()
-        loop.call_soon(loop.call_soon, time.sleep, 1.0)
+        loop.call_soon(loop.call_soon, time.sleep, 0.5)
 
     autumn = AutumnSync("am_sk_test_loop", server_url="http://127.0.0.1:9")
     autumn.call(keep_the_loop_busy)
