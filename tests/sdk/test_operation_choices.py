@@ -5,6 +5,7 @@ caller's key from a RequestOptions as from a dict, and each refusal's fields."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import MappingProxyType
 
 import pytest
@@ -13,10 +14,14 @@ from autumn_core import AutumnCore, RequestOptions, SDKValidationError
 from autumn_funcs import (
     Autumn,
     CreateBalanceParams,
+    DeleteBalanceParams,
+    FinalizeLockParams,
+    Lock,
     balances_check,
     balances_track,
     customers_get_or_create,
 )
+from autumn_funcs._lock import MAX_LOCK_ID_LENGTH
 from tests.scripted_server import ScriptedServer, json_reply
 from tests.sdk.answers import CHECK_ALLOWED, CUSTOMER, fresh
 from tests.sdk.conftest import SECRET, header
@@ -70,3 +75,45 @@ async def test_a_models_own_rule_names_its_field_in_the_problems(
         ("included", "names the same grant as included_grant; set only one")
     ]
     assert scripted.requests == []
+
+
+REFUSALS: dict[str, tuple[Callable[[], object], str, str]] = {
+    "delete-everything": (
+        lambda: DeleteBalanceParams(customer_id="c"),
+        "feature_id",
+        "set feature_id or balance_id: without either, Autumn deletes every balance of the "
+        "customer",
+    ),
+    "recalculate-without-feature": (
+        lambda: DeleteBalanceParams(customer_id="c", balance_id="b", recalculate_balances=True),
+        "feature_id",
+        "recalculate_balances needs feature_id (Autumn answers 400 without it)",
+    ),
+    "release-with-value": (
+        lambda: FinalizeLockParams(lock_id="l", action="release", override_value=1),
+        "override_value",
+        "only a confirm takes it, not a release (Autumn answers 400)",
+    ),
+    "lock-id-too-long": (
+        lambda: Lock(enabled=True, lock_id="x" * (MAX_LOCK_ID_LENGTH + 1)),
+        "lock_id",
+        "at most 256 characters",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_a_rule_across_fields_is_refused_naming_the_field_and_why(case: str) -> None:
+    build, field, reason = REFUSALS[case]
+    with pytest.raises(SDKValidationError) as refused:
+        build()
+    error = refused.value
+    assert (error.field, str(error), list(error.problems)) == (
+        field,
+        f"invalid {field}: {reason}",
+        [(field, reason)],
+    )
+
+
+def test_a_lock_id_of_the_longest_length_is_taken() -> None:
+    assert len(Lock(enabled=True, lock_id="x" * MAX_LOCK_ID_LENGTH).lock_id) == 256
