@@ -132,6 +132,7 @@ async def test_an_undecodable_answer_is_an_invalid_success_only_when_2xx(
     res = await balances_create(make_core(retry_config=RetryConfig(max_retries=0)), CREATE_EXAMPLE)
     assert type(res.error) is kind
     assert res.error.attempts == 1  # type: ignore[union-attr]
+    assert res.error.body == ""  # type: ignore[union-attr]  # nothing of it could be read
 
 
 @pytest.mark.parametrize("extra", [0, 20])
