@@ -281,10 +281,13 @@ async def test_a_spool_row_that_is_not_an_event_does_not_stop_the_others(
             " WHERE seq = (SELECT min(seq) + 1 FROM usage_events)"
         )
     server.down = False
-    async with UsageRecorder(core, **quick(spool=spool)) as recorder:
+    refused: list[object] = []
+    settings = quick(spool=spool, on_refused=lambda event, _error: refused.append(event))
+    async with UsageRecorder(core, **settings) as recorder:
         assert await recorder.flush(5)
         stats = recorder.stats()
-    assert (stats.delivered, stats.pending) == (2, 0)
+    assert (stats.delivered, stats.refused, stats.retried, stats.pending) == (2, 1, 0, 0)
+    assert refused == [[1, 2]]  # reported as it was read, once
     assert server.applied == {"cus_1": 2}
     assert spool_rows(spool) == 0
 
