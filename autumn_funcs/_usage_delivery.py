@@ -29,7 +29,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -79,6 +79,12 @@ def wire(event: Any) -> dict[str, Any]:
     or the dict read back from the spool)."""
     fields: dict[str, Any] = event.fields if isinstance(event, CheckedParams) else event
     return fields
+
+
+def _fields_to_name(event: object) -> dict[str, Any]:
+    # A spool row is JSON, but a damaged one may not be an object: it is refused and
+    # reported all the same, with no fields to name it by.
+    return cast("dict[str, Any]", event) if isinstance(event, dict) else {}
 
 
 def _retry_after(error: AutumnSDKError) -> float | None:
@@ -218,10 +224,11 @@ class Sender:
     def _refuse(self, items: list[Item], error: AutumnSDKError) -> None:
         self._queue.settle(items, refused=True)
         event = wire(items[0][1])
+        named = _fields_to_name(event)
         logger.error(
             "usage recorder: Autumn refused an event (idempotency_key %s, customer %s): %s",
-            event.get("idempotency_key"),
-            event.get("customer_id"),
+            named.get("idempotency_key"),
+            named.get("customer_id"),
             str(error)[:300],
         )
         if self._on_refused is not None:

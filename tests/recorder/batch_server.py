@@ -10,7 +10,8 @@ does for an unknown feature); each event is applied once per body
 - "reset": the connection is cut before anything is applied;
 - "429" / "503": refused with that status (429 with `Retry-After: 0`);
 - "429-hour": 429 with `Retry-After: 3600`;
-- "no_route": a plain-text 404, as a server without the route answers.
+- "no_route": a plain-text 404, as a server without the route answers;
+- "slow": answered as usual, half a second late.
 
 `limit` counts requests as Autumn's rate limiter does, in fixed one-second
 windows opened by a first request, and answers 429 beyond it.
@@ -60,6 +61,8 @@ class BatchServer:
         if self.limit is not None and self._over_limit():
             self.limited += 1
             fault = "429"
+        if fault == "slow":
+            await asyncio.sleep(0.5)
         if self.down or fault == "reset":
             return await _cut(request)
         if fault == "no_route":  # a server without the route, or a proxy's page

@@ -14,6 +14,7 @@ import pytest
 
 from autumn_core import (
     APIConnectionError,
+    Applied,
     AutumnCore,
     AutumnDefaultError,
     HTTPClientError,
@@ -172,12 +173,13 @@ async def test_truncated_body_is_a_connection_error(hostile: HostileServer) -> N
     assert_typed(res.error, APIConnectionError, attempts=1)
 
 
-@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("status", [300, 301, 302, 303, 307, 308])
 async def test_redirect_loop_is_not_followed(hostile: HostileServer, status: int) -> None:
     hostile.default = redirect_loop(status)
     res = await call(hostile.url)
     error = assert_typed(res.error, AutumnDefaultError, status=status, attempts=1)
     assert "unexpected redirect" in error.message
+    assert error.applied is Applied.NO  # not followed: the write went nowhere else
     assert len(hostile.requests) == 1
 
 

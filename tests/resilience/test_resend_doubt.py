@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from autumn_core import Applied, AutumnCore
-from autumn_funcs import balances_create
+from autumn_funcs import balances_create, balances_update
 from autumn_local import LocalAutumn
 from tests.resilience.conftest import NO_RETRIES, SECRET, fast_retries
 
@@ -89,6 +89,7 @@ async def test_a_resend_refused_by_a_proxy_keeps_the_first_calls_doubt(
         resent = await balances_create(core, PARAMS, {"idempotency_key": key})
         assert not resent.ok
         assert resent.error.applied is Applied.UNKNOWN, resent.error
+        assert resent.error.may_be_partial is False  # a create applies whole or not at all
         assert f'"idempotency_key": "{key}"' in str(resent.error)
         gateway.down = False
         settled = await balances_create(
@@ -113,3 +114,21 @@ async def test_a_settling_success_forgets_the_doubt(
         gateway.down = False
         key = first.error.idempotency_key
         assert (await balances_create(core, PARAMS, {"idempotency_key": key})).ok
+
+
+async def test_a_resend_refused_by_a_proxy_keeps_an_updates_partial_doubt(
+    server: LocalAutumn, proxy: tuple[Proxy, str]
+) -> None:
+    gateway, url = proxy
+    steps = {"customer_id": "cus_123", "feature_id": "api_calls", "add_to_balance": 5, "usage": 2}
+    async with AutumnCore(SECRET, server_url=url, retry_config=NO_RETRIES) as core:
+        assert (await balances_create(core, PARAMS)).ok
+        server.faults.inject_next("lost-response")
+        first = await balances_update(core, steps)
+        assert not first.ok and first.error.may_be_partial
+        gateway.down = True
+        key = first.error.idempotency_key
+        resent = await balances_update(core, steps, {"idempotency_key": key})
+    assert not resent.ok
+    assert (resent.error.applied, resent.error.may_be_partial) == (Applied.UNKNOWN, True)
+    assert "Some of the update's steps may have been applied" in str(resent.error)

@@ -129,6 +129,8 @@ NOT_HTTP = {
     "garbage": f"{SECRET} is not HTTP\r\n\r\n".encode(),
     "bad-header": f"HTTP/1.1 200 OK\r\nX Bad {SECRET}: 1\r\n\r\n".encode(),
     "bad-length": b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",
+    # Too long: aiohttp keeps the line's first bytes, as bytes, in its exception.
+    "long-header": f"HTTP/1.1 200 OK\r\nX-Echo: {SECRET * 4000}\r\n\r\n".encode(),
 }
 
 

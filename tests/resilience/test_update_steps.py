@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from autumn_core import Applied, AutumnCore, AutumnDefaultError
-from autumn_funcs import balances_create, balances_update
+from autumn_funcs import UpdateBalanceParams, balances_create, balances_update
 from autumn_local import LocalAutumn
 from tests.resilience.conftest import SECRET, fast_retries
 
@@ -109,3 +109,14 @@ async def test_a_body_the_schema_refuses_is_reported_not_applied(server: LocalAu
     assert isinstance(error, AutumnDefaultError) and error.code == "invalid_inputs", error
     assert error.applied is Applied.NO, error
     assert await remaining(server) == 100
+
+
+async def test_a_params_model_counts_its_steps_as_a_dict_does(server: LocalAutumn) -> None:
+    # One field set on a model is one step: a lost answer is retried (the key makes it
+    # safe); the fields left unset are no steps.
+    async with AutumnCore(SECRET, server_url=server.url, retry_config=fast_retries()) as core:
+        await lifetime_hundred(core)
+        server.faults.inject_next("lost-response")
+        res = await balances_update(core, UpdateBalanceParams(**LIFETIME, add_to_balance=5))
+    assert res.ok and res.deduplicated
+    assert await remaining(server) == 105

@@ -133,3 +133,18 @@ async def test_an_undecodable_answer_is_an_invalid_success_only_when_2xx(
     assert type(res.error) is kind
     assert res.error.attempts == 1  # type: ignore[union-attr]
     assert res.error.body == ""  # type: ignore[union-attr]  # nothing of it could be read
+
+
+@pytest.mark.parametrize("extra", [0, 20])
+async def test_compressed_bytes_beyond_the_bound_end_the_read(
+    make_core: MakeCore, scripted: ScriptedServer, extra: int
+) -> None:
+    # A short page, then empty gzip members (20 bytes each, nothing once decoded):
+    # at the bound exactly, the body is whole; beyond it, the reading stops there.
+    empty = gzip.compress(b"", mtime=0)
+    page = b"<p>" + b"a" * (LIMIT - 3000 * len(empty) - 26)
+    first = gzip.compress(page, compresslevel=0, mtime=0)  # stored: its length is known
+    body = first + empty * (3000 + extra // len(empty))
+    assert len(body) == LIMIT + extra
+    error = await error_of(make_core, scripted, streamed(body, "gzip"))
+    assert (error.body, error.body_truncated) == (page.decode(), extra > 0)

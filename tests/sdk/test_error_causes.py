@@ -54,3 +54,19 @@ async def test_the_cause_keeps_the_request_but_not_its_credentials(broken_status
     assert info.headers["Idempotency-Key"] == res.error.idempotency_key
     assert SECRET not in repr(info)
     assert "X-Proxy-Key" in info.headers
+
+
+async def test_the_cause_keeps_what_the_http_stack_said(broken_status_line: str) -> None:
+    # Scrubbed of credentials, the cause still reads as aiohttp raised it: its status,
+    # message and arguments, for a log line or a debugger.
+    async with AutumnCore(
+        SECRET, server_url=broken_status_line, retry_config=RetryConfig(max_retries=0)
+    ) as core:
+        res = await balances_create(core, CREATE_EXAMPLE)
+    assert not res.ok
+    cause = res.error.__cause__
+    assert isinstance(cause, aiohttp.ClientResponseError)
+    assert (cause.status, cause.history) == (400, ())
+    assert cause.message.startswith("Bad status line") and "abc Broken" in cause.message
+    assert cause.args == (cause.request_info, ())
+    assert str(cause).startswith('400, message="Bad status line')

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from autumn_core import AutumnCore, RetryConfig, SDKValidationError
 from autumn_core.otel import instrument, instrument_recorder
 from autumn_funcs import Autumn, UsageRecorder, balances_create, balances_track
+from autumn_funcs._balances_create import CREATE_BALANCE
 from autumn_local import LocalAutumn
 from tests.scripted_server import (
     ScriptedServer,
@@ -385,3 +386,13 @@ async def test_a_recorder_is_not_kept_alive_by_its_metrics(telemetry: Telemetry)
         gc.collect()
         assert alive() is None
         assert telemetry.points("autumn.recorder.pending") == []
+
+
+async def test_an_instrumented_core_sends_the_options_it_is_given(
+    telemetry: Telemetry, scripted: ScriptedServer
+) -> None:
+    async with AutumnCore("am_sk_test_x", server_url=scripted.url) as core:
+        telemetry.instrument(core)
+        res = await core.call(CREATE_BALANCE, CREATE_EXAMPLE, {"idempotency_key": "grant-42"})
+    assert res.ok, res
+    assert header(scripted.requests[0], "Idempotency-Key") == "grant-42"

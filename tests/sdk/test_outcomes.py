@@ -183,7 +183,10 @@ async def test_an_operation_without_a_fixed_answer_keeps_the_confirmed_duplicate
     assert isinstance(error, AutumnDefaultError)
     assert error.applied is Applied.ALREADY
     assert error.earlier_attempt_accepted is True
-    assert "earlier attempt of this same call was accepted" in str(error)
+    assert (
+        ". An earlier attempt of this same call was accepted by the server, so the change was "
+        "applied, once, but its answer was lost; do not repeat it"
+    ) in str(error)
 
 
 async def test_a_duplicate_with_no_time_left_to_confirm_is_unknown(

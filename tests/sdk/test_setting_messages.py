@@ -1,0 +1,53 @@
+"""A bad setting of the core or its retry policy is refused, before any I/O, with an
+error that names the field and says what it expected and what it got."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from autumn_core import AutumnCore, RetryConfig, SDKValidationError
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"timeout_ms": 0}, "invalid timeout_ms: expected milliseconds > 0, got 0"),
+        (
+            {"total_timeout_ms": -1},
+            "invalid total_timeout_ms: expected None or milliseconds > 0, got -1",
+        ),
+        (
+            {"user_agent": "caf\u00e9"},
+            "invalid user_agent: expected printable ASCII text (it is sent as a header)",
+        ),
+        (
+            {"x_api_version": "2 1"},
+            "invalid x_api_version: expected a version such as '2.1', got '2 1'",
+        ),
+    ],
+)
+def test_a_bad_core_setting_says_what_was_expected(setting: dict[str, Any], message: str) -> None:
+    with pytest.raises(SDKValidationError) as refused:
+        AutumnCore("am_sk_test_settings", server_url="http://127.0.0.1:9", **setting)
+    assert (refused.value.field, str(refused.value)) == (next(iter(setting)), message)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            {"max_retries": -1},
+            "invalid RetryConfig.max_retries: expected None or an integer >= 0, got -1",
+        ),
+        ({"sleep": 1}, "invalid RetryConfig.sleep: expected a callable, got 1"),
+    ],
+)
+def test_a_bad_retry_setting_says_what_was_expected(setting: dict[str, Any], message: str) -> None:
+    with pytest.raises(SDKValidationError) as refused:
+        RetryConfig(**setting)
+    assert (refused.value.field, str(refused.value)) == (
+        f"RetryConfig.{next(iter(setting))}",
+        message,
+    )
