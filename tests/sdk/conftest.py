@@ -15,13 +15,13 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
-from autumn_core import AutumnCore, RetryConfig
+from autumn_core import AutumnCore, AutumnDefaultError, RetryConfig
 
 # Also provided by the pytest11 entry point once the package is installed;
 # importing it here keeps the suite runnable from a plain checkout.
 from autumn_local.pytest_plugin import local_autumn  # noqa: F401
 from tests.fake_time import FakeTime
-from tests.scripted_server import RecordedRequest, ScriptedServer
+from tests.scripted_server import RecordedRequest, Reply, ScriptedServer
 
 SECRET = "am_sk_test_sdk_suite_7f3a9c"
 
@@ -36,6 +36,18 @@ UPDATE_EXAMPLE: dict[str, Any] = {
     "feature_id": "api_calls",
     "remaining": 5,
 }
+
+
+async def error_of(
+    make_core: Callable[..., AutumnCore], scripted: ScriptedServer, reply: Reply
+) -> AutumnDefaultError:
+    """The error of a create answered by `reply`, with no retry."""
+    from autumn_funcs import balances_create  # the suite's fixtures import no operation
+
+    scripted.then(reply)
+    res = await balances_create(make_core(retry_config=RetryConfig(max_retries=0)), CREATE_EXAMPLE)
+    assert isinstance(res.error, AutumnDefaultError), res
+    return res.error
 
 
 def header(request: RecordedRequest, name: str) -> str | None:

@@ -19,7 +19,7 @@ from autumn_core import AutumnCore, AutumnDefaultError, ResponseValidationError,
 from autumn_core._errors import MAX_ERROR_BODY_BYTES
 from autumn_funcs import balances_create
 from tests.scripted_server import Reply, ScriptedServer
-from tests.sdk.conftest import CREATE_EXAMPLE
+from tests.sdk.conftest import CREATE_EXAMPLE, error_of
 
 MakeCore = Callable[..., AutumnCore]
 LIMIT = MAX_ERROR_BODY_BYTES
@@ -55,15 +55,6 @@ ENCODERS: dict[str | None, Callable[[bytes], bytes]] = {
     "x-gzip": gzip.compress,
     "deflate": deflated,
 }
-
-
-async def error_of(
-    make_core: MakeCore, scripted: ScriptedServer, reply: Reply
-) -> AutumnDefaultError:
-    scripted.then(reply)
-    res = await balances_create(make_core(retry_config=RetryConfig(max_retries=0)), CREATE_EXAMPLE)
-    assert isinstance(res.error, AutumnDefaultError), res
-    return res.error
 
 
 @pytest.mark.parametrize("encoding", list(ENCODERS))

@@ -8,22 +8,12 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from autumn_core import AutumnCore, AutumnDefaultError, RetryConfig
+from autumn_core import AutumnCore
 from autumn_core._errors import MAX_ERROR_BODY_BYTES
-from autumn_funcs import balances_create
 from tests.scripted_server import Reply, ScriptedServer, raw_reply
-from tests.sdk.conftest import CREATE_EXAMPLE, SECRET
+from tests.sdk.conftest import SECRET, error_of
 
 MakeCore = Callable[..., AutumnCore]
-
-
-async def error_of(
-    make_core: MakeCore, scripted: ScriptedServer, reply: Reply
-) -> AutumnDefaultError:
-    scripted.then(reply)
-    res = await balances_create(make_core(retry_config=RetryConfig(max_retries=0)), CREATE_EXAMPLE)
-    assert isinstance(res.error, AutumnDefaultError), res
-    return res.error
 
 
 def answer(status: int, body: bytes = b"", reason: str | None = None, **headers: str) -> Reply:
