@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from autumn_core import (
+    Applied,
     AutumnCore,
     AutumnDefaultError,
     HookContext,
@@ -62,3 +63,16 @@ def test_a_cores_repr_says_a_callable_key_is_one() -> None:
 def test_an_error_built_by_a_caller_has_made_no_attempt() -> None:
     error = ResponseValidationError("does not fit", status_code=200, body="{}")
     assert (error.attempts, str(error)) == (0, "does not fit")
+
+
+def test_an_autumn_error_built_by_a_caller_has_the_documented_defaults() -> None:
+    # As a test double for code that handles Autumn's refusals, say.
+    error = AutumnDefaultError(
+        "402 insufficient_balance", status_code=402, body="", headers={}, content_type=""
+    )
+    assert (error.attempts, error.body_truncated, error.applied) == (0, False, Applied.NO)
+    assert error.earlier_attempt_accepted is False
+    error = AutumnDefaultError(
+        "x", status_code=500, body="", headers={}, content_type="", applied=Applied.UNKNOWN
+    )
+    assert error.applied is Applied.UNKNOWN
