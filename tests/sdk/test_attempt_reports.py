@@ -23,7 +23,7 @@ from autumn_core import (
     RetryConfig,
 )
 from autumn_funcs import balances_create
-from tests.scripted_server import ScriptedServer, drop_connection, raw_reply
+from tests.scripted_server import ScriptedServer, drop_connection, json_reply, raw_reply
 from tests.sdk.conftest import CREATE_EXAMPLE
 
 MakeCore = Callable[..., AutumnCore]
@@ -108,3 +108,25 @@ async def test_the_span_of_a_2xx_that_could_not_be_read_has_its_status(
     (attempt,) = telemetry.attempt_spans()
     assert attrs_of(attempt)["http.response.status_code"] == 200
     assert attrs_of(attempt)["error.type"] == "ResponseValidationError"
+
+
+async def test_a_2xx_that_does_not_fit_says_why_word_for_word(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    scripted.then(
+        raw_reply(200, b"", "application/json"),
+        raw_reply(200, b"<html>", "text/html"),
+        json_reply(200, {"success": "yes"}),
+        json_reply(200, [1]),
+    )
+    core = make_core(retry_config=NO_RETRIES)
+    reasons = [
+        "empty body",
+        "not valid JSON (text/html): Expecting value: line 1 column 1 (char 0)",
+        "invalid response: success: expected a boolean, got string",
+        "invalid response: expected an object, got array",
+    ]
+    for reason in reasons:
+        res = await balances_create(core, CREATE_EXAMPLE)
+        assert isinstance(res.error, ResponseValidationError)
+        assert res.error.args[0] == f"200 answer does not fit the response model: {reason}"
