@@ -46,9 +46,13 @@ class UsageSpool:
         # transaction. check_same_thread=False: a blocking program's threads record
         # through one connection, under the recorder's lock.
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(_SCHEMA)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+        except BaseException:
+            db.close()  # a file that is not a database: no connection left open
+            raise
         return db
 
     def add(self, event: dict[str, Any]) -> int:
