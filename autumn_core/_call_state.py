@@ -34,10 +34,9 @@ def attempt_timeout(seconds: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=seconds, sock_connect=seconds / 2)
 
 
-_UNSET: Any = object()
-_new: Callable[[type], Any] = (
-    object.__new__
-)  # typed Any: no cast, which is a call  # a bound not given: the core's
+_UNSET: Any = object()  # a bound not given: the core's
+# Typed to return Any, so that `new` needs no cast (which is a call) to type its result.
+_new: Callable[[type], Any] = object.__new__
 
 
 class CallState(Generic[R]):
