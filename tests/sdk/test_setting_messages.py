@@ -42,6 +42,26 @@ def test_a_bad_core_setting_says_what_was_expected(setting: dict[str, Any], mess
             "invalid RetryConfig.max_retries: expected None or an integer >= 0, got -1",
         ),
         ({"sleep": 1}, "invalid RetryConfig.sleep: expected a callable, got 1"),
+        (
+            {"strategy": "sometimes"},
+            "invalid RetryConfig.strategy: expected 'backoff' or 'none', got 'sometimes'",
+        ),
+        (
+            {"retry_connection_errors": "yes"},
+            "invalid RetryConfig.retry_connection_errors: expected True or False, got 'yes'",
+        ),
+        (
+            {"confirm_duplicate_after_ms": -1},
+            "invalid RetryConfig.confirm_duplicate_after_ms: expected a finite number >= 0, got -1",
+        ),
+        (
+            {"retry_codes": "503"},
+            "invalid RetryConfig.retry_codes: expected a list of statuses, got '503'",
+        ),
+        (
+            {"retry_codes": 503},
+            "invalid RetryConfig.retry_codes: expected a list of statuses, got 503",
+        ),
     ],
 )
 def test_a_bad_retry_setting_says_what_was_expected(setting: dict[str, Any], message: str) -> None:
@@ -51,3 +71,8 @@ def test_a_bad_retry_setting_says_what_was_expected(setting: dict[str, Any], mes
         f"RetryConfig.{next(iter(setting))}",
         message,
     )
+
+
+@pytest.mark.parametrize("wait", [0, 0.5, 250, 1_500.5])
+def test_any_finite_wait_from_zero_is_a_valid_duplicate_confirmation(wait: float) -> None:
+    assert RetryConfig(confirm_duplicate_after_ms=wait).confirm_duplicate_after_ms == wait
