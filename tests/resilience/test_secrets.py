@@ -20,6 +20,7 @@ import trustme
 
 from autumn_core import (
     APIConnectionError,
+    Applied,
     AutumnCore,
     AutumnSDKError,
     Hooks,
@@ -218,6 +219,8 @@ async def test_tls_verification_is_on_by_default(tls_server: TLSServer) -> None:
     error = assert_typed(res.error, APIConnectionError, attempts=1)
     assert "TLS failure" in error.message and "CERTIFICATE_VERIFY_FAILED" in error.message
     assert tls_server.requests == 0
+    # The handshake comes before the request: the write certainly was not applied.
+    assert error.applied is Applied.NO
 
 
 async def test_tls_accepted_with_a_session_trusting_the_ca(
