@@ -149,6 +149,23 @@ async def test_no_attribute_of_any_error_holds_the_key_after_unparseable_answers
     assert_no_secret(everything_about(res.error))
 
 
+async def test_the_key_in_bytes_an_error_keeps_reads_redacted() -> None:
+    """aiohttp keeps the first bytes of a line too long as bytes: the key in them is
+    marked as in text, so a reader of the traceback sees where it was."""
+    async with (
+        RawServer(NOT_HTTP["long-header"]) as raw,
+        AutumnCore(SECRET, server_url=raw.url, retry_config=NO_RETRIES) as core,
+    ):
+        res = await balances_create(core, GRANT)
+    kept: list[bytes] = []
+    cause = res.error.__cause__
+    while cause is not None:
+        kept.extend(arg for arg in cause.args if isinstance(arg, bytes))
+        cause = cause.__cause__ or cause.__context__
+    assert kept, "the HTTP stack kept no bytes of the line"
+    assert all(line.startswith(b"[redacted][redacted]") for line in kept), kept
+
+
 def test_the_walk_finds_a_key_wherever_an_error_holds_it() -> None:
     """The check's own control: keys hidden where an error keeps things are found."""
     import aiohttp as http
