@@ -166,6 +166,43 @@ async def test_the_key_in_bytes_an_error_keeps_reads_redacted() -> None:
     assert all(line.startswith(b"[redacted][redacted]") for line in kept), kept
 
 
+def _chain_reaching_one_exception_twice(request_headers: Any) -> BaseException:
+    """What a session's own code may raise: `top` from `held` while handling `middle`,
+    `middle` from `first` while handling `second`, itself raised handling `first`.
+    `first` is reached twice; `held` keeps the request, with its Authorization header."""
+    from yarl import URL
+
+    info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", request_headers)
+    held = aiohttp.ClientResponseError(info, (), message="held")
+    first = ConnectionResetError("reset")
+    second = OSError("second")
+    second.__context__ = first
+    middle = aiohttp.ClientConnectionError("middle")
+    middle.__cause__, middle.__context__ = first, second
+    top = aiohttp.ClientConnectionError("gave up")
+    top.__cause__, top.__context__ = held, middle
+    return top
+
+
+async def test_every_exception_of_a_chain_that_reaches_one_twice_is_scrubbed(
+    hostile: HostileServer,
+) -> None:
+    async def on_request_start(_session: object, _context: object, params: Any) -> None:
+        raise _chain_reaching_one_exception_twice(params.headers)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        AutumnCore(
+            SECRET, server_url=hostile.url, session=session, retry_config=NO_RETRIES
+        ) as core,
+    ):
+        res = await balances_create(core, GRANT)
+    assert_typed(res.error, APIConnectionError, attempts=1)
+    assert_secret_nowhere(res.error)
+
+
 def test_the_walk_finds_a_key_wherever_an_error_holds_it() -> None:
     """The check's own control: keys hidden where an error keeps things are found."""
     import aiohttp as http
