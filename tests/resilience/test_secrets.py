@@ -8,8 +8,10 @@ traceback text of the facade's raised exception.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
+import threading
 import traceback
 from collections.abc import AsyncIterator
 from typing import Any
@@ -201,6 +203,51 @@ async def test_every_exception_of_a_chain_that_reaches_one_twice_is_scrubbed(
         res = await balances_create(core, GRANT)
     assert_typed(res.error, APIConnectionError, attempts=1)
     assert_secret_nowhere(res.error)
+
+
+def _chain_with_a_loop(request_headers: Any) -> BaseException:
+    """An error re-raised while handling one raised from it, as retrying code may do:
+    Python cuts the loop of contexts this makes, not the one through `__cause__`."""
+    from yarl import URL
+
+    info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", request_headers)
+    try:
+        try:
+            raise aiohttp.ClientConnectionError("reset")
+        except aiohttp.ClientConnectionError as first:
+            try:
+                raise aiohttp.ClientResponseError(info, (), message="wrapped") from first
+            except aiohttp.ClientResponseError:
+                raise first  # noqa: B904 - the loop is the point
+    except aiohttp.ClientConnectionError as looped:
+        assert looped.__context__ is not None and looped.__context__.__cause__ is looped
+        return looped
+
+
+def test_a_chain_with_a_loop_is_scrubbed_and_the_call_returns() -> None:
+    # The session fails each request before it connects: no server is needed.
+    async def on_request_start(_session: object, _context: object, params: Any) -> None:
+        raise _chain_with_a_loop(params.headers)
+
+    async def call() -> None:
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(on_request_start)
+        async with (
+            aiohttp.ClientSession(trace_configs=[trace]) as session,
+            AutumnCore(
+                SECRET, server_url="http://127.0.0.1:9", session=session, retry_config=NO_RETRIES
+            ) as core,
+        ):
+            results.append(await balances_create(core, GRANT))
+
+    # On a thread of its own, so that a walk that never ends fails the test, not hangs it.
+    results: list[Any] = []
+    thread = threading.Thread(target=asyncio.run, args=(call(),), daemon=True)
+    thread.start()
+    thread.join(30)
+    assert results, "the call did not return"
+    assert_typed(results[0].error, APIConnectionError, attempts=1)
+    assert_secret_nowhere(results[0].error)
 
 
 def test_the_walk_finds_a_key_wherever_an_error_holds_it() -> None:
