@@ -29,6 +29,7 @@ from autumn_core import (
     PreparedRequest,
     RetryConfig,
     SDKValidationError,
+    UnexpectedClientError,
 )
 from autumn_funcs import Autumn, balances_create
 from autumn_local import LocalAutumn
@@ -202,6 +203,37 @@ async def test_every_exception_of_a_chain_that_reaches_one_twice_is_scrubbed(
     ):
         res = await balances_create(core, GRANT)
     assert_typed(res.error, APIConnectionError, attempts=1)
+    assert_secret_nowhere(res.error)
+
+
+async def test_a_header_set_a_sessions_exception_holds_keeps_no_key(
+    hostile: HostileServer,
+) -> None:
+    """The session's own code (here a trace callback) may raise an exception holding the
+    request's headers: the error keeps them without the Authorization header, and
+    without the key in any other header either."""
+
+    async def on_request_start(_session: object, _context: object, params: Any) -> None:
+        from multidict import CIMultiDict
+        from yarl import URL
+
+        headers = CIMultiDict(params.headers)
+        headers["X-Echo"] = f"key {SECRET}"
+        info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", CIMultiDict())
+        raise aiohttp.ClientResponseError(info, (), message="refused", headers=headers)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        AutumnCore(
+            SECRET, server_url=hostile.url, session=session, retry_config=NO_RETRIES
+        ) as core,
+    ):
+        res = await balances_create(core, GRANT)
+    assert_typed(res.error, UnexpectedClientError, attempts=1)
+    kept = res.error.__cause__.headers
+    assert "Authorization" not in kept and kept["X-Echo"] == "key [redacted]"
     assert_secret_nowhere(res.error)
 
 
