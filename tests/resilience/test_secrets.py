@@ -9,11 +9,12 @@ traceback text of the facade's raised exception.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import ssl
 import threading
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -169,6 +170,24 @@ async def test_the_key_in_bytes_an_error_keeps_reads_redacted() -> None:
     assert all(line.startswith(b"[redacted][redacted]") for line in kept), kept
 
 
+async def create_through_a_session_raising(
+    url: str, failure: Callable[[Any], BaseException]
+) -> Any:
+    """balances_create through a session whose own code (a trace callback) raises
+    `failure(the request's headers)` as the request starts, before it connects."""
+
+    async def on_request_start(_session: object, _context: object, params: Any) -> None:
+        raise failure(params.headers)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        AutumnCore(SECRET, server_url=url, session=session, retry_config=NO_RETRIES) as core,
+    ):
+        return await balances_create(core, GRANT)
+
+
 def _chain_reaching_one_exception_twice(request_headers: Any) -> BaseException:
     """What a session's own code may raise: `top` from `held` while handling `middle`,
     `middle` from `first` while handling `second`, itself raised handling `first`.
@@ -190,18 +209,7 @@ def _chain_reaching_one_exception_twice(request_headers: Any) -> BaseException:
 async def test_every_exception_of_a_chain_that_reaches_one_twice_is_scrubbed(
     hostile: HostileServer,
 ) -> None:
-    async def on_request_start(_session: object, _context: object, params: Any) -> None:
-        raise _chain_reaching_one_exception_twice(params.headers)
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_request_start)
-    async with (
-        aiohttp.ClientSession(trace_configs=[trace]) as session,
-        AutumnCore(
-            SECRET, server_url=hostile.url, session=session, retry_config=NO_RETRIES
-        ) as core,
-    ):
-        res = await balances_create(core, GRANT)
+    res = await create_through_a_session_raising(hostile.url, _chain_reaching_one_exception_twice)
     assert_typed(res.error, APIConnectionError, attempts=1)
     assert_secret_nowhere(res.error)
 
@@ -213,27 +221,38 @@ async def test_a_header_set_a_sessions_exception_holds_keeps_no_key(
     request's headers: the error keeps them without the Authorization header, and
     without the key in any other header either."""
 
-    async def on_request_start(_session: object, _context: object, params: Any) -> None:
+    def holding_the_headers(request_headers: Any) -> BaseException:
         from multidict import CIMultiDict
         from yarl import URL
 
-        headers = CIMultiDict(params.headers)
+        headers = CIMultiDict(request_headers)
         headers["X-Echo"] = f"key {SECRET}"
         info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", CIMultiDict())
-        raise aiohttp.ClientResponseError(info, (), message="refused", headers=headers)
+        return aiohttp.ClientResponseError(info, (), message="refused", headers=headers)
 
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_request_start)
-    async with (
-        aiohttp.ClientSession(trace_configs=[trace]) as session,
-        AutumnCore(
-            SECRET, server_url=hostile.url, session=session, retry_config=NO_RETRIES
-        ) as core,
-    ):
-        res = await balances_create(core, GRANT)
+    res = await create_through_a_session_raising(hostile.url, holding_the_headers)
     assert_typed(res.error, UnexpectedClientError, attempts=1)
     kept = res.error.__cause__.headers
     assert "Authorization" not in kept and kept["X-Echo"] == "key [redacted]"
+    assert_secret_nowhere(res.error)
+
+
+async def test_every_exception_of_a_long_chain_is_scrubbed(hostile: HostileServer) -> None:
+    """However deep the session's own code chains its exceptions (a retrying trace
+    callback or middleware, each failure raised while handling the one before), none of
+    them keeps the request's Authorization header."""
+
+    def retried_12_times(request_headers: Any) -> BaseException:
+        from yarl import URL
+
+        info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", request_headers)
+        failures = [aiohttp.ClientResponseError(info, (), message=f"try {n}") for n in range(12)]
+        for earlier, later in itertools.pairwise(failures):
+            later.__context__ = earlier
+        return failures[-1]
+
+    res = await create_through_a_session_raising(hostile.url, retried_12_times)
+    assert_typed(res.error, UnexpectedClientError, attempts=1)
     assert_secret_nowhere(res.error)
 
 
@@ -257,23 +276,14 @@ def _chain_with_a_loop(request_headers: Any) -> BaseException:
 
 
 def test_a_chain_with_a_loop_is_scrubbed_and_the_call_returns() -> None:
-    # The session fails each request before it connects: no server is needed.
-    async def on_request_start(_session: object, _context: object, params: Any) -> None:
-        raise _chain_with_a_loop(params.headers)
+    # The session fails each request before it connects: no server is needed. On a
+    # thread of its own, so that a walk that never ends fails the test, not hangs it.
+    results: list[Any] = []
 
     async def call() -> None:
-        trace = aiohttp.TraceConfig()
-        trace.on_request_start.append(on_request_start)
-        async with (
-            aiohttp.ClientSession(trace_configs=[trace]) as session,
-            AutumnCore(
-                SECRET, server_url="http://127.0.0.1:9", session=session, retry_config=NO_RETRIES
-            ) as core,
-        ):
-            results.append(await balances_create(core, GRANT))
+        url = "http://127.0.0.1:9"
+        results.append(await create_through_a_session_raising(url, _chain_with_a_loop))
 
-    # On a thread of its own, so that a walk that never ends fails the test, not hangs it.
-    results: list[Any] = []
     thread = threading.Thread(target=asyncio.run, args=(call(),), daemon=True)
     thread.start()
     thread.join(30)
