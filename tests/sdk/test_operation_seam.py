@@ -8,6 +8,7 @@ track operations have. Each runs against a scripted server on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -287,6 +288,39 @@ async def test_properties_nested_beyond_reason_are_refused(
     assert isinstance(res.error, SDKValidationError)
     assert "nested deeper than 64 levels" in str(res.error)
     assert scripted.requests == []
+
+
+class Tier(enum.Enum):  # an operation author's enum, not a str one
+    GOLD = 1
+    SILVER = 2
+
+
+@attrs.frozen(kw_only=True)
+class TierParams:
+    customer_id: str
+    tier: Tier | None = None
+
+
+SET_TIER: Operation[TierParams, Recorded] = Operation(
+    "setTier", "/v1/test.tiers.set", TierParams, Recorded
+)
+
+
+async def test_a_plain_enum_is_sent_as_its_value_and_a_raw_value_as_given(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    core = make_core()
+    for _ in range(3):
+        scripted.then(json_reply(200, {"value": 1}))
+    given = [
+        {"customer_id": "c", "tier": 2},
+        TierParams(customer_id="c", tier=Tier.GOLD),
+        TierParams(customer_id="c", tier=2),  # type: ignore[arg-type]  # hand-built, unchecked
+    ]
+    for params in given:
+        assert (await core.call(SET_TIER, params)).ok
+
+    assert [r.json()["tier"] for r in scripted.requests] == [2, 1, 2]
 
 
 def test_create_and_update_are_writes_with_a_fixed_answer() -> None:
