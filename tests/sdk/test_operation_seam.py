@@ -312,7 +312,7 @@ async def test_a_plain_enum_is_sent_as_its_value_and_a_raw_value_as_given(
     core = make_core()
     for _ in range(3):
         scripted.then(json_reply(200, {"value": 1}))
-    given = [
+    given: list[TierParams | dict[str, Any]] = [
         {"customer_id": "c", "tier": 2},
         TierParams(customer_id="c", tier=Tier.GOLD),
         TierParams(customer_id="c", tier=2),  # type: ignore[arg-type]  # hand-built, unchecked
