@@ -360,3 +360,22 @@ def test_a_call_built_outside_the_loop_that_awaits_it_is_prepared_there(
     # The local server read the call: its customer is unknown (a body lost would be a 400).
     assert isinstance(res.error, AutumnDefaultError), res
     assert (res.error.status_code, res.error.code) == (404, "customer_not_found")
+
+
+def test_a_call_built_outside_the_loop_keeps_its_options(local_autumn_thread: Any) -> None:
+    # The core's own server refuses connections: only the option's server answers.
+    core = AutumnCore(local_autumn_thread.secret_key, server_url="http://127.0.0.1:9")
+    options = {"server_url": local_autumn_thread.url, "idempotency_key": "grant-42"}
+    params = {"customer_id": "cus_1", "feature_id": "api_calls"}
+    pending = core.call(CREATE_BALANCE, params, options)
+
+    async def run() -> Any:
+        try:
+            return await pending
+        finally:
+            await core.aclose()
+
+    res = asyncio.run(run())
+    assert isinstance(res.error, AutumnDefaultError), res
+    assert (res.error.status_code, res.error.code) == (404, "customer_not_found")
+    assert res.error.idempotency_key == "grant-42"
