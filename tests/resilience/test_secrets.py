@@ -256,6 +256,38 @@ async def test_every_exception_of_a_long_chain_is_scrubbed(hostile: HostileServe
     assert_secret_nowhere(res.error)
 
 
+async def test_a_history_a_sessions_exception_holds_is_dropped(hostile: HostileServer) -> None:
+    """A redirect history holds responses, which hold their requests' headers: an
+    exception of the session's own code carrying one (here the response to the call
+    before) keeps none of it."""
+    answered: list[aiohttp.ClientResponse] = []
+
+    async def on_request_end(_session: object, _context: object, params: Any) -> None:
+        answered.append(params.response)
+
+    async def on_request_start(_session: object, _context: object, params: Any) -> None:
+        if answered:
+            raise aiohttp.ClientResponseError(
+                answered[0].request_info, tuple(answered), message="redirected"
+            )
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    trace.on_request_end.append(on_request_end)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        AutumnCore(
+            SECRET, server_url=hostile.url, session=session, retry_config=NO_RETRIES
+        ) as core,
+    ):
+        assert (await balances_create(core, GRANT)).ok
+        assert answered[0].request_info.headers["Authorization"] == f"Bearer {SECRET}"
+        res = await balances_create(core, GRANT)
+    assert_typed(res.error, UnexpectedClientError, attempts=1)
+    assert res.error.__cause__.history == ()
+    assert_secret_nowhere(res.error)
+
+
 def _chain_with_a_loop(request_headers: Any) -> BaseException:
     """An error re-raised while handling one raised from it, as retrying code may do:
     Python cuts the loop of contexts this makes, not the one through `__cause__`."""
