@@ -383,3 +383,14 @@ async def test_every_call_says_it_sends_and_accepts_json_and_which_encodings(
     assert header(sent, "Accept") == "application/json"
     # Only what the SDK decodes itself, within its bounds (aiohttp would also offer br).
     assert header(sent, "Accept-Encoding") == "gzip, deflate"
+    assert sorted(name.lower() for name in sent.headers) == [
+        "accept",
+        "accept-encoding",
+        "authorization",
+        "content-length",
+        "content-type",
+        "host",
+        "idempotency-key",
+        "user-agent",
+        "x-api-version",
+    ]
