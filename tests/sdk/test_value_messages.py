@@ -83,3 +83,28 @@ async def test_an_enum_of_numbers_takes_its_values_and_names_them_when_refusing(
     assert isinstance(res.error, SDKValidationError), res
     assert res.error.problems == (("level", "expected one of 1, 3, got 2"),)
     assert len(scripted.requests) == 1
+
+
+async def test_every_wrong_field_is_named_in_one_message(
+    make_core: Any, scripted: ScriptedServer
+) -> None:
+    res = await balances_create(make_core(), {"customer_id": 5, "feature_id": None})
+
+    assert isinstance(res.error, SDKValidationError), res
+    assert str(res.error) == (
+        "invalid params: customer_id: expected a string, got number; "
+        "feature_id: expected a string, got null"
+    )
+
+
+@pytest.mark.parametrize(
+    ("grant", "sent"),
+    [(1000.0, "1000"), (2.0**53, "9007199254740992"), (2.0**53 + 2, "9007199254740994.0")],
+)
+async def test_a_whole_float_is_written_as_javascript_writes_it_up_to_2_53(
+    make_core: Any, scripted: ScriptedServer, grant: float, sent: str
+) -> None:
+    # Exact as an integer up to 2**53, as JavaScript (and Autumn's own SDK) writes it.
+    scripted.then(json_reply(200, {"success": True}))
+    assert (await balances_create(make_core(), {**GRANT, "included_grant": grant})).ok
+    assert scripted.requests[0].body.endswith(f'"included_grant":{sent}}}'.encode())
