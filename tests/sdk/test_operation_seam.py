@@ -324,10 +324,17 @@ async def test_a_plain_enum_is_sent_as_its_value_and_a_raw_value_as_given(
 
 
 @attrs.frozen(kw_only=True)
+class Pair:
+    left: str
+    right: str
+
+
+@attrs.frozen(kw_only=True)
 class ChoiceParams:
     customer_id: str
     choice: bool | str | int | None = None
     pick: Flag | Literal["all", "none"] | list[int] | None = None
+    either: Flag | Pair | str | None = None
 
 
 CHOOSE: Operation[ChoiceParams, Recorded] = Operation(
@@ -349,6 +356,15 @@ CHOOSE: Operation[ChoiceParams, Recorded] = Operation(
                 "pick",
                 "expected Flag or 'all' or 'none' or list or null, got object "
                 "(not Flag: id: expected a string, got number)",
+            ),
+        ),
+        (
+            {"either": {"left": 1, "right": 2}},
+            (
+                "either",
+                "expected Flag or Pair or a string or null, got object (not Flag: id: required "
+                "field missing; not Pair: left: expected a string, got number, right: expected "
+                "a string, got number)",
             ),
         ),
     ],
