@@ -168,3 +168,35 @@ async def test_flush_says_false_once_the_recorders_task_has_stopped_with_events_
         assert await recorder.flush(1) is False
         assert recorder.stats().pending == 1
     await recorder.aclose(timeout=0.1)
+
+
+async def test_a_flush_waits_only_for_events_recorded_before_it_when_later_ones_wait_on_disk(
+    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+) -> None:
+    # One event a batch, one in memory: the first is answered late; the one recorded
+    # next (after the flush began) then fails, and waits seconds before it goes again.
+    server.faults.extend(["slow", "503", "503", "503"])
+    settings = quick(spool=tmp_path / "usage.db", flush_interval=60, max_batch=1,
+                     max_pending=1, max_in_flight=1, retry_initial_s=3, retry_max_s=3)  # fmt: skip
+    recorder = UsageRecorder(core, **settings)
+    recorder.track(EVENT)
+    assert await until(lambda: server.requests == 1)  # on its way, answered late
+    flushing = asyncio.create_task(recorder.flush(1.5))
+    await asyncio.sleep(0)  # the flush has begun: it waits for that one event
+    recorder.track(EVENT)  # in memory, sent next
+    recorder.track(EVENT)  # memory is full: on disk
+    assert await flushing is True
+    assert server.applied == {"cus_1": 1}
+    await recorder.aclose(timeout=0.1)
+
+
+async def test_a_flush_after_close_says_false_while_events_wait_in_the_spool(
+    core: AutumnCore, server: BatchServer, quick: Quick, tmp_path: Path
+) -> None:
+    server.down = True
+    recorder = UsageRecorder(core, **quick(spool=tmp_path / "usage.db"))
+    recorder.track(EVENT)
+    recorder.track(EVENT)
+    await recorder.aclose(timeout=0.1)
+    assert recorder.stats().pending == 2  # left in the spool for the next recorder
+    assert await recorder.flush(0.5) is False
