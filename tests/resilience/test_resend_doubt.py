@@ -116,6 +116,25 @@ async def test_a_settling_success_forgets_the_doubt(
         assert (await balances_create(core, PARAMS, {"idempotency_key": key})).ok
 
 
+async def test_a_doubt_belongs_to_its_key_and_a_success_under_it_settles_it(
+    server: LocalAutumn, proxy: tuple[Proxy, str]
+) -> None:
+    gateway, url = proxy
+    async with AutumnCore(SECRET, server_url=url, retry_config=NO_RETRIES) as core:
+        server.faults.inject_next("reset")  # closed before it was handled: nothing applied
+        first = await balances_create(core, PARAMS)
+        assert not first.ok and first.error.applied is Applied.UNKNOWN
+        key = first.error.idempotency_key
+        gateway.down = True
+        other = await balances_create(core, PARAMS, {"idempotency_key": "another-grant"})
+        assert not other.ok and other.error.applied is Applied.NO  # not the first key's doubt
+        gateway.down = False
+        assert (await balances_create(core, PARAMS, {"idempotency_key": key})).ok
+        gateway.down = True
+        again = await balances_create(core, PARAMS, {"idempotency_key": key})
+        assert not again.ok and again.error.applied is Applied.NO  # settled by the success
+
+
 async def test_a_resend_refused_by_a_proxy_keeps_an_updates_partial_doubt(
     server: LocalAutumn, proxy: tuple[Proxy, str]
 ) -> None:

@@ -326,25 +326,26 @@ async def test_bad_params_are_refused_by_name_before_any_io(
     assert scripted.requests == []
 
 
-def _nested(levels: int) -> dict[str, Any]:
-    """A properties object holding objects nested `levels` deep below it."""
+def _nested(levels: int, kind: str = "object") -> dict[str, Any]:
+    """A properties object holding objects (or lists) nested `levels` deep below it."""
     value: Any = 1
     for _ in range(levels):
-        value = {"a": value}
+        value = {"a": value} if kind == "object" else [value]
     return {"a": value}
 
 
+@pytest.mark.parametrize("kind", ["object", "list"])
 async def test_properties_nest_64_levels_deep_and_no_deeper(
-    core: AutumnCore, scripted: ScriptedServer
+    core: AutumnCore, scripted: ScriptedServer, kind: str
 ) -> None:
     # The bound keeps a hostile or cyclic-looking structure from exhausting the
     # stack while it is checked and encoded; 64 levels is far beyond real usage data.
     scripted.then(json_reply(200, CHECK_ALLOWED))
-    deepest = await balances_check(core, {**PLAIN, "properties": _nested(64)})
+    deepest = await balances_check(core, {**PLAIN, "properties": _nested(64, kind)})
     assert deepest.ok, deepest
     assert len(scripted.requests) == 1
 
-    res = await balances_check(core, {**PLAIN, "properties": _nested(65)})
+    res = await balances_check(core, {**PLAIN, "properties": _nested(65, kind)})
     assert isinstance(res.error, SDKValidationError)
     assert res.error.field == "properties"
     assert "nested deeper than 64 levels" in res.error.message

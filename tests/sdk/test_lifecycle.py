@@ -94,9 +94,11 @@ async def test_a_closed_core_refuses_calls_instead_of_leaking_a_session(
     with leaks:
         async with AutumnCore(SECRET, server_url=scripted.url) as core:
             assert (await balances_create(core, CREATE_EXAMPLE)).ok
-        res = await balances_update(core, UPDATE_EXAMPLE)
+        res = await balances_update(core, UPDATE_EXAMPLE, {"idempotency_key": "adjust-7"})
         assert isinstance(res.error, InvalidRequestError)  # type: ignore[union-attr]
         assert "closed" in str(res.error)  # type: ignore[union-attr]
+        # Nothing was sent under the key: the refusal names it, to resend under it.
+        assert res.error.idempotency_key == "adjust-7"  # type: ignore[union-attr]
         del core, res
         assert leaks.collect() == []
     assert len(scripted.requests) == 1

@@ -8,6 +8,7 @@ track operations have. Each runs against a scripted server on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -289,6 +290,39 @@ async def test_properties_nested_beyond_reason_are_refused(
     assert scripted.requests == []
 
 
+class Tier(enum.Enum):  # an operation author's enum, not a str one
+    GOLD = 1
+    SILVER = 2
+
+
+@attrs.frozen(kw_only=True)
+class TierParams:
+    customer_id: str
+    tier: Tier | None = None
+
+
+SET_TIER: Operation[TierParams, Recorded] = Operation(
+    "setTier", "/v1/test.tiers.set", TierParams, Recorded
+)
+
+
+async def test_a_plain_enum_is_sent_as_its_value_and_a_raw_value_as_given(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    core = make_core()
+    for _ in range(3):
+        scripted.then(json_reply(200, {"value": 1}))
+    given: list[TierParams | dict[str, Any]] = [
+        {"customer_id": "c", "tier": 2},
+        TierParams(customer_id="c", tier=Tier.GOLD),
+        TierParams(customer_id="c", tier=2),  # type: ignore[arg-type]  # hand-built, unchecked
+    ]
+    for params in given:
+        assert (await core.call(SET_TIER, params)).ok
+
+    assert [r.json()["tier"] for r in scripted.requests] == [2, 1, 2]
+
+
 def test_create_and_update_are_writes_with_a_fixed_answer() -> None:
     # Their fixed answer is what a retry deduplicated by the server would have got.
     assert CREATE_BALANCE.writes and UPDATE_BALANCE.writes
@@ -326,3 +360,22 @@ def test_a_call_built_outside_the_loop_that_awaits_it_is_prepared_there(
     # The local server read the call: its customer is unknown (a body lost would be a 400).
     assert isinstance(res.error, AutumnDefaultError), res
     assert (res.error.status_code, res.error.code) == (404, "customer_not_found")
+
+
+def test_a_call_built_outside_the_loop_keeps_its_options(local_autumn_thread: Any) -> None:
+    # The core's own server refuses connections: only the option's server answers.
+    core = AutumnCore(local_autumn_thread.secret_key, server_url="http://127.0.0.1:9")
+    options = {"server_url": local_autumn_thread.url, "idempotency_key": "grant-42"}
+    params = {"customer_id": "cus_1", "feature_id": "api_calls"}
+    pending = core.call(CREATE_BALANCE, params, options)
+
+    async def run() -> Any:
+        try:
+            return await pending
+        finally:
+            await core.aclose()
+
+    res = asyncio.run(run())
+    assert isinstance(res.error, AutumnDefaultError), res
+    assert (res.error.status_code, res.error.code) == (404, "customer_not_found")
+    assert res.error.idempotency_key == "grant-42"
