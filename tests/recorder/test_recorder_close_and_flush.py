@@ -61,13 +61,15 @@ async def test_close_gives_up_after_close_timeout_by_default(
 async def test_after_a_flush_a_partial_batch_waits_for_the_interval_again(
     core: AutumnCore, server: BatchServer, quick: Quick
 ) -> None:
-    async with UsageRecorder(core, **quick(flush_interval=60, max_batch=10)) as recorder:
+    async with UsageRecorder(core, **quick(flush_interval=60, max_batch=2)) as recorder:
         recorder.track(EVENT)
         assert await recorder.flush(5)
-        recorder.track(EVENT)
+        for _ in range(3):
+            recorder.track(EVENT)  # a full batch, and one event of the next
+        assert await until(lambda: server.total() == 3)
         await asyncio.sleep(0.2)
-        assert server.requests == 1  # the flush is over: one event of ten waits
-    assert (server.requests, server.applied) == (2, {"cus_1": 2})  # sent on close
+        assert server.requests == 2  # the flush is over: the last event waits
+    assert (server.requests, server.applied) == (3, {"cus_1": 4})  # sent on close
 
 
 async def test_an_event_with_a_key_of_its_own_keeps_it(
