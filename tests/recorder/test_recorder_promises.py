@@ -74,6 +74,7 @@ async def test_a_partial_batch_waits_for_the_interval_and_full_batches_go_at_onc
 ) -> None:
     settings = quick(flush_interval=60, max_batch=2, max_in_flight=1)
     async with UsageRecorder(core, **settings) as recorder:
+        await asyncio.sleep(0.05)  # the sender has started, and waits
         recorder.track(EVENT)
         await asyncio.sleep(0.1)
         assert server.requests == 0  # one event of a batch of 2: it waits for the interval
