@@ -15,8 +15,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 # Headers that carry credentials: dropped from any header set kept in an error.
 _CREDENTIAL_HEADERS = frozenset(("authorization", "proxy-authorization"))
-# How many exceptions of a chain of causes to look at; aiohttp's go two or three deep.
-_MAX_CHAIN = 8
 
 
 def scrub(text: str, secret: str | None) -> str:
@@ -37,10 +35,15 @@ def scrubbed_headers(headers: Mapping[str, str], secret: str | None) -> CIMultiD
 
 def scrub_exception_chain(exc: BaseException, secret: str | None) -> None:
     """Make `exc` and the exceptions it was raised from safe to keep in an error:
-    requests they hold lose their credentials, and their text loses the secret."""
+    requests they hold lose their credentials, and their text loses the secret.
+
+    Every exception of the chain, however deep: aiohttp's go two or three deep, but a
+    session's own code (a trace callback, a middleware) may chain any number. `seen`
+    ends the walk of a chain that loops back (Python cuts loops of `__context__`
+    only, not those through `__cause__`)."""
     pending: list[BaseException] = [exc]
     seen: set[int] = set()
-    while pending and len(seen) < _MAX_CHAIN:
+    while pending:
         current = pending.pop()
         if id(current) in seen:
             continue

@@ -8,10 +8,13 @@ traceback text of the facade's raised exception.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import ssl
+import threading
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -20,12 +23,14 @@ import trustme
 
 from autumn_core import (
     APIConnectionError,
+    Applied,
     AutumnCore,
     AutumnSDKError,
     Hooks,
     PreparedRequest,
     RetryConfig,
     SDKValidationError,
+    UnexpectedClientError,
 )
 from autumn_funcs import Autumn, balances_create
 from autumn_local import LocalAutumn
@@ -148,6 +153,177 @@ async def test_no_attribute_of_any_error_holds_the_key_after_unparseable_answers
     assert_no_secret(everything_about(res.error))
 
 
+async def test_the_key_in_bytes_an_error_keeps_reads_redacted() -> None:
+    """aiohttp keeps the first bytes of a line too long as bytes: the key in them is
+    marked as in text, so a reader of the traceback sees where it was."""
+    async with (
+        RawServer(NOT_HTTP["long-header"]) as raw,
+        AutumnCore(SECRET, server_url=raw.url, retry_config=NO_RETRIES) as core,
+    ):
+        res = await balances_create(core, GRANT)
+    kept: list[bytes] = []
+    cause = res.error.__cause__
+    while cause is not None:
+        kept.extend(arg for arg in cause.args if isinstance(arg, bytes))
+        cause = cause.__cause__ or cause.__context__
+    assert kept, "the HTTP stack kept no bytes of the line"
+    assert all(line.startswith(b"[redacted][redacted]") for line in kept), kept
+
+
+async def create_through_a_session_raising(
+    url: str, failure: Callable[[Any], BaseException]
+) -> Any:
+    """balances_create through a session whose own code (a trace callback) raises
+    `failure(the request's headers)` as the request starts, before it connects."""
+
+    async def on_request_start(_session: object, _context: object, params: Any) -> None:
+        raise failure(params.headers)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        AutumnCore(SECRET, server_url=url, session=session, retry_config=NO_RETRIES) as core,
+    ):
+        return await balances_create(core, GRANT)
+
+
+def _chain_reaching_one_exception_twice(request_headers: Any) -> BaseException:
+    """What a session's own code may raise: `top` from `held` while handling `middle`,
+    `middle` from `first` while handling `second`, itself raised handling `first`.
+    `first` is reached twice; `held` keeps the request, with its Authorization header."""
+    from yarl import URL
+
+    info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", request_headers)
+    held = aiohttp.ClientResponseError(info, (), message="held")
+    first = ConnectionResetError("reset")
+    second = OSError("second")
+    second.__context__ = first
+    middle = aiohttp.ClientConnectionError("middle")
+    middle.__cause__, middle.__context__ = first, second
+    top = aiohttp.ClientConnectionError("gave up")
+    top.__cause__, top.__context__ = held, middle
+    return top
+
+
+async def test_every_exception_of_a_chain_that_reaches_one_twice_is_scrubbed(
+    hostile: HostileServer,
+) -> None:
+    res = await create_through_a_session_raising(hostile.url, _chain_reaching_one_exception_twice)
+    assert_typed(res.error, APIConnectionError, attempts=1)
+    assert_secret_nowhere(res.error)
+
+
+async def test_a_header_set_a_sessions_exception_holds_keeps_no_key(
+    hostile: HostileServer,
+) -> None:
+    """The session's own code (here a trace callback) may raise an exception holding the
+    request's headers: the error keeps them without the Authorization header, and
+    without the key in any other header either."""
+
+    def holding_the_headers(request_headers: Any) -> BaseException:
+        from multidict import CIMultiDict
+        from yarl import URL
+
+        headers = CIMultiDict(request_headers)
+        headers["X-Echo"] = f"key {SECRET}"
+        info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", CIMultiDict())
+        return aiohttp.ClientResponseError(info, (), message="refused", headers=headers)
+
+    res = await create_through_a_session_raising(hostile.url, holding_the_headers)
+    assert_typed(res.error, UnexpectedClientError, attempts=1)
+    kept = res.error.__cause__.headers
+    assert "Authorization" not in kept and kept["X-Echo"] == "key [redacted]"
+    assert_secret_nowhere(res.error)
+
+
+async def test_every_exception_of_a_long_chain_is_scrubbed(hostile: HostileServer) -> None:
+    """However deep the session's own code chains its exceptions (a retrying trace
+    callback or middleware, each failure raised while handling the one before), none of
+    them keeps the request's Authorization header."""
+
+    def retried_12_times(request_headers: Any) -> BaseException:
+        from yarl import URL
+
+        info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", request_headers)
+        failures = [aiohttp.ClientResponseError(info, (), message=f"try {n}") for n in range(12)]
+        for earlier, later in itertools.pairwise(failures):
+            later.__context__ = earlier
+        return failures[-1]
+
+    res = await create_through_a_session_raising(hostile.url, retried_12_times)
+    assert_typed(res.error, UnexpectedClientError, attempts=1)
+    assert_secret_nowhere(res.error)
+
+
+async def test_a_history_a_sessions_exception_holds_is_dropped(hostile: HostileServer) -> None:
+    """A redirect history holds responses, which hold their requests' headers: an
+    exception of the session's own code carrying one (here the response to the call
+    before) keeps none of it."""
+    answered: list[aiohttp.ClientResponse] = []
+
+    async def on_request_end(_session: object, _context: object, params: Any) -> None:
+        answered.append(params.response)
+
+    async def on_request_start(_session: object, _context: object, params: Any) -> None:
+        if answered:
+            raise aiohttp.ClientResponseError(
+                answered[0].request_info, tuple(answered), message="redirected"
+            )
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    trace.on_request_end.append(on_request_end)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        AutumnCore(
+            SECRET, server_url=hostile.url, session=session, retry_config=NO_RETRIES
+        ) as core,
+    ):
+        assert (await balances_create(core, GRANT)).ok
+        assert answered[0].request_info.headers["Authorization"] == f"Bearer {SECRET}"
+        res = await balances_create(core, GRANT)
+    assert_typed(res.error, UnexpectedClientError, attempts=1)
+    assert res.error.__cause__.history == ()
+    assert_secret_nowhere(res.error)
+
+
+def _chain_with_a_loop(request_headers: Any) -> BaseException:
+    """An error re-raised while handling one raised from it, as retrying code may do:
+    Python cuts the loop of contexts this makes, not the one through `__cause__`."""
+    from yarl import URL
+
+    info = aiohttp.RequestInfo(URL("http://127.0.0.1/"), "POST", request_headers)
+    try:
+        try:
+            raise aiohttp.ClientConnectionError("reset")
+        except aiohttp.ClientConnectionError as first:
+            try:
+                raise aiohttp.ClientResponseError(info, (), message="wrapped") from first
+            except aiohttp.ClientResponseError:
+                raise first  # noqa: B904 - the loop is the point
+    except aiohttp.ClientConnectionError as looped:
+        assert looped.__context__ is not None and looped.__context__.__cause__ is looped
+        return looped
+
+
+def test_a_chain_with_a_loop_is_scrubbed_and_the_call_returns() -> None:
+    # The session fails each request before it connects: no server is needed. On a
+    # thread of its own, so that a walk that never ends fails the test, not hangs it.
+    results: list[Any] = []
+
+    async def call() -> None:
+        url = "http://127.0.0.1:9"
+        results.append(await create_through_a_session_raising(url, _chain_with_a_loop))
+
+    thread = threading.Thread(target=asyncio.run, args=(call(),), daemon=True)
+    thread.start()
+    thread.join(30)
+    assert results, "the call did not return"
+    assert_typed(results[0].error, APIConnectionError, attempts=1)
+    assert_secret_nowhere(results[0].error)
+
+
 def test_the_walk_finds_a_key_wherever_an_error_holds_it() -> None:
     """The check's own control: keys hidden where an error keeps things are found."""
     import aiohttp as http
@@ -218,6 +394,8 @@ async def test_tls_verification_is_on_by_default(tls_server: TLSServer) -> None:
     error = assert_typed(res.error, APIConnectionError, attempts=1)
     assert "TLS failure" in error.message and "CERTIFICATE_VERIFY_FAILED" in error.message
     assert tls_server.requests == 0
+    # The handshake comes before the request: the write certainly was not applied.
+    assert error.applied is Applied.NO
 
 
 async def test_tls_accepted_with_a_session_trusting_the_ca(

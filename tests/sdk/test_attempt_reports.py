@@ -24,7 +24,7 @@ from autumn_core import (
 )
 from autumn_funcs import balances_create
 from tests.scripted_server import ScriptedServer, drop_connection, json_reply, raw_reply
-from tests.sdk.conftest import CREATE_EXAMPLE
+from tests.sdk.conftest import CREATE_EXAMPLE, SECRET
 
 MakeCore = Callable[..., AutumnCore]
 NO_RETRIES = RetryConfig(max_retries=0)
@@ -46,6 +46,28 @@ async def test_a_header_aiohttp_refuses_to_send_is_an_invalid_request_in_doubt(
     # aiohttp's ValueError does not say whether the request had left: a write says
     # it may have been applied, and its advice (resend with the key) is safe.
     assert error.applied is Applied.UNKNOWN
+    assert scripted.requests == []
+
+
+async def test_a_url_the_session_refuses_is_an_invalid_request_not_applied(
+    scripted: ScriptedServer,
+) -> None:
+    # aiohttp raises InvalidURL before it sends anything (here from the session's own
+    # trace callback, as for a proxy setting it cannot use): the write went nowhere.
+    async def on_request_start(*_args: object) -> None:
+        raise aiohttp.InvalidURL("http://[bad")
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        core = AutumnCore(SECRET, server_url=scripted.url, session=session, retry_config=NO_RETRIES)
+        res = await balances_create(core, CREATE_EXAMPLE)
+        await core.aclose()
+
+    error = res.error
+    assert isinstance(error, InvalidRequestError)
+    assert error.message == "request could not be sent: InvalidURL: http://[bad"
+    assert error.applied is Applied.NO
     assert scripted.requests == []
 
 

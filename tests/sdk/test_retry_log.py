@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import Any
 
+import aiohttp
 import pytest
 
 from autumn_core import AutumnCore
 from autumn_funcs import balances_create, customers_get
 from tests.scripted_server import ScriptedServer, autumn_error, drop_connection, json_reply
 from tests.sdk.answers import CUSTOMER
-from tests.sdk.conftest import CREATE_EXAMPLE
+from tests.sdk.conftest import CREATE_EXAMPLE, SECRET
 
 MakeCore = Callable[..., AutumnCore]
 
@@ -61,3 +63,28 @@ async def test_a_read_says_it_has_no_key(
         "getCustomer: attempt 1 failed (503 service_unavailable); retrying in 1.000 s "
         "(from Retry-After); idempotency key none (a read)"
     )
+
+
+async def test_a_long_reason_is_cut_at_200_characters(
+    scripted: ScriptedServer, retries: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A session of the caller's whose connection layer fails the first attempt with a
+    # long message (a proxy's error page, say): the line keeps its first 200 characters.
+    text = "the proxy refused the connection: " + "x" * 400
+    failures = [aiohttp.ClientConnectionError(text)]
+
+    async def on_request_start(*_args: object) -> None:
+        if failures:
+            raise failures.pop()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        core = AutumnCore(SECRET, server_url=scripted.url, session=session, retry_config=retries())
+        with caplog.at_level(logging.INFO, logger="autumn"):
+            res = await balances_create(core, CREATE_EXAMPLE)
+        await core.aclose()
+    assert res.ok, res
+    (line,) = retry_lines(caplog)
+    reason = f"APIConnectionError: connection failed: ClientConnectionError: {text}"[:200]
+    assert line.startswith(f"createBalance: attempt 1 failed ({reason}); retrying in "), line

@@ -15,6 +15,7 @@ from autumn_core import (
     Hooks,
     PreparedRequest,
     ResponseValidationError,
+    SDKValidationError,
 )
 from autumn_funcs._balances_create import CREATE_BALANCE
 from tests.scripted_server import ScriptedServer, autumn_error
@@ -76,3 +77,12 @@ def test_an_autumn_error_built_by_a_caller_has_the_documented_defaults() -> None
         "x", status_code=500, body="", headers={}, content_type="", applied=Applied.UNKNOWN
     )
     assert error.applied is Applied.UNKNOWN
+
+
+def test_a_validation_error_built_by_a_caller_keeps_its_key() -> None:
+    error = SDKValidationError("bad", field="customer_id", idempotency_key="grant-42")
+    assert (error.field, error.idempotency_key, error.applied) == (
+        "customer_id",
+        "grant-42",
+        Applied.NO,
+    )
