@@ -323,6 +323,64 @@ async def test_a_plain_enum_is_sent_as_its_value_and_a_raw_value_as_given(
     assert [r.json()["tier"] for r in scripted.requests] == [2, 1, 2]
 
 
+@attrs.frozen(kw_only=True)
+class ChoiceParams:
+    customer_id: str
+    choice: bool | str | int | None = None
+    pick: Flag | Literal["all", "none"] | list[int] | None = None
+
+
+CHOOSE: Operation[ChoiceParams, Recorded] = Operation(
+    "choose", "/v1/test.choices.set", ChoiceParams, Recorded
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        (
+            {"choice": [1]},
+            ("choice", "expected a boolean or a string or a number or null, got array [1]"),
+        ),
+        ({"pick": 7}, ("pick", "expected Flag or 'all' or 'none' or list or null, got number 7")),
+        (
+            {"pick": {"id": 5}},
+            (
+                "pick",
+                "expected Flag or 'all' or 'none' or list or null, got object "
+                "(not Flag: id: expected a string, got number)",
+            ),
+        ),
+    ],
+)
+async def test_a_value_fitting_no_member_of_a_union_names_every_member(
+    make_core: MakeCore, scripted: ScriptedServer, given: dict[str, Any], problem: tuple[str, str]
+) -> None:
+    res = await make_core().call(CHOOSE, {"customer_id": "c", **given})
+
+    assert isinstance(res.error, SDKValidationError), res
+    assert res.error.problems == (problem,)
+    assert scripted.requests == []
+
+
+async def test_a_value_fitting_a_member_of_a_union_is_sent_as_given(
+    make_core: MakeCore, scripted: ScriptedServer
+) -> None:
+    for _ in range(3):
+        scripted.then(json_reply(200, {"value": 1}))
+    for given in (
+        {"choice": None, "pick": "all"},
+        {"choice": "x", "pick": [1]},
+        {"pick": {"id": "f"}},
+    ):
+        assert (await make_core().call(CHOOSE, {"customer_id": "c", **given})).ok
+    assert [r.json() for r in scripted.requests] == [
+        {"customer_id": "c", "pick": "all"},
+        {"customer_id": "c", "choice": "x", "pick": [1]},
+        {"customer_id": "c", "pick": {"id": "f"}},
+    ]
+
+
 def test_create_and_update_are_writes_with_a_fixed_answer() -> None:
     # Their fixed answer is what a retry deduplicated by the server would have got.
     assert CREATE_BALANCE.writes and UPDATE_BALANCE.writes
