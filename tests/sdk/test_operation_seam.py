@@ -381,6 +381,37 @@ async def test_a_value_fitting_a_member_of_a_union_is_sent_as_given(
     ]
 
 
+@attrs.frozen(kw_only=True)
+class IdsParams:
+    customer_id: str
+    ids: list[int] | None = None
+
+
+SET_IDS: Operation[IdsParams, Recorded] = Operation(
+    "setIds", "/v1/test.ids.set", IdsParams, Recorded
+)
+
+
+@pytest.mark.parametrize(
+    ("ids", "problems"),
+    [
+        ("123", (("ids", "expected an array, got string"),)),  # not read as ["1", "2", "3"]
+        (
+            [1, "a", None],
+            (("ids.1", "expected a number, got string"), ("ids.2", "expected a number, got null")),
+        ),
+    ],
+)
+async def test_a_list_field_takes_an_array_and_names_each_wrong_item(
+    make_core: MakeCore, scripted: ScriptedServer, ids: object, problems: object
+) -> None:
+    res = await make_core().call(SET_IDS, {"customer_id": "c", "ids": ids})
+
+    assert isinstance(res.error, SDKValidationError), res
+    assert res.error.problems == problems
+    assert scripted.requests == []
+
+
 def test_create_and_update_are_writes_with_a_fixed_answer() -> None:
     # Their fixed answer is what a retry deduplicated by the server would have got.
     assert CREATE_BALANCE.writes and UPDATE_BALANCE.writes
