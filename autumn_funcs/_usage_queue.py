@@ -172,6 +172,10 @@ class UsageQueue:
                 self.dropped += len(items)
             else:
                 self._on_disk += len(items)  # still pending, in the file, for the next run
+                if items:
+                    # Back on disk, older than any row not read yet: lowest_unsettled()
+                    # must see them, or a flush after the close would call them settled.
+                    self._loaded = min(self._loaded, min(number for number, _ in items) - 1)
             return items
 
     def pending(self) -> int:

@@ -11,7 +11,11 @@ does for an unknown feature); each event is applied once per body
 - "429" / "503": refused with that status (429 with `Retry-After: 0`);
 - "429-hour": 429 with `Retry-After: 3600`;
 - "no_route": a plain-text 404, as a server without the route answers;
-- "slow": answered as usual, half a second late.
+- "slow": answered as usual, half a second late;
+- "500-long": Autumn's own 500, with a message of over 400 characters.
+
+`on_request`, when set, is called as each request arrives, before it is answered:
+a test sees there what the client holds at that moment.
 
 `limit` counts requests as Autumn's rate limiter does, in fixed one-second
 windows opened by a first request, and answers 429 beyond it.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +43,7 @@ class BatchServer:
         self.limit: int | None = None  # requests per fixed one-second window, as Autumn counts
         self.limited = 0  # requests refused with 429 by that limit
         self._window = (0.0, 0)  # (when it opened, requests in it)
+        self.on_request: Callable[[], None] | None = None
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -57,6 +63,8 @@ class BatchServer:
     async def _batch_track(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         self.started.append(time.monotonic())
+        if self.on_request is not None:
+            self.on_request()
         fault = self.faults.popleft() if self.faults else None
         if self.limit is not None and self._over_limit():
             self.limited += 1
@@ -73,6 +81,9 @@ class BatchServer:
         if fault == "429-soon":  # a pause shorter than the recorder's longest wait
             body = {"message": "slow down", "code": "rate_limit_exceeded"}
             return web.json_response(body, status=429, headers={"Retry-After": "0.3"})
+        if fault == "500-long":
+            body = {"message": "not now " + "x" * 400, "code": "internal_error"}
+            return web.json_response(body, status=500)
         if fault in ("500", "404-not_found"):  # Autumn's own body, nothing about the events
             status, code = fault.partition("-")[::2]
             body = {"message": "not now", "code": code or "internal_error"}

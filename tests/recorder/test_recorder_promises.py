@@ -74,6 +74,7 @@ async def test_a_partial_batch_waits_for_the_interval_and_full_batches_go_at_onc
 ) -> None:
     settings = quick(flush_interval=60, max_batch=2, max_in_flight=1)
     async with UsageRecorder(core, **settings) as recorder:
+        await asyncio.sleep(0.05)  # the sender has started, and waits
         recorder.track(EVENT)
         await asyncio.sleep(0.1)
         assert server.requests == 0  # one event of a batch of 2: it waits for the interval
@@ -108,6 +109,7 @@ async def test_a_recorder_on_a_spool_sends_what_an_earlier_one_left_at_once(
     assert (
         f"usage recorder: 1 events left in the spool {spool} by an earlier run; sending them"
     ) in logged(caplog, logging.INFO)
+    assert logged(caplog, logging.ERROR) == []  # an event in the spool is not dropped
     assert (server.applied, spool_rows(spool)) == ({"cus_1": 1}, 0)
 
 
@@ -318,12 +320,28 @@ async def test_a_params_object_without_a_key_gets_the_recorders_key(
     assert (server.keys, server.applied) == ({key}, {"cus_1": 2})
 
 
-async def test_a_bad_setting_is_refused_with_its_name_and_reason(core: AutumnCore) -> None:
+@pytest.mark.parametrize(
+    ("settings", "field", "reason"),
+    [
+        ({"retry_initial_s": 0}, "retry_initial_s", "expected a number > 0, got 0"),
+        ({"max_batch": 1001}, "max_batch", "expected a whole number from 1 to 1000, got 1001"),
+        ({"on_dropped": "log"}, "on_dropped", "expected a callable or None, got 'log'"),
+    ],
+)
+async def test_a_bad_setting_is_refused_with_its_name_and_reason(
+    core: AutumnCore, settings: dict[str, Any], field: str, reason: str
+) -> None:
     with pytest.raises(SDKValidationError) as refused:
-        UsageRecorder(core, retry_initial_s=0)
+        UsageRecorder(core, **settings)
+    assert (refused.value.field, str(refused.value)) == (field, f"invalid {field}: {reason}")
+
+
+async def test_a_core_that_is_not_a_core_is_refused_by_name() -> None:
+    with pytest.raises(SDKValidationError) as refused:
+        UsageRecorder("am_sk_test_recorder")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     assert (refused.value.field, str(refused.value)) == (
-        "retry_initial_s",
-        "invalid retry_initial_s: expected a number > 0, got 0",
+        "core",
+        "invalid core: expected an AutumnCore, got str",
     )
 
 

@@ -83,6 +83,34 @@ async def test_the_servers_retry_after_is_the_wait_before_the_batch_goes_again(
     assert server.applied == {"cus_1": 1}
 
 
+async def test_a_failed_batch_is_logged_with_its_error_cut_at_200_characters(
+    core: AutumnCore, server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.faults.extend(["500-long"] * 3)  # a message of over 400 characters
+    with caplog.at_level(logging.WARNING, logger="autumn"):
+        async with UsageRecorder(core, **quick()) as recorder:
+            recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+            assert await recorder.flush(5)
+    (failed,) = messages(caplog, logging.WARNING)
+    count, error, _wait = failed.args  # type: ignore[misc]
+    assert (count, len(error)) == (1, 200)
+    assert error.startswith("500 internal_error: not now xxx")
+    assert server.applied == {"cus_1": 1}
+
+
+async def test_a_delivered_batch_is_logged_at_debug_with_its_count(
+    core: AutumnCore, server: BatchServer, quick: Quick, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="autumn"):
+        async with UsageRecorder(core, **quick()) as recorder:
+            for _ in range(3):
+                recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+            assert await recorder.flush(5)
+    assert "usage recorder: delivered 3 events" in [
+        r.getMessage() for r in messages(caplog, logging.DEBUG)
+    ]
+
+
 def test_the_spool_forgets_settled_events_in_any_order(tmp_path: Path) -> None:
     spool = UsageSpool(tmp_path / "usage.db")
     try:

@@ -212,7 +212,7 @@ async def test_a_full_queue_without_spool_drops_loudly(
 
     assert final.delivered + final.dropped == 10 and reconciles(final)
     assert sum(len(events) for events, _ in dropped) == final.dropped
-    assert all("queue is full" in why for _, why in dropped)
+    assert {why for _, why in dropped} == {"the queue is full (max_pending) and there is no spool"}
     assert any("dropped 1 events" in r.getMessage() for r in caplog.records)
     assert server.total() == sum(range(10)) - sum(e["value"] for es, _ in dropped for e in es)
 
@@ -221,17 +221,22 @@ async def test_close_without_spool_drops_what_is_left_and_says_so(
     core: AutumnCore, server: BatchServer, quick: Quick
 ) -> None:
     server.down = True
-    dropped: list[dict[str, Any]] = []
-    recorder = UsageRecorder(core, **quick(on_dropped=lambda e, _why: dropped.extend(e)))
+    dropped: list[tuple[list[dict[str, Any]], str]] = []
+    recorder = UsageRecorder(core, **quick(on_dropped=lambda e, why: dropped.append((e, why))))
     for _ in range(4):
         recorder.track({"customer_id": "cus_1", "feature_id": "f"})
     assert not await recorder.flush(0.2)  # the server is down: not settled in time
+    assert recorder.closed is False
     await recorder.aclose(timeout=0.1)
     stats = recorder.stats()
 
-    assert (stats.dropped, stats.pending, len(dropped)) == (4, 0, 4)
-    with pytest.raises(RuntimeError, match="closed"):
+    assert recorder.closed is True
+    assert (stats.dropped, stats.pending) == (4, 0)
+    ((events, why),) = dropped
+    assert (len(events), why) == (4, "the recorder closed before delivering")
+    with pytest.raises(RuntimeError) as closed:
         recorder.track({"customer_id": "cus_1", "feature_id": "f"})
+    assert str(closed.value) == "this UsageRecorder is closed; its events can no longer be queued"
 
 
 async def test_async_with_flushes_on_exit(core: AutumnCore, server: BatchServer) -> None:
@@ -245,11 +250,15 @@ async def test_async_with_flushes_on_exit(core: AutumnCore, server: BatchServer)
     ("setting", "value"),
     [
         ("flush_interval", 0),
+        ("close_timeout", 0),
         ("max_batch", 1001),
         ("max_pending", 10),
+        ("max_pending", 10**12 + 1),
         ("requests_per_second", -1),
         ("max_in_flight", 0),
+        ("max_in_flight", 17),
         ("on_refused", "log"),
+        ("on_dropped", "log"),
         ("retry_max_s", True),
     ],
 )
@@ -264,8 +273,12 @@ async def test_bad_settings_are_refused_by_name(
 
 def test_a_recorder_needs_a_running_loop() -> None:
     core = AutumnCore("am_sk_test_recorder", server_url="http://127.0.0.1:9")
-    with pytest.raises(RuntimeError, match="UsageRecorderSync"):
+    with pytest.raises(RuntimeError) as refused:
         UsageRecorder(core)
+    assert str(refused.value) == (
+        "UsageRecorder starts a background task: create it inside a running event loop (in "
+        "your app's lifespan), or use UsageRecorderSync from blocking code"
+    )
 
 
 def test_blocking_code_records_from_many_threads(threaded_server: BatchServer) -> None:

@@ -232,6 +232,22 @@ def test_a_model_built_by_hand_is_checked_at_once() -> None:
     assert caught.value.field == "feature_id"
 
 
+def test_an_empty_event_name_is_refused_with_its_reason() -> None:
+    with pytest.raises(SDKValidationError) as refused:
+        TrackParams(customer_id="c", event_name="")
+    assert (refused.value.field, refused.value.message) == (
+        "event_name",
+        "invalid event_name: must not be empty",
+    )
+
+
+async def test_a_timestamp_of_1_is_sent(core: AutumnCore, scripted: ScriptedServer) -> None:
+    # Autumn's schema: Unix milliseconds, `.positive()`: 1 is the first it takes.
+    scripted.then(json_reply(200, TRACK))
+    assert (await balances_track(core, {**SIMPLE, "timestamp": 1})).ok
+    assert scripted.requests[0].body.endswith(b'"timestamp":1}')
+
+
 async def test_a_whole_float_timestamp_is_sent_as_an_integer(
     core: AutumnCore, scripted: ScriptedServer
 ) -> None:

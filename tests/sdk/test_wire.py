@@ -290,6 +290,16 @@ async def test_two_names_for_the_grant_are_refused_naming_both(
     assert scripted.requests == []
 
 
+def test_two_names_for_the_grant_are_refused_with_the_name_to_use() -> None:
+    with pytest.raises(SDKValidationError) as refused:
+        CreateBalanceParams(customer_id="c", feature_id="f", included=1, granted_balance=2)
+    assert (refused.value.field, refused.value.message) == (
+        "granted_balance",
+        "invalid params: included and granted_balance name the same grant; set only one "
+        "(included_grant is the name on the wire)",
+    )
+
+
 async def test_integral_floats_are_written_as_integers(
     core: AutumnCore, scripted: ScriptedServer
 ) -> None:
