@@ -149,3 +149,8 @@ async def peer_recorder() -> AsyncIterator[PeerRecorder]:
     server = await PeerRecorder().start()
     yield server
     await server.stop()
+
+
+def autumn_lines(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    """What the SDK's "autumn" logger wrote at `level`."""
+    return [r.getMessage() for r in caplog.records if r.name == "autumn" and r.levelno == level]

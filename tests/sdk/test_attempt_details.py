@@ -15,17 +15,11 @@ from autumn_core import AutumnCore, HookContext, Hooks, ResponseValidationError,
 from autumn_funcs import balances_create, balances_track
 from tests.resilience.hostile import RawServer
 from tests.scripted_server import ScriptedServer, raw_reply
-from tests.sdk.conftest import CREATE_EXAMPLE, SECRET
+from tests.sdk.conftest import CREATE_EXAMPLE, SECRET, autumn_lines
 
 MakeCore = Callable[..., AutumnCore]
 NO_RETRIES = RetryConfig(max_retries=0)
 TRACK = {"customer_id": "cus_123", "feature_id": "messages"}
-
-
-def debug_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        r.getMessage() for r in caplog.records if r.name == "autumn" and r.levelno == logging.DEBUG
-    ]
 
 
 async def test_a_204_answer_is_logged_with_its_status_and_reaches_after_success(
@@ -44,7 +38,7 @@ async def test_a_204_answer_is_logged_with_its_status_and_reaches_after_success(
 
     assert res.ok, res
     assert seen == [204]
-    (line,) = debug_lines(caplog)
+    (line,) = autumn_lines(caplog, logging.DEBUG)
     assert line.startswith(f"POST {scripted.url}/v1/balances.track -> 204 (track, attempt 1, ")
 
 
@@ -70,7 +64,7 @@ async def test_the_debug_line_gives_the_attempts_time_in_milliseconds(
         res = await balances_create(make_core(retry_config=NO_RETRIES), CREATE_EXAMPLE)
 
     assert res.ok, res
-    (line,) = debug_lines(caplog)
+    (line,) = autumn_lines(caplog, logging.DEBUG)
     assert (
         line
         == f"POST {scripted.url}/v1/balances.create -> 200 (createBalance, attempt 1, 250.0 ms)"

@@ -16,7 +16,13 @@ from typing import Any, Literal
 import attrs
 import pytest
 
-from autumn_core import AutumnCore, AutumnDefaultError, ResponseValidationError, SDKValidationError
+from autumn_core import (
+    AutumnCore,
+    AutumnDefaultError,
+    RequestOptionsDict,
+    ResponseValidationError,
+    SDKValidationError,
+)
 from autumn_core.seam import Operation, tolerate_unknown_fields
 from autumn_funcs._balances_create import CREATE_BALANCE, CreateBalanceResponse
 from autumn_funcs._balances_update import UPDATE_BALANCE, UpdateBalanceResponse
@@ -447,30 +453,8 @@ async def test_a_new_operations_first_answer_empty_is_a_response_validation_erro
     assert "empty body" in res.error.message
 
 
-def test_a_call_built_outside_the_loop_that_awaits_it_is_prepared_there(
-    local_autumn_thread: Any,
-) -> None:
-    # core.call checks and prepares the call when it is called, inside a running loop;
-    # called before any loop runs, it leaves that to the loop that awaits it.
-    core = AutumnCore(local_autumn_thread.secret_key, server_url=local_autumn_thread.url)
-    pending = core.call(CREATE_BALANCE, {"customer_id": "cus_1", "feature_id": "api_calls"})
-
-    async def run() -> Any:
-        try:
-            return await pending
-        finally:
-            await core.aclose()
-
-    res = asyncio.run(run())
-    # The local server read the call: its customer is unknown (a body lost would be a 400).
-    assert isinstance(res.error, AutumnDefaultError), res
-    assert (res.error.status_code, res.error.code) == (404, "customer_not_found")
-
-
-def test_a_call_built_outside_the_loop_keeps_its_options(local_autumn_thread: Any) -> None:
-    # The core's own server refuses connections: only the option's server answers.
-    core = AutumnCore(local_autumn_thread.secret_key, server_url="http://127.0.0.1:9")
-    options = {"server_url": local_autumn_thread.url, "idempotency_key": "grant-42"}
+def called_outside_a_loop(core: AutumnCore, options: RequestOptionsDict | None = None) -> Any:
+    """A create built before any event loop runs, then awaited in one."""
     params = {"customer_id": "cus_1", "feature_id": "api_calls"}
     pending = core.call(CREATE_BALANCE, params, options)
 
@@ -480,7 +464,27 @@ def test_a_call_built_outside_the_loop_keeps_its_options(local_autumn_thread: An
         finally:
             await core.aclose()
 
-    res = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_a_call_built_outside_the_loop_that_awaits_it_is_prepared_there(
+    local_autumn_thread: Any,
+) -> None:
+    # core.call checks and prepares the call when it is called, inside a running loop;
+    # called before any loop runs, it leaves that to the loop that awaits it.
+    core = AutumnCore(local_autumn_thread.secret_key, server_url=local_autumn_thread.url)
+    res = called_outside_a_loop(core)
+    # The local server read the call: its customer is unknown (a body lost would be a 400).
+    assert isinstance(res.error, AutumnDefaultError), res
+    assert (res.error.status_code, res.error.code) == (404, "customer_not_found")
+
+
+def test_a_call_built_outside_the_loop_keeps_its_options(local_autumn_thread: Any) -> None:
+    # The core's own server refuses connections: only the option's server answers.
+    core = AutumnCore(local_autumn_thread.secret_key, server_url="http://127.0.0.1:9")
+    res = called_outside_a_loop(
+        core, {"server_url": local_autumn_thread.url, "idempotency_key": "grant-42"}
+    )
     assert isinstance(res.error, AutumnDefaultError), res
     assert (res.error.status_code, res.error.code) == (404, "customer_not_found")
     assert res.error.idempotency_key == "grant-42"

@@ -15,15 +15,9 @@ from autumn_core import AutumnCore
 from autumn_funcs import balances_create, customers_get
 from tests.scripted_server import ScriptedServer, autumn_error, drop_connection, json_reply
 from tests.sdk.answers import CUSTOMER
-from tests.sdk.conftest import CREATE_EXAMPLE, SECRET
+from tests.sdk.conftest import CREATE_EXAMPLE, SECRET, autumn_lines
 
 MakeCore = Callable[..., AutumnCore]
-
-
-def retry_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        r.getMessage() for r in caplog.records if r.name == "autumn" and r.levelno == logging.INFO
-    ]
 
 
 async def test_a_write_retried_then_confirmed_as_a_duplicate(
@@ -35,7 +29,7 @@ async def test_a_write_retried_then_confirmed_as_a_duplicate(
         res = await balances_create(make_core(), CREATE_EXAMPLE)
     assert res.ok and res.deduplicated
     key = scripted.requests[0].headers["Idempotency-Key"]
-    first, second = retry_lines(caplog)
+    first, second = autumn_lines(caplog, logging.INFO)
     assert re.fullmatch(
         rf"createBalance: attempt 1 failed \(APIConnectionError: connection failed: .+\); "
         rf"retrying in \d+\.\d{{3}} s; idempotency key {key}",
@@ -58,7 +52,7 @@ async def test_a_read_says_it_has_no_key(
     with caplog.at_level(logging.INFO, logger="autumn"):
         res = await customers_get(make_core(), {"customer_id": "cus_123"})
     assert res.ok
-    (line,) = retry_lines(caplog)
+    (line,) = autumn_lines(caplog, logging.INFO)
     assert line == (
         "getCustomer: attempt 1 failed (503 service_unavailable); retrying in 1.000 s "
         "(from Retry-After); idempotency key none (a read)"
@@ -85,6 +79,6 @@ async def test_a_long_reason_is_cut_at_200_characters(
             res = await balances_create(core, CREATE_EXAMPLE)
         await core.aclose()
     assert res.ok, res
-    (line,) = retry_lines(caplog)
+    (line,) = autumn_lines(caplog, logging.INFO)
     reason = f"APIConnectionError: connection failed: ClientConnectionError: {text}"[:200]
     assert line.startswith(f"createBalance: attempt 1 failed ({reason}); retrying in "), line
