@@ -108,3 +108,20 @@ async def test_a_whole_float_is_written_as_javascript_writes_it_up_to_2_53(
     scripted.then(json_reply(200, {"success": True}))
     assert (await balances_create(make_core(), {**GRANT, "included_grant": grant})).ok
     assert scripted.requests[0].body.endswith(f'"included_grant":{sent}}}'.encode())
+
+
+async def test_unknown_keys_of_any_type_are_each_named_in_a_stable_order(
+    make_core: Any, scripted: ScriptedServer
+) -> None:
+    # A plain dict may hold keys that are not strings: each is named, none crashes the check.
+    given = {**GRANT, 1: "x", None: 2, "zz": 3, "a'b": 4}
+    res = await balances_create(make_core(), given)  # type: ignore[arg-type]
+
+    assert isinstance(res.error, SDKValidationError), res
+    assert res.error.problems == (
+        ("a'b", "unknown field"),
+        ("zz", "unknown field"),
+        ("1", "unknown field"),
+        ("None", "unknown field"),
+    )
+    assert scripted.requests == []
