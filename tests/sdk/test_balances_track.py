@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pytest
 
 from autumn_core import AutumnCore, AutumnDefaultError, SDKValidationError
@@ -57,14 +58,19 @@ async def test_every_field_goes_on_the_wire_and_async_under_its_wire_name(
         lock=Lock(lock_id="job_1", enabled=True),
         idempotency_key="evt_9",
     )
+    scripted.then(json_reply(200, TRACK_QUEUED))
     assert (await balances_track(core, params)).ok
+    plain = {"overage_behavior": "overflow", "lock": {"lock_id": "job_1", "enabled": True}}
+    as_dict = {**attrs.asdict(params, recurse=False), **plain}  # what most callers pass
+    assert (await balances_track(core, as_dict)).ok  # type: ignore[arg-type]
 
-    assert scripted.requests[0].body == (
+    sent = (
         b'{"customer_id":"cus_123","entity_id":"seat_1","event_name":"chat_message",'
         b'"value":-2.5,"properties":{"model":"gpt"},"timestamp":1771409161016,'
         b'"overage_behavior":"overflow","async":true,"lock":{"lock_id":"job_1","enabled":true},'
         b'"idempotency_key":"evt_9"}'
     )
+    assert [r.body for r in scripted.requests] == [sent, sent]
 
 
 async def test_the_body_key_and_the_header_key_are_sent_side_by_side(
