@@ -125,3 +125,14 @@ async def test_unknown_keys_of_any_type_are_each_named_in_a_stable_order(
         ("None", "unknown field"),
     )
     assert scripted.requests == []
+
+
+async def test_an_unknown_key_of_a_nested_object_is_refused_by_its_path(
+    make_core: Any, scripted: ScriptedServer
+) -> None:
+    given = {**GRANT, "reset": {"interval": "month", "intervall": "week"}}
+    res = await balances_create(make_core(), given)
+
+    assert isinstance(res.error, SDKValidationError), res
+    assert res.error.problems == (("reset.intervall", "unknown field (did you mean 'interval'?)"),)
+    assert scripted.requests == []
