@@ -372,25 +372,3 @@ async def test_a_retry_is_logged_in_one_line_saying_why_and_the_key(
     assert (await balances_create(core, CREATE_EXAMPLE, options)).ok
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert lines == [expected]
-
-
-async def test_every_call_says_it_sends_and_accepts_json_and_which_encodings(
-    scripted: ScriptedServer, make_core: MakeCore
-) -> None:
-    assert (await balances_create(make_core(), CREATE_EXAMPLE)).ok
-    (sent,) = scripted.requests
-    assert header(sent, "Content-Type") == "application/json"
-    assert header(sent, "Accept") == "application/json"
-    # Only what the SDK decodes itself, within its bounds (aiohttp would also offer br).
-    assert header(sent, "Accept-Encoding") == "gzip, deflate"
-    assert sorted(name.lower() for name in sent.headers) == [
-        "accept",
-        "accept-encoding",
-        "authorization",
-        "content-length",
-        "content-type",
-        "host",
-        "idempotency-key",
-        "user-agent",
-        "x-api-version",
-    ]

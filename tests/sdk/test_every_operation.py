@@ -265,6 +265,35 @@ async def test_an_empty_200_answer_is_a_response_validation_error(
         assert "empty body" in res.error.message
 
 
+# What every call sends, and no other header: JSON both ways, and only the encodings
+# the SDK decodes itself, within its bounds (aiohttp would also offer br).
+SENT_HEADERS = {
+    "Accept": "application/json",
+    "Accept-Encoding": "gzip, deflate",
+    "Authorization": f"Bearer {SECRET}",
+    "Content-Type": "application/json",
+}
+
+
+@EACH
+async def test_a_call_sends_exactly_the_headers_it_names(
+    name: str, core: AutumnCore, scripted: ScriptedServer
+) -> None:
+    scripted.then(raw_reply(200, b"", "application/json"))  # refused after it was sent
+    await OPERATIONS[name](core, valid_params(name))
+
+    (sent,) = scripted.requests
+    assert {key: sent.headers.get(key) for key in SENT_HEADERS} == SENT_HEADERS, name
+    # Idempotency-Key too, on a write (tests/sdk/test_operation_seam.py).
+    assert {key.lower() for key in sent.headers} - {"idempotency-key"} == {
+        *(key.lower() for key in SENT_HEADERS),
+        "content-length",
+        "host",
+        "user-agent",
+        "x-api-version",
+    }, name
+
+
 @EACH
 async def test_the_facades_method_sends_the_params_and_options_it_is_given(
     name: str, local_autumn: LocalAutumn, refused_url: str
