@@ -29,7 +29,7 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from autumn_core._compiled_params import compile_params
-from autumn_core._compiled_readers import compile_reader
+from autumn_core._compiled_readers import compile_reader, is_optional
 from autumn_core._compiled_writers import compile_writer
 from autumn_core._errors import SDKValidationError
 
@@ -192,11 +192,6 @@ def _structure_attrs_factory(cls: type) -> Callable[[object, type], Any]:
     return structure
 
 
-def _is_optional(t: object) -> bool:
-    args = get_args(t)
-    return get_origin(t) in (Union, UnionType) and len(args) == 2 and type(None) in args
-
-
 def _structure_optional_factory(t: object) -> Callable[[object, type], Any]:
     # cattrs' own Optional hook looks the inner hook up on every call; resolve it once.
     inner = next(arg for arg in get_args(t) if arg is not type(None))
@@ -209,7 +204,7 @@ def _structure_optional_factory(t: object) -> Callable[[object, type], Any]:
 
 
 def _is_union(t: object) -> bool:
-    return get_origin(t) in (Union, UnionType) and not _is_optional(t)
+    return get_origin(t) in (Union, UnionType) and not is_optional(t)
 
 
 def _describe(t: object) -> str:
@@ -376,7 +371,7 @@ def _structure_json_object_factory(_t: object) -> Callable[[object, type], dict[
 
 
 def _is_optional_scalar(t: object) -> bool:
-    return _is_optional(t) and all(arg in _JSON_SCALARS for arg in get_args(t))
+    return is_optional(t) and all(arg in _JSON_SCALARS for arg in get_args(t))
 
 
 def _unstructure_as_is_factory(_t: object) -> Callable[[Any], Any]:
@@ -423,7 +418,7 @@ converter.register_structure_hook(int, _structure_number)
 converter.register_structure_hook(float, _structure_number)
 converter.register_structure_hook(Enum, _structure_enum)
 converter.register_structure_hook_factory(attrs.has, _structure_attrs_factory)
-converter.register_structure_hook_factory(_is_optional, _structure_optional_factory)
+converter.register_structure_hook_factory(is_optional, _structure_optional_factory)
 converter.register_structure_hook_factory(_is_union, _structure_union_factory)
 converter.register_structure_hook_factory(_is_literal, _structure_literal_factory)
 converter.register_structure_hook_factory(_is_list, _structure_list_factory)
